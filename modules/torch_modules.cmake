@@ -1,0 +1,1 @@
+# Learning modules (LibTorch).

@@ -1,0 +1,1 @@
+# Tests that need LibTorch (only built when ENGRAM_WITH_TORCH=ON).
