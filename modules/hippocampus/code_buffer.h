@@ -1,0 +1,135 @@
+// The hippocampus' memory: a byte-budgeted buffer of bit-packed latent codes.
+//
+// A code is c categorical variables of l values each and costs exactly c*ceil(log2 l) bits;
+// each item also stores its label (ceil(log2 num_classes) bits) and task id
+// (ceil(log2 num_tasks) bits, 0 for a single task). With c = rows*cols and l = 256 a code is a
+// raw 8-bit image, so experience replay of real images uses this same buffer and the same
+// budget: comparisons between methods are at equal bytes.
+//
+// Item i occupies bits [i*W, (i+1)*W) of the storage, W = bits_per_item(), laid out as
+// [variable 0 .. variable c-1][label][task] in the bit order of bit_packer.h.
+//
+// Not thread-safe: one owner (the hippocampus actor) at a time. Const methods that take a
+// caller's RNG may run concurrently with each other.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "runtime/status.h"
+
+namespace engram {
+
+// What the buffer keeps once it is full.
+enum class Selector {
+  reservoir,       // Algorithm R: after n offers each one is kept with probability capacity/n
+  class_balanced,  // replace an item of the largest class, so classes end up equal (CBRS)
+  fifo,            // ring buffer: the most recent capacity items
+};
+
+// "reservoir", "class_balanced", "fifo".
+const char* selector_name(Selector s);
+// Inverse of selector_name (also accepts "class-balanced"); invalid_argument otherwise.
+Expected<Selector> parse_selector(const std::string& name);
+
+// ceil(log2 n): the bits of a field holding values in [0, n); 0 when n <= 1.
+int bits_for_values(uint64_t n);
+
+struct CodeBufferConfig {
+  int c = 0;                // categorical variables per code, in [1, 2^20]
+  int l = 0;                // values per variable, >= 2
+  int num_classes = 0;      // labels are in [0, num_classes), num_classes in [1, 2^16]
+  int num_tasks = 1;        // task ids are in [0, num_tasks), num_tasks in [1, 2^16]
+  size_t budget_bytes = 0;  // storage budget for the items, <= 2^40; must fit one item
+  Selector selector = Selector::reservoir;
+  uint64_t seed = 0;  // seeds the buffer's own RNG (selection and sample_uniform without RNG)
+};
+
+class CodeBuffer {
+ public:
+  // A buffer for this configuration, or invalid_argument naming the bad field.
+  static Expected<CodeBuffer> create(const CodeBufferConfig& config);
+  // The checks create() makes.
+  static Status validate(const CodeBufferConfig& config);
+
+  const CodeBufferConfig& config() const { return config_; }
+  int code_bits() const { return code_bits_; }  // c * ceil(log2 l)
+  int label_bits() const { return label_bits_; }
+  int task_bits() const { return task_bits_; }
+  size_t bits_per_item() const { return bits_per_item_; }
+  // floor(budget_bytes * 8 / bits_per_item()).
+  size_t capacity() const { return capacity_; }
+  size_t size() const { return size_; }
+  // Valid items offered so far (stored or not).
+  uint64_t seen() const { return seen_; }
+  // Bytes the stored items occupy: ceil(size() * bits_per_item() / 8).
+  size_t bytes_used() const;
+  // Bytes allocated for item storage; never more than budget_bytes.
+  size_t storage_bytes() const { return storage_.capacity(); }
+  // Stored items per class (index = label) and per task, kept incrementally.
+  const std::vector<size_t>& class_counts() const { return class_counts_; }
+  const std::vector<size_t>& task_counts() const { return task_counts_; }
+  // Items offered per class, stored or not.
+  const std::vector<uint64_t>& seen_per_class() const { return seen_per_class_; }
+
+  // Offers one item: code[0..c) with every value < l, label < num_classes, task <
+  // num_tasks. The selector decides whether it is stored; *stored (if non-null) says so.
+  // invalid_argument when a value is out of range, and then nothing changes (seen()
+  // neither). O(c) per code, independent of the buffer size.
+  Status insert(const uint32_t* code, int label, int task, bool* stored = nullptr);
+  // Offers n items: codes is n*c values, labels n values, tasks n values or null (all 0).
+  // The whole batch is validated first: on error nothing is inserted. *stored (if non-null)
+  // receives how many were kept.
+  Status insert_batch(const uint32_t* codes, const int32_t* labels, const int32_t* tasks, size_t n,
+                      size_t* stored = nullptr);
+
+  // Reads item i < size() into code_out[0..c) and *label_out / *task_out (each may be null).
+  // invalid_argument when i >= size().
+  Status get(size_t i, uint32_t* code_out, int32_t* label_out, int32_t* task_out) const;
+
+  // Draws n items uniformly with replacement using rng: codes_out receives n*c values,
+  // labels_out / tasks_out n values each (either may be null). invalid_argument when the
+  // buffer is empty and n > 0.
+  Status sample_uniform(size_t n, std::mt19937_64& rng, uint32_t* codes_out, int32_t* labels_out,
+                        int32_t* tasks_out) const;
+  // Same with the buffer's own RNG (which is part of its serialized state).
+  Status sample_uniform(size_t n, uint32_t* codes_out, int32_t* labels_out, int32_t* tasks_out);
+
+  // The complete state (configuration, items, counters, RNG) as bytes, for snapshots.
+  std::vector<uint8_t> serialize() const;
+  // Rebuilds a buffer from serialize() output. Every size and value is checked against the
+  // input length and the configuration; malformed or unsupported_version on bad input.
+  static Expected<CodeBuffer> deserialize(const uint8_t* data, size_t size);
+
+ private:
+  explicit CodeBuffer(const CodeBufferConfig& config);
+  Status check_item(const uint32_t* code, int label, int task) const;
+  void offer(const uint32_t* code, int label, int task, bool* stored);
+  void write_item(size_t slot, const uint32_t* code, int label, int task);
+  int label_at(size_t slot) const;
+  int task_at(size_t slot) const;
+  void read_item(size_t slot, uint32_t* code_out, int32_t* label_out, int32_t* task_out) const;
+  size_t choose_slot_class_balanced(int label);
+  size_t random_slot_of_class(int label);
+  void reserve_items(size_t items);
+
+  CodeBufferConfig config_;
+  int value_bits_ = 0;  // ceil(log2 l)
+  int code_bits_ = 0;
+  int label_bits_ = 0;
+  int task_bits_ = 0;
+  size_t bits_per_item_ = 0;
+  size_t capacity_ = 0;
+  size_t size_ = 0;
+  uint64_t seen_ = 0;
+  std::vector<uint8_t> storage_;
+  std::vector<size_t> class_counts_;
+  std::vector<size_t> task_counts_;
+  std::vector<uint64_t> seen_per_class_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace engram
