@@ -1,1 +1,12 @@
-# Learning modules (LibTorch).
+# Learning modules (LibTorch lives here and only here).
+add_library(engram_modules STATIC
+  common/device.cc
+  association/gumbel_softmax.cc
+  association/discrete_vae.cc
+  association/raw_codec.cc
+  neocortex/classifier.cc
+  neocortex/learner.cc
+)
+target_link_libraries(engram_modules PUBLIC engram_hippocampus engram_io engram_runtime ${TORCH_LIBRARIES})
+# A torch translation unit costs 20-30 s; the precompiled header pays that once per build.
+target_precompile_headers(engram_modules PRIVATE torch_pch.h)

@@ -1,0 +1,58 @@
+// The association module: turns observations into compact codes and codes back into
+// recollections (papers/000). Implementations: DiscreteVae (learned), RawCodec (the identity:
+// experience replay of raw 8-bit images stored as codes of 784 variables with 256 values).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+
+namespace engram {
+
+struct CodeShape {
+  int c = 0;  // categorical variables per code
+  int l = 0;  // values per variable
+};
+
+struct AssociationStats {
+  double reconstruction = 0;  // -log p(x|z) per example on the real batch (nats)
+  double kl = 0;              // KL(q(z|x) || uniform) per example
+  double distillation = 0;    // live vs frozen decode of stored codes, per example
+};
+
+class Association {
+ public:
+  virtual ~Association() = default;
+
+  // "dvae", "raw", ... as named in configurations.
+  virtual std::string kind() const = 0;
+  virtual CodeShape code_shape() const = 0;
+
+  // One learning step on a real batch x [B, P] (pixels in [0,1]). When stored_codes [R, c] is
+  // defined, also trains the live decoder to decode them to `recalled` [R, P] (the frozen copy's
+  // decodes), so stored codes keep their meaning. Returns the codes of x [B, c] (int64) to store.
+  // Not thread-safe: one actor owns an association.
+  virtual at::Tensor learn(const at::Tensor& x, const at::Tensor& stored_codes,
+                           const at::Tensor& recalled, AssociationStats* stats) = 0;
+
+  // Codes [B, c] (int64) of x without learning.
+  virtual at::Tensor encode(const at::Tensor& x) = 0;
+
+  // Recollections [B, P] in [0,1] of stored codes, decoded by the frozen copy taken at the last
+  // consolidation (by the live decoder before the first one).
+  virtual at::Tensor recall(const at::Tensor& codes) = 0;
+
+  // Decodes with the live decoder (to measure drift against recall()).
+  virtual at::Tensor decode_live(const at::Tensor& codes) = 0;
+
+  // Task or consolidation boundary: freeze a copy of the live decoder for recall().
+  virtual void consolidate() = 0;
+
+  // Bytes of the weights needed to decode codes (the total-budget view), 0 for RawCodec.
+  virtual int64_t decoder_weight_bytes() const = 0;
+  // Bytes of all weights (encoder and decoder).
+  virtual int64_t weight_bytes() const = 0;
+};
+
+}  // namespace engram

@@ -1,0 +1,220 @@
+#include "modules/association/discrete_vae.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/nn/functional.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/optim/adam.h>
+#include <torch/utils.h>
+
+#include "modules/association/gumbel_softmax.h"
+#include "modules/common/device.h"
+
+namespace engram {
+namespace nn = torch::nn;
+namespace F = torch::nn::functional;
+
+namespace {
+
+int conv_filters(const DiscreteVaeConfig& c) {
+  const int f = c.hidden.empty() ? 0 : c.hidden[0];
+  return f > 0 ? f : std::max(8, c.c * c.l / 4);
+}
+
+// Dense encoder P -> hidden... -> c*l and the mirrored decoder c*l -> ...hidden -> P (logits).
+void build_mlp(const DiscreteVaeConfig& c, nn::Sequential& enc, nn::Sequential& dec) {
+  const int p = c.rows * c.cols, code = c.c * c.l;
+  int in = p;
+  for (int h : c.hidden) {
+    enc->push_back(nn::Linear(in, h));
+    enc->push_back(nn::ReLU());
+    in = h;
+  }
+  enc->push_back(nn::Linear(in, code));
+  in = code;
+  for (auto it = c.hidden.rbegin(); it != c.hidden.rend(); ++it) {
+    dec->push_back(nn::Linear(in, *it));
+    dec->push_back(nn::ReLU());
+    in = *it;
+  }
+  dec->push_back(nn::Linear(in, p));
+}
+
+// papers/000: three 5x5 convolutions with stride 2 (28 -> 14 -> 7 -> 4) and three transposed
+// convolutions back (4 -> 7 -> 14 -> 28), c*l/4 filters per layer.
+void build_conv(const DiscreteVaeConfig& c, nn::Sequential& enc, nn::Sequential& dec) {
+  const int f = conv_filters(c), code = c.c * c.l;
+  auto conv = [](int in, int out) { return nn::Conv2d(nn::Conv2dOptions(in, out, 5).stride(2).padding(2)); };
+  auto deconv = [](int in, int out, int out_pad) {
+    return nn::ConvTranspose2d(
+        nn::ConvTranspose2dOptions(in, out, 5).stride(2).padding(2).output_padding(out_pad));
+  };
+  enc->push_back(nn::Unflatten(nn::UnflattenOptions(1, {1, c.rows, c.cols})));
+  enc->push_back(conv(1, f));
+  enc->push_back(nn::ReLU());
+  enc->push_back(conv(f, f));
+  enc->push_back(nn::ReLU());
+  enc->push_back(conv(f, f));
+  enc->push_back(nn::ReLU());
+  enc->push_back(nn::Flatten());
+  enc->push_back(nn::Linear(f * 4 * 4, code));
+  dec->push_back(nn::Linear(code, f * 4 * 4));
+  dec->push_back(nn::ReLU());
+  dec->push_back(nn::Unflatten(nn::UnflattenOptions(1, {f, 4, 4})));
+  dec->push_back(deconv(f, f, 0));
+  dec->push_back(nn::ReLU());
+  dec->push_back(deconv(f, f, 1));
+  dec->push_back(nn::ReLU());
+  dec->push_back(deconv(f, 1, 1));
+  dec->push_back(nn::Flatten());
+}
+
+int64_t bytes_of(const nn::Sequential& net) {
+  int64_t n = 0;
+  for (const auto& p : net->parameters()) n += p.numel() * static_cast<int64_t>(p.element_size());
+  return n;
+}
+
+at::Tensor sum_bce_per_example(const at::Tensor& logits, const at::Tensor& target) {
+  return F::binary_cross_entropy_with_logits(
+             logits, target, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kSum)) /
+         static_cast<double>(logits.size(0));
+}
+
+}  // namespace
+
+Status validate(const DiscreteVaeConfig& c) {
+  if (c.c < 1 || c.c > 65536) return {ErrorCode::invalid_argument, "dvae: c must be in [1, 65536]"};
+  if (c.l < 2 || c.l > 65536) return {ErrorCode::invalid_argument, "dvae: l must be in [2, 65536]"};
+  if (c.arch != "mlp" && c.arch != "conv") {
+    return {ErrorCode::invalid_argument, "dvae: arch must be \"mlp\" or \"conv\", not \"" + c.arch + "\""};
+  }
+  if (c.arch == "conv" && (c.rows != 28 || c.cols != 28)) {
+    return {ErrorCode::invalid_argument, "dvae: arch \"conv\" needs 28x28 images"};
+  }
+  if (c.rows < 1 || c.cols < 1) return {ErrorCode::invalid_argument, "dvae: bad image shape"};
+  for (int h : c.hidden) {
+    if (h < (c.arch == "conv" ? 0 : 1) || h > 16384) {
+      return {ErrorCode::invalid_argument, "dvae: hidden widths must be in [1, 16384]"};
+    }
+  }
+  if (!(c.tau > 0)) return {ErrorCode::invalid_argument, "dvae: tau must be > 0"};
+  if (!(c.lr > 0)) return {ErrorCode::invalid_argument, "dvae: lr must be > 0"};
+  if (c.kl_weight < 0 || c.distill_weight < 0) {
+    return {ErrorCode::invalid_argument, "dvae: kl_weight and distill_weight must be >= 0"};
+  }
+  return {};
+}
+
+struct DiscreteVae::Impl {
+  DiscreteVaeConfig config;
+  c10::Device device{c10::kCPU};
+  nn::Sequential encoder, decoder;
+  nn::Sequential frozen{nullptr};  // decoder copy taken at the last consolidation
+  std::unique_ptr<torch::optim::Adam> optimizer;
+  at::Generator generator;
+
+  at::Tensor logits(const at::Tensor& x) {
+    return encoder->forward(x.to(device)).view({-1, config.c, config.l});
+  }
+};
+
+DiscreteVae::DiscreteVae(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DiscreteVae::~DiscreteVae() = default;
+
+Expected<std::unique_ptr<DiscreteVae>> DiscreteVae::create(const DiscreteVaeConfig& config) {
+  if (Status s = validate(config); !s.ok()) return s;
+  auto device = resolve_device(config.device);
+  if (!device.ok()) return device.status();
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->device = *device;
+  torch::manual_seed(config.seed);
+  if (config.arch == "mlp") {
+    build_mlp(config, impl->encoder, impl->decoder);
+  } else {
+    build_conv(config, impl->encoder, impl->decoder);
+  }
+  impl->encoder->to(impl->device);
+  impl->decoder->to(impl->device);
+  std::vector<at::Tensor> params = impl->encoder->parameters();
+  for (auto& p : impl->decoder->parameters()) params.push_back(p);
+  impl->optimizer = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(config.lr));
+  impl->generator = at::make_generator<at::CPUGeneratorImpl>(config.seed ^ 0x9e3779b97f4a7c15ULL);
+  return std::unique_ptr<DiscreteVae>(new DiscreteVae(std::move(impl)));
+}
+
+CodeShape DiscreteVae::code_shape() const { return {impl_->config.c, impl_->config.l}; }
+
+at::Tensor DiscreteVae::learn(const at::Tensor& x, const at::Tensor& stored_codes,
+                              const at::Tensor& recalled, AssociationStats* stats) {
+  Impl& m = *impl_;
+  const auto& cfg = m.config;
+  m.encoder->train();
+  m.decoder->train();
+  m.optimizer->zero_grad();
+  at::Tensor xd = x.to(m.device);
+  at::Tensor logits = m.logits(xd);
+  // Noise is drawn on the CPU generator, then moved: reproducible on every device.
+  GumbelSample z = gumbel_softmax_hard(logits.cpu(), cfg.tau, m.generator);
+  at::Tensor reconstruction = sum_bce_per_example(m.decoder->forward(z.one_hot.to(m.device).flatten(1)), xd);
+  at::Tensor loss = reconstruction;
+  at::Tensor kl;
+  if (cfg.kl_weight > 0 || stats != nullptr) {
+    // KL(q || uniform) = sum q log(q * l), per example.
+    at::Tensor q = at::softmax(logits, -1);
+    kl = (q * (at::log_softmax(logits, -1) + std::log(static_cast<double>(cfg.l)))).sum() /
+         static_cast<double>(x.size(0));
+    if (cfg.kl_weight > 0) loss = loss + cfg.kl_weight * kl;
+  }
+  at::Tensor distillation;
+  if (stored_codes.defined() && stored_codes.size(0) > 0) {
+    at::Tensor live = m.decoder->forward(codes_to_one_hot(stored_codes, cfg.l).to(m.device));
+    distillation = sum_bce_per_example(live, recalled.to(m.device));
+    loss = loss + cfg.distill_weight * distillation;
+  }
+  loss.backward();
+  m.optimizer->step();
+  if (stats != nullptr) {
+    stats->reconstruction = reconstruction.item<double>();
+    stats->kl = kl.defined() ? kl.item<double>() : 0.0;
+    stats->distillation = distillation.defined() ? distillation.item<double>() : 0.0;
+  }
+  // Store the mode of q(z|x): the code the decoder was just trained to read back.
+  return logits.detach().argmax(-1).cpu();
+}
+
+at::Tensor DiscreteVae::encode(const at::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  impl_->encoder->eval();
+  return impl_->logits(x).argmax(-1).cpu();
+}
+
+at::Tensor DiscreteVae::recall(const at::Tensor& codes) {
+  torch::NoGradGuard no_grad;
+  nn::Sequential& net = impl_->frozen ? impl_->frozen : impl_->decoder;
+  net->eval();
+  return at::sigmoid(net->forward(codes_to_one_hot(codes, impl_->config.l).to(impl_->device))).cpu();
+}
+
+at::Tensor DiscreteVae::decode_live(const at::Tensor& codes) {
+  torch::NoGradGuard no_grad;
+  impl_->decoder->eval();
+  return at::sigmoid(impl_->decoder->forward(codes_to_one_hot(codes, impl_->config.l).to(impl_->device)))
+      .cpu();
+}
+
+void DiscreteVae::consolidate() {
+  impl_->frozen = std::dynamic_pointer_cast<nn::SequentialImpl>(impl_->decoder->clone(impl_->device));
+  for (auto& p : impl_->frozen->parameters()) p.set_requires_grad(false);
+}
+
+int64_t DiscreteVae::decoder_weight_bytes() const { return bytes_of(impl_->decoder); }
+int64_t DiscreteVae::weight_bytes() const {
+  return bytes_of(impl_->encoder) + bytes_of(impl_->decoder);
+}
+
+}  // namespace engram

@@ -1,0 +1,56 @@
+// Discrete VAE of papers/000: c categorical latent variables of l values, Gumbel-softmax with a
+// hard one-hot forward pass and straight-through gradient, tau fixed (1 by default).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "modules/association/association.h"
+#include "runtime/status.h"
+
+namespace engram {
+
+struct DiscreteVaeConfig {
+  int c = 100;                   // categorical variables
+  int l = 2;                     // values per variable
+  std::string arch = "mlp";      // "mlp" (dense) or "conv" (3 conv + 3 transposed conv, k=5)
+  std::vector<int> hidden{256};  // mlp: hidden widths (mirrored in the decoder);
+                                 // conv: one entry, the filters (0 = c*l/4 as in the paper)
+  int rows = 28, cols = 28;      // image shape (one channel)
+  double tau = 1.0;              // Gumbel-softmax temperature
+  double kl_weight = 0.0;        // 1 = the ELBO; 0 = a discrete autoencoder (measured better)
+  double distill_weight = 1.0;   // weight of the decoder distillation on stored codes
+  double lr = 1e-3;              // Adam learning rate
+  uint64_t seed = 1;
+  std::string device = "cpu";
+};
+
+// Checks ranges (c, l >= 2, widths, arch name, image shape) and names the offending field.
+Status validate(const DiscreteVaeConfig& config);
+
+class DiscreteVae final : public Association {
+ public:
+  // Builds the networks with weights drawn from torch's global generator seeded by config.seed
+  // (so construct on one thread at a time). Errors: invalid config, unavailable device.
+  static Expected<std::unique_ptr<DiscreteVae>> create(const DiscreteVaeConfig& config);
+  ~DiscreteVae() override;
+
+  std::string kind() const override { return "dvae"; }
+  CodeShape code_shape() const override;
+  at::Tensor learn(const at::Tensor& x, const at::Tensor& stored_codes, const at::Tensor& recalled,
+                   AssociationStats* stats) override;
+  at::Tensor encode(const at::Tensor& x) override;
+  at::Tensor recall(const at::Tensor& codes) override;
+  at::Tensor decode_live(const at::Tensor& codes) override;
+  void consolidate() override;
+  int64_t decoder_weight_bytes() const override;
+  int64_t weight_bytes() const override;
+
+ private:
+  struct Impl;
+  explicit DiscreteVae(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace engram

@@ -1,0 +1,22 @@
+#include "modules/association/gumbel_softmax.h"
+
+#include <ATen/ATen.h>
+
+namespace engram {
+
+GumbelSample gumbel_softmax_hard(const at::Tensor& logits, double tau, at::Generator generator) {
+  // u in (0, 1]: clamp keeps log(-log(u)) finite at both ends.
+  at::Tensor u = at::rand(logits.sizes(), generator, logits.options()).clamp_(1e-10, 1.0 - 1e-7);
+  at::Tensor gumbel = -at::log(-at::log(u));
+  at::Tensor soft = at::softmax((logits + gumbel) / tau, -1);
+  at::Tensor index = soft.argmax(-1);
+  at::Tensor hard = at::one_hot(index, logits.size(-1)).to(soft.scalar_type());
+  // Forward value is `hard`; the gradient is that of `soft`.
+  return {hard - soft.detach() + soft, index};
+}
+
+at::Tensor codes_to_one_hot(const at::Tensor& codes, int64_t l) {
+  return at::one_hot(codes.to(at::kLong), l).to(at::kFloat).flatten(1);
+}
+
+}  // namespace engram

@@ -1,0 +1,88 @@
+#include "modules/neocortex/learner.h"
+
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/optim/adam.h>
+#include <torch/utils.h>
+
+#include "modules/common/device.h"
+
+namespace engram {
+
+struct Learner::Impl {
+  LearnerConfig config;
+  c10::Device device{c10::kCPU};
+  std::shared_ptr<torch::nn::SequentialImpl> net;
+  std::unique_ptr<torch::optim::Adam> optimizer;
+
+  // Logits with inactive units pushed out of the competition.
+  at::Tensor masked_logits(const at::Tensor& x, const at::Tensor& active) {
+    return net->forward(x.to(device)).masked_fill(active.to(device).logical_not(), -1e9);
+  }
+};
+
+Learner::Learner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Learner::~Learner() = default;
+
+Expected<std::unique_ptr<Learner>> Learner::create(const LearnerConfig& config) {
+  if (!(config.lr > 0)) return Status(ErrorCode::invalid_argument, "neocortex: lr must be > 0");
+  auto device = resolve_device(config.device);
+  if (!device.ok()) return device.status();
+  torch::manual_seed(config.seed);
+  auto net = make_classifier(config.classifier);
+  if (!net.ok()) return net.status();
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->device = *device;
+  impl->net = std::move(*net);
+  impl->net->to(impl->device);
+  impl->optimizer = std::make_unique<torch::optim::Adam>(impl->net->parameters(),
+                                                         torch::optim::AdamOptions(config.lr));
+  return std::unique_ptr<Learner>(new Learner(std::move(impl)));
+}
+
+StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tensor& xr,
+                        const at::Tensor& yr, const at::Tensor& active, double replay_weight) {
+  namespace F = torch::nn::functional;
+  Impl& m = *impl_;
+  m.net->train();
+  m.optimizer->zero_grad();
+  StepStats stats;
+  at::Tensor loss = F::cross_entropy(m.masked_logits(x, active), y.to(m.device));
+  const bool replay = xr.defined() && xr.size(0) > 0;
+  if (replay) {
+    at::Tensor replay_loss = F::cross_entropy(m.masked_logits(xr, active), yr.to(m.device));
+    stats.loss_replay = replay_loss.item<double>();
+    stats.loss_real = loss.item<double>();
+    loss = (1.0 - replay_weight) * loss + replay_weight * replay_loss;
+  } else {
+    stats.loss_real = loss.item<double>();
+  }
+  loss.backward();
+  m.optimizer->step();
+  return stats;
+}
+
+double Learner::accuracy(const at::Tensor& x, const at::Tensor& y, const at::Tensor& active) {
+  if (x.size(0) == 0) return 0.0;
+  torch::NoGradGuard no_grad;
+  impl_->net->eval();
+  at::Tensor predicted = impl_->masked_logits(x, active).argmax(1).cpu();
+  return predicted.eq(y.to(at::kLong)).to(at::kDouble).mean().item<double>();
+}
+
+at::Tensor Learner::predict(const at::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  impl_->net->eval();
+  return at::softmax(impl_->net->forward(x.to(impl_->device)), 1).cpu();
+}
+
+int64_t Learner::weight_bytes() const {
+  int64_t n = 0;
+  for (const auto& p : impl_->net->parameters()) n += p.numel() * static_cast<int64_t>(p.element_size());
+  return n;
+}
+
+int Learner::classes() const { return impl_->config.classifier.classes; }
+
+}  // namespace engram

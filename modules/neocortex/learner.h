@@ -1,0 +1,55 @@
+// The neocortex learner: a classifier trained on real batches mixed with recollections.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+
+#include "modules/neocortex/classifier.h"
+#include "runtime/status.h"
+
+namespace engram {
+
+struct LearnerConfig {
+  ClassifierConfig classifier;
+  double lr = 1e-3;  // Adam (van de Ven & Tolias: 1e-3, betas 0.9/0.999)
+  uint64_t seed = 1;
+  std::string device = "cpu";
+};
+
+struct StepStats {
+  double loss_real = 0;
+  double loss_replay = 0;
+};
+
+class Learner {
+ public:
+  // Builds the classifier (weights from torch's global generator seeded with config.seed, so
+  // construct on one thread at a time) and its optimiser. Errors: bad config, unavailable device.
+  static Expected<std::unique_ptr<Learner>> create(const LearnerConfig& config);
+  ~Learner();
+
+  // One Adam step on the real batch x [B, P], y [B] (int64) and, when xr is defined, the replayed
+  // batch xr [R, P], yr [R]. `active` [classes] (bool) marks the output units that compete (class-
+  // incremental: all classes seen so far). Loss = (1 - w) CE(real) + w CE(replay), w =
+  // replay_weight (van de Ven & Tolias use w = 1 - 1/tasks_seen). Not thread-safe.
+  StepStats step(const at::Tensor& x, const at::Tensor& y, const at::Tensor& xr,
+                 const at::Tensor& yr, const at::Tensor& active, double replay_weight);
+
+  // Fraction of x classified as y, taking the argmax over the `active` units only (task-
+  // incremental evaluation passes the task's classes; class-incremental all classes seen).
+  double accuracy(const at::Tensor& x, const at::Tensor& y, const at::Tensor& active);
+
+  // Class probabilities [B, classes] for x [B, P].
+  at::Tensor predict(const at::Tensor& x);
+
+  int64_t weight_bytes() const;
+  int classes() const;
+
+ private:
+  struct Impl;
+  explicit Learner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace engram
