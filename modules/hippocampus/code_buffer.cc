@@ -97,6 +97,7 @@ CodeBuffer::CodeBuffer(const CodeBufferConfig& cfg)
       class_counts_(static_cast<size_t>(cfg.num_classes), 0),
       task_counts_(static_cast<size_t>(cfg.num_tasks), 0),
       seen_per_class_(static_cast<size_t>(cfg.num_classes), 0),
+      full_(static_cast<size_t>(cfg.num_classes), 0),
       rng_(cfg.seed) {}
 
 Expected<CodeBuffer> CodeBuffer::create(const CodeBufferConfig& config) {
@@ -185,16 +186,24 @@ size_t CodeBuffer::random_slot_of_class(int label) {
   }
 }
 
-// Class-balanced reservoir sampling (CBRS, Chrysakis & Moens 2020), with "full" meaning
-// "currently largest": an item of a smaller class replaces a random item of a largest class;
-// an item of a largest class goes through reservoir sampling within its own class, so the
-// items kept of each class stay a uniform sample of what that class offered.
+// Class-balanced reservoir sampling (CBRS, Chrysakis & Moens 2020). Once the buffer is full,
+// every class that is a largest class becomes "full" for good. An item of a class that is not
+// full replaces a random item of a random largest class; an item of a full class goes through
+// reservoir sampling within its own class (kept with probability stored/offered, replacing a
+// random item of its class). Why full is sticky: with "currently largest" instead, a class
+// that dips one below the maximum would have its next items kept with probability 1, and the
+// items it keeps would no longer be a uniform sample of what it offered.
 size_t CodeBuffer::choose_slot_class_balanced(int label) {
   const size_t largest = *std::max_element(class_counts_.begin(), class_counts_.end());
+  size_t ties = 0;
+  for (size_t k = 0; k < class_counts_.size(); ++k) {
+    if (class_counts_[k] == largest) {
+      full_[k] = 1;
+      ++ties;
+    }
+  }
   const size_t mine = class_counts_[static_cast<size_t>(label)];
-  if (mine < largest) {
-    size_t ties = 0;
-    for (size_t k : class_counts_) ties += k == largest;
+  if (full_[static_cast<size_t>(label)] == 0) {
     size_t pick = static_cast<size_t>(uniform_below(rng_, ties));
     for (size_t k = 0; k < class_counts_.size(); ++k) {
       if (class_counts_[k] == largest && pick-- == 0) {
@@ -203,7 +212,7 @@ size_t CodeBuffer::choose_slot_class_balanced(int label) {
     }
   }
   const uint64_t offered = seen_per_class_[static_cast<size_t>(label)];
-  if (uniform_below(rng_, offered) < mine) return random_slot_of_class(label);
+  if (mine > 0 && uniform_below(rng_, offered) < mine) return random_slot_of_class(label);
   return kNoSlot;
 }
 

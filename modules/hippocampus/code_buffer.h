@@ -26,7 +26,7 @@ namespace engram {
 // What the buffer keeps once it is full.
 enum class Selector {
   reservoir,       // Algorithm R: after n offers each one is kept with probability capacity/n
-  class_balanced,  // replace an item of the largest class, so classes end up equal (CBRS)
+  class_balanced,  // new classes evict the largest class, so classes end up equal (CBRS)
   fifo,            // ring buffer: the most recent capacity items
 };
 
@@ -74,6 +74,9 @@ class CodeBuffer {
   const std::vector<size_t>& task_counts() const { return task_counts_; }
   // Items offered per class, stored or not.
   const std::vector<uint64_t>& seen_per_class() const { return seen_per_class_; }
+  // Class-balanced only: whether class k has been a largest class of the full buffer (from
+  // then on its own items replace its own items).
+  bool class_full(int k) const { return full_[static_cast<size_t>(k)] != 0; }
 
   // Offers one item: code[0..c) with every value < l, label < num_classes, task <
   // num_tasks. The selector decides whether it is stored; *stored (if non-null) says so.
@@ -129,6 +132,7 @@ class CodeBuffer {
   std::vector<size_t> class_counts_;
   std::vector<size_t> task_counts_;
   std::vector<uint64_t> seen_per_class_;
+  std::vector<uint8_t> full_;  // per class, see class_full()
   std::mt19937_64 rng_;
 };
 

@@ -3,7 +3,7 @@
 // Format v1, integers little-endian:
 //   "ENGRAMCB"  u32 version=1
 //   u32 c, l, num_classes, num_tasks   u64 budget_bytes   u8 selector   u64 seed
-//   u64 seen   u64 size   u64 seen_per_class[num_classes]
+//   u64 seen   u64 size   u64 seen_per_class[num_classes]   u8 class_full[num_classes] (0/1)
 //   u32 rng_length, rng text (std::mt19937_64 written with operator<<)
 //   u64 storage_length, the packed items (exactly ceil(size * bits_per_item / 8) bytes)
 // Per-class and per-task counts are not stored: they are recomputed from the items.
@@ -68,6 +68,7 @@ std::vector<uint8_t> CodeBuffer::serialize() const {
   put_u64(out, seen_);
   put_u64(out, size_);
   for (uint64_t n : seen_per_class_) put_u64(out, n);
+  out.insert(out.end(), full_.begin(), full_.end());
   std::ostringstream rng_text;
   rng_text << rng_;
   const std::string rng = rng_text.str();
@@ -123,6 +124,12 @@ Expected<CodeBuffer> CodeBuffer::deserialize(const uint8_t* data, size_t size) {
     seen_sum += n;
   }
   if (seen_sum != seen) return bad("per-class offers do not add up to total offers");
+  for (uint8_t& f : buf.full_) {
+    uint64_t v = 0;
+    if (!in.read(&v, 1)) return bad("truncated per-class flags");
+    if (v > 1) return bad("per-class flag is not 0 or 1");
+    f = static_cast<uint8_t>(v);
+  }
 
   uint64_t rng_len = 0;
   if (!in.read(&rng_len, 4) || rng_len > kMaxRngText) return bad("bad RNG state length");

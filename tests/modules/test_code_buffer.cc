@@ -288,6 +288,40 @@ TEST_CASE("class-balanced selection ends with equal classes where reservoir does
   for (int t = 0; t < 5; ++t) CHECK(seq.task_counts()[static_cast<size_t>(t)] == 20);
 }
 
+TEST_CASE("class-balanced keeps a uniform sample within each class") {
+  // 11 binary vars (class-0 item ids < 2048) + 4 label bits = 15 bits; 188 bytes -> 100 items.
+  // Class 0 ends with 10 of its 2000 offers: each should be kept with probability 0.005,
+  // whether it came early or late. Sd per 200-item decile over 400 trials ~ 5%.
+  const int trials = 400;
+  std::vector<double> kept(2000, 0.0);
+  std::vector<uint32_t> code(11);
+  for (int t = 0; t < trials; ++t) {
+    CodeBuffer buf = make_buffer(11, 2, 10, 1, 188, Selector::class_balanced, 100 + t);
+    REQUIRE(buf.capacity() == 100);
+    uint32_t next_id = 0;
+    for (int label : imbalanced_labels(static_cast<uint64_t>(t))) {
+      const uint32_t id = label == 0 ? next_id++ : 0;
+      for (int v = 0; v < 11; ++v) code[static_cast<size_t>(v)] = (id >> v) & 1;
+      REQUIRE(buf.insert(code.data(), label, 0).ok());
+    }
+    for (size_t i = 0; i < buf.size(); ++i) {
+      int32_t label = -1;
+      REQUIRE(buf.get(i, code.data(), &label, nullptr).ok());
+      if (label != 0) continue;
+      uint32_t id = 0;
+      for (int v = 0; v < 11; ++v) id |= code[static_cast<size_t>(v)] << v;
+      kept[id] += 1.0 / trials;
+    }
+  }
+  for (int d = 0; d < 10; ++d) {
+    double mean = 0;
+    for (int i = d * 200; i < (d + 1) * 200; ++i) mean += kept[static_cast<size_t>(i)] / 200;
+    CAPTURE(d);
+    CHECK(mean > 0.005 * 0.75);
+    CHECK(mean < 0.005 * 1.25);
+  }
+}
+
 TEST_CASE("out-of-range items are rejected and leave the buffer unchanged") {
   CodeBuffer buf = make_buffer(4, 5, 3, 2, 64, Selector::reservoir);
   const uint32_t good[4] = {0, 4, 2, 1};
