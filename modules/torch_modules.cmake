@@ -6,6 +6,10 @@ add_library(engram_modules STATIC
   association/raw_codec.cc
   neocortex/classifier.cc
   neocortex/learner.cc
+  actors/tensor_payload.cc
+  actors/association_actor.cc
+  actors/neocortex_actor.cc
+  session/session.cc
 )
 target_link_libraries(engram_modules PUBLIC engram_hippocampus engram_io engram_runtime ${TORCH_LIBRARIES})
 # A torch translation unit costs 20-30 s; the precompiled header pays that once per build.

@@ -1,23 +1,85 @@
 // The `engram` command. Exit codes: 0 ok, 1 script or runtime error, 2 usage error.
+#include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <iostream>
 
+#include "bindings/lua/engram_module.h"
+#include "runtime/lua_engine.h"
 #include "runtime/system_info.h"
 #include "runtime/version.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntimeError = 1;
+constexpr int kExitUsage = 2;
+
+std::string environment_line() {
+  return engram::describe_blas(engram::probe_blas()) +
+         "; LibTorch threads: " + std::to_string(at::get_num_threads());
+}
+
+int run_script(const std::string& script, const std::vector<std::string>& sets,
+               const std::vector<std::string>& args, uint64_t max_instructions, size_t max_memory_mb) {
+  std::cerr << "engram " << ENGRAM_VERSION << " | " << environment_line() << "\n";
+  engram::LuaLimits limits;
+  limits.max_instructions = max_instructions;
+  limits.max_memory_bytes = max_memory_mb << 20;
+  engram::LuaEngine engine(limits);
+  for (const engram::Status& s :
+       {engram::install_engram_module(engine), engine.set_config(sets),
+        engine.set_script_args(script, args)}) {
+    if (!s.ok()) {
+      std::cerr << "engram: " << s.message() << "\n";
+      return s.code() == engram::ErrorCode::invalid_argument ? kExitUsage : kExitRuntimeError;
+    }
+  }
+  engram::Status status = engine.run_file(script);
+  if (!status.ok()) {
+    std::cerr << "engram: " << status.message() << "\n";
+    return status.code() == engram::ErrorCode::not_found ? kExitUsage : kExitRuntimeError;
+  }
+  return kExitOk;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   engram::reexec_with_fast_blas_if_needed(argv);
   CLI::App app{"engram: continual learning through lossy recollections"};
+  app.require_subcommand(0, 1);
   bool version = false;
-  app.add_flag("--version", version, "print version, BLAS and threads, then exit");
+  app.add_flag("--version", version, "print the version, the BLAS and threads in use, and exit");
+
+  CLI::App* run = app.add_subcommand("run", "run a Lua curriculum script");
+  std::string script;
+  std::vector<std::string> sets, args;
+  uint64_t max_instructions = 1000000000;
+  size_t max_memory_mb = 1024;
+  run->add_option("script", script, "the .lua script")->required()->check(CLI::ExistingFile);
+  run->add_option("--set", sets, "key=value, visible to the script as config.key (repeatable)")
+      ->take_all()
+      ->expected(1, -1);
+  run->add_option("--max-instructions", max_instructions,
+                  "Lua instruction budget per call into the script (0 = unlimited)")
+      ->capture_default_str();
+  run->add_option("--max-memory-mb", max_memory_mb, "Lua memory budget in MiB")
+      ->capture_default_str();
+  run->add_option("args", args, "arguments for the script (arg[1..n])");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
   }
   if (version) {
-    std::cout << "engram " << ENGRAM_VERSION << "\n" << engram::describe_blas(engram::probe_blas()) << "\n";
+    std::cout << "engram " << ENGRAM_VERSION << "\n" << environment_line() << "\n";
+    return kExitOk;
   }
-  return 0;
+  if (run->parsed()) return run_script(script, sets, args, max_instructions, max_memory_mb);
+  std::cerr << app.help();
+  return kExitUsage;
 }

@@ -1,0 +1,31 @@
+#include "bindings/lua/engram_module.h"
+
+#include <ATen/Parallel.h>
+
+#include "bindings/lua/lua_data.h"
+#include "bindings/lua/lua_reports.h"
+#include "bindings/lua/lua_runtime.h"
+#include "runtime/system_info.h"
+#include "runtime/version.h"
+
+namespace engram {
+
+Status install_engram_module(LuaEngine& engine) {
+  auto result = engine.protect(0, [](lua_State* L) {
+    lua_newtable(L);
+    lua::open_data(L);
+    lua::open_runtime(L);
+    lua::open_reports(L);
+    lua_pushstring(L, ENGRAM_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_pushstring(L, describe_blas(probe_blas()).c_str());
+    lua_setfield(L, -2, "blas");
+    lua_pushinteger(L, at::get_num_threads());
+    lua_setfield(L, -2, "torch_threads");
+    lua_setglobal(L, "engram");
+    return 0;
+  });
+  return result.ok() ? Status() : result.status();
+}
+
+}  // namespace engram

@@ -1,0 +1,177 @@
+#include "bindings/lua/lua_reports.h"
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "bindings/lua/lua_table.h"
+#include "io/reports/metrics.h"
+#include "io/reports/results_writer.h"
+#include "runtime/lua_engine.h"
+
+namespace engram::lua {
+namespace {
+
+int raise(lua_State* L, const Status& s) { return luaL_error(L, "%s", s.message().c_str()); }
+
+// A Lua value as JSON: tables with keys 1..n become arrays (empty tables too), other tables
+// objects with string keys. Functions, userdata and cycles are errors.
+nlohmann::json to_json(lua_State* L, int idx, int depth) {
+  idx = lua_absindex(L, idx);
+  if (depth > 32) luaL_error(L, "write_json: nesting deeper than 32 (a cycle?)");
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: return nullptr;
+    case LUA_TBOOLEAN: return lua_toboolean(L, idx) != 0;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) return static_cast<int64_t>(lua_tointeger(L, idx));
+      if (!std::isfinite(lua_tonumber(L, idx))) return nullptr;
+      return lua_tonumber(L, idx);
+    case LUA_TSTRING: return std::string(lua_tostring(L, idx));
+    case LUA_TTABLE: {
+      const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, idx));
+      size_t keys = 0;
+      lua_pushnil(L);
+      while (lua_next(L, idx) != 0) {
+        ++keys;
+        lua_pop(L, 1);
+      }
+      if (static_cast<lua_Integer>(keys) == n) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (lua_Integer i = 1; i <= n; ++i) {
+          lua_geti(L, idx, i);
+          arr.push_back(to_json(L, -1, depth + 1));
+          lua_pop(L, 1);
+        }
+        return arr;
+      }
+      nlohmann::json obj = nlohmann::json::object();
+      lua_pushnil(L);
+      while (lua_next(L, idx) != 0) {
+        lua_pushvalue(L, -2);
+        const char* key = lua_tostring(L, -1);
+        if (key == nullptr) luaL_error(L, "write_json: table keys must be strings or numbers");
+        obj[key] = to_json(L, -2, depth + 1);
+        lua_pop(L, 2);
+      }
+      return obj;
+    }
+    default: return luaL_error(L, "write_json: cannot write a %s", luaL_typename(L, idx)), nullptr;
+  }
+}
+
+std::vector<std::string> string_list(lua_State* L, int idx, const char* what) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  std::vector<std::string> out;
+  for (lua_Integer i = 1; i <= luaL_len(L, idx); ++i) {
+    lua_geti(L, idx, i);
+    if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
+      luaL_error(L, "%s: entries must be strings or numbers", what);
+    }
+    out.emplace_back(lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  return out;
+}
+
+std::vector<std::vector<std::string>> rows_arg(lua_State* L, int idx, const char* what) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  std::vector<std::vector<std::string>> rows;
+  for (lua_Integer i = 1; i <= luaL_len(L, idx); ++i) {
+    lua_geti(L, idx, i);
+    rows.push_back(string_list(L, lua_gettop(L), what));
+    lua_pop(L, 1);
+  }
+  return rows;
+}
+
+// engram.metrics(R) -> {acc, bwt, forgetting, forgetting_per_task}
+int l_metrics(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    std::vector<std::vector<double>> r;
+    for (lua_Integer i = 1; i <= luaL_len(L, 1); ++i) {
+      lua_geti(L, 1, i);
+      luaL_checktype(L, -1, LUA_TTABLE);
+      std::vector<double> row;
+      for (lua_Integer j = 1; j <= luaL_len(L, -1); ++j) {
+        lua_geti(L, -1, j);
+        row.push_back(luaL_checknumber(L, -1));
+        lua_pop(L, 1);
+      }
+      r.push_back(std::move(row));
+      lua_pop(L, 1);
+    }
+    auto m = compute_metrics(r);
+    if (!m.ok()) return raise(L, m.status());
+    lua_createtable(L, 0, 4);
+    lua_pushnumber(L, m->acc);
+    lua_setfield(L, -2, "acc");
+    lua_pushnumber(L, m->bwt);
+    lua_setfield(L, -2, "bwt");
+    lua_pushnumber(L, m->forgetting);
+    lua_setfield(L, -2, "forgetting");
+    push_number_list(L, m->forgetting_per_task);
+    lua_setfield(L, -2, "forgetting_per_task");
+    return 1;
+  });
+}
+
+// engram.run_dir(root, name) -> path of a new, unique run directory
+int l_run_dir(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    auto dir = make_run_dir(luaL_checkstring(L, 1), luaL_checkstring(L, 2));
+    if (!dir.ok()) return raise(L, dir.status());
+    lua_pushstring(L, dir->c_str());
+    return 1;
+  });
+}
+
+// engram.write_json(path, value)
+int l_write_json(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    const std::string path = luaL_checkstring(L, 1);
+    if (Status s = write_json(path, to_json(L, 2, 0)); !s.ok()) return raise(L, s);
+    return 0;
+  });
+}
+
+// engram.write_csv(path, header, rows)
+int l_write_csv(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    const std::string path = luaL_checkstring(L, 1);
+    auto header = string_list(L, 2, "write_csv header");
+    auto rows = rows_arg(L, 3, "write_csv rows");
+    if (Status s = write_csv(path, header, rows); !s.ok()) return raise(L, s);
+    return 0;
+  });
+}
+
+// engram.format_table(header, rows) -> aligned plain-text table
+int l_format_table(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    auto header = string_list(L, 1, "format_table header");
+    auto rows = rows_arg(L, 2, "format_table rows");
+    const std::string table = format_table(header, rows);
+    lua_pushlstring(L, table.data(), table.size());
+    return 1;
+  });
+}
+
+// engram.clock() -> seconds on a monotonic clock (for wall times)
+int l_clock(lua_State* L) {
+  using namespace std::chrono;
+  lua_pushnumber(L, duration<double>(steady_clock::now().time_since_epoch()).count());
+  return 1;
+}
+
+}  // namespace
+
+void open_reports(lua_State* L) {
+  const luaL_Reg funcs[] = {{"metrics", l_metrics},       {"run_dir", l_run_dir},
+                            {"write_json", l_write_json}, {"write_csv", l_write_csv},
+                            {"format_table", l_format_table}, {"clock", l_clock},
+                            {nullptr, nullptr}};
+  luaL_setfuncs(L, funcs, 0);
+}
+
+}  // namespace engram::lua

@@ -1,0 +1,12 @@
+// Metrics and result files in Lua: engram.metrics, engram.run_dir, engram.write_json,
+// engram.write_csv, engram.format_table, engram.clock.
+#pragma once
+
+#include <lua.hpp>
+
+namespace engram::lua {
+
+// Adds the functions to the table on top of the stack.
+void open_reports(lua_State* L);
+
+}  // namespace engram::lua

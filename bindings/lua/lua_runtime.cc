@@ -1,0 +1,247 @@
+#include "bindings/lua/lua_runtime.h"
+
+#include <fmt/format.h>
+
+#include "bindings/lua/lua_data.h"
+#include "bindings/lua/lua_table.h"
+#include "bindings/lua/lua_userdata.h"
+#include "io/reports/progress.h"
+#include "modules/session/session.h"
+#include "runtime/lua_engine.h"
+
+namespace engram::lua {
+namespace {
+
+constexpr const char* kRuntimeMeta = "engram.Runtime";
+
+std::shared_ptr<Session>& runtime_arg(lua_State* L) {
+  return check_shared<Session>(L, 1, kRuntimeMeta);
+}
+
+int raise(lua_State* L, const Status& s) { return luaL_error(L, "%s", s.message().c_str()); }
+
+void read_neocortex(lua_State* L, int idx, LearnerConfig& c) {
+  const char* what = "runtime.neocortex";
+  check_keys(L, idx, what, {"net", "hidden", "lr"});
+  c.classifier.net = opt_string(L, idx, what, "net", c.classifier.net);
+  c.classifier.hidden = opt_int_list(L, idx, what, "hidden", c.classifier.hidden);
+  c.lr = opt_number(L, idx, what, "lr", c.lr);
+}
+
+void read_memory(lua_State* L, int idx, MemoryConfig& m) {
+  const char* what = "runtime.memory";
+  check_keys(L, idx, what,
+             {"kind", "budget_bytes", "selector", "c", "l", "arch", "hidden", "kl_weight",
+              "distill_weight", "lr", "tau"});
+  m.kind = opt_string(L, idx, what, "kind", m.kind);
+  m.budget_bytes = static_cast<size_t>(
+      opt_integer(L, idx, what, "budget_bytes", static_cast<long long>(m.budget_bytes), 1, 1LL << 40));
+  auto selector = parse_selector(opt_string(L, idx, what, "selector", selector_name(m.selector)));
+  if (!selector.ok()) raise(L, selector.status());
+  m.selector = *selector;
+  DiscreteVaeConfig& v = m.dvae;
+  v.c = static_cast<int>(opt_integer(L, idx, what, "c", v.c, 1, 65536));
+  v.l = static_cast<int>(opt_integer(L, idx, what, "l", v.l, 2, 65536));
+  v.arch = opt_string(L, idx, what, "arch", v.arch);
+  v.hidden = opt_int_list(L, idx, what, "hidden", v.hidden);
+  v.kl_weight = opt_number(L, idx, what, "kl_weight", v.kl_weight);
+  v.distill_weight = opt_number(L, idx, what, "distill_weight", v.distill_weight);
+  v.lr = opt_number(L, idx, what, "lr", v.lr);
+  v.tau = opt_number(L, idx, what, "tau", v.tau);
+}
+
+// engram.runtime{ dataset = ds, tasks = 5, seed = 1, threads = 1, device = "cpu",
+//                 neocortex = {...}, memory = {...}, endpoints = {...} } -> Runtime
+int l_runtime(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    const char* what = "runtime";
+    check_keys(L, 1, what, {"dataset", "tasks", "seed", "threads", "device", "neocortex", "memory", "endpoints"});
+    lua_getfield(L, 1, "dataset");
+    if (lua_isnil(L, -1)) luaL_error(L, "runtime.dataset is required (engram.dataset(\"mnist\"))");
+    std::shared_ptr<const ImageDataset> ds = check_dataset(L, -1);
+    lua_pop(L, 1);
+    SessionConfig config;
+    config.num_tasks = static_cast<int>(opt_integer(L, 1, what, "tasks", config.num_tasks, 1, 65536));
+    config.seed = static_cast<uint64_t>(opt_integer(L, 1, what, "seed", 1, 0, INT64_MAX));
+    config.threads = static_cast<int>(opt_integer(L, 1, what, "threads", config.threads, 1, 256));
+    const std::string device = opt_string(L, 1, what, "device", "cpu");
+    config.neocortex.device = device;
+    config.memory.dvae.device = device;
+    if (push_subtable(L, 1, what, "neocortex")) {
+      read_neocortex(L, lua_gettop(L), config.neocortex);
+      lua_pop(L, 1);
+    }
+    if (push_subtable(L, 1, what, "memory")) {
+      read_memory(L, lua_gettop(L), config.memory);
+      lua_pop(L, 1);
+    }
+    if (push_subtable(L, 1, what, "endpoints")) {
+      check_keys(L, -1, "runtime.endpoints", {"hippocampus", "association", "neocortex", "driver"});
+      for (const char* name : {"hippocampus", "association", "neocortex", "driver"}) {
+        std::string e = opt_string(L, lua_gettop(L), "runtime.endpoints", name, "");
+        if (!e.empty()) config.endpoints[name] = e;
+      }
+      lua_pop(L, 1);
+    }
+    auto session = Session::create(config, ds);
+    if (!session.ok()) return raise(L, session.status());
+    push_shared(L, std::shared_ptr<Session>(std::move(*session)), kRuntimeMeta);
+    return 1;
+  });
+}
+
+// rt:learn(task, {iterations, batch, replay, window, label, progress}) -> stats table
+int l_learn(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    auto& rt = runtime_arg(L);
+    const auto& task = check_task(L, 2);
+    LearnOptions o;
+    std::string label = "task " + std::to_string(task->task.id);
+    bool show = true;
+    if (!lua_isnoneornil(L, 3)) {
+      const char* what = "learn options";
+      check_keys(L, 3, what, {"iterations", "batch", "replay", "window", "label", "progress"});
+      o.iterations = static_cast<int>(opt_integer(L, 3, what, "iterations", o.iterations, 0, 100000000));
+      o.batch = static_cast<int>(opt_integer(L, 3, what, "batch", o.batch, 1, 1 << 20));
+      o.replay = static_cast<int>(opt_integer(L, 3, what, "replay", o.replay, 0, 1 << 20));
+      o.window = static_cast<int>(opt_integer(L, 3, what, "window", o.window, 1, 1024));
+      label = opt_string(L, 3, what, "label", label);
+      show = opt_boolean(L, 3, what, "progress", show);
+    }
+    Progress bar(label, o.iterations);
+    ProgressFn report;
+    if (show) {
+      report = [&bar](int done, int total, const PhaseStats& s) {
+        if (done == total) return;  // finish() prints the final line
+        bar.update(done, fmt::format("loss {:.3f}/{:.3f} {:.0f} samples/s", s.loss_real,
+                                     s.loss_replay, s.samples_per_second));
+      };
+    }
+    auto stats = rt->learn(task->task, o, report);
+    if (!stats.ok()) return raise(L, stats.status());
+    if (show) bar.finish(fmt::format("{:.1f} s, {:.0f} samples/s", stats->seconds, stats->samples_per_second));
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, stats->iterations);
+    lua_setfield(L, -2, "iterations");
+    lua_pushnumber(L, stats->seconds);
+    lua_setfield(L, -2, "seconds");
+    lua_pushnumber(L, stats->samples_per_second);
+    lua_setfield(L, -2, "samples_per_second");
+    lua_pushnumber(L, stats->loss_real);
+    lua_setfield(L, -2, "loss_real");
+    lua_pushnumber(L, stats->loss_replay);
+    lua_setfield(L, -2, "loss_replay");
+    return 1;
+  });
+}
+
+// rt:accuracy(task, "class" | "task") -> number in [0,1]
+int l_accuracy(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    auto& rt = runtime_arg(L);
+    const auto& task = check_task(L, 2);
+    const std::string mode = luaL_optstring(L, 3, "class");
+    if (mode != "class" && mode != "task") luaL_error(L, "accuracy: mode must be \"class\" or \"task\"");
+    auto acc = rt->accuracy(task->task, mode == "class");
+    if (!acc.ok()) return raise(L, acc.status());
+    lua_pushnumber(L, *acc);
+    return 1;
+  });
+}
+
+// rt:distortion(task [, max_examples]) -> mean L1 pixel error of recollections
+int l_distortion(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    auto& rt = runtime_arg(L);
+    const auto& task = check_task(L, 2);
+    const lua_Integer n = luaL_optinteger(L, 3, 1000);
+    if (n < 1) luaL_error(L, "distortion: max_examples must be >= 1");
+    auto d = rt->distortion(task->task, static_cast<size_t>(n));
+    if (!d.ok()) return raise(L, d.status());
+    lua_pushnumber(L, *d);
+    return 1;
+  });
+}
+
+// rt:consolidate(): freeze the association's decoder copy (a consolidation boundary).
+int l_consolidate(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    if (Status s = runtime_arg(L)->consolidate(); !s.ok()) return raise(L, s);
+    return 0;
+  });
+}
+
+void set_int(lua_State* L, const char* k, int64_t v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, k);
+}
+
+// rt:memory() -> {codes_stored, capacity, seen, bits_per_item, bytes_used, budget_bytes,
+//                 association_weight_bytes, decoder_weight_bytes, classifier_weight_bytes,
+//                 per_class = {...}, per_task = {...}}
+int l_memory(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    auto m = runtime_arg(L)->memory_stats();
+    if (!m.ok()) return raise(L, m.status());
+    lua_createtable(L, 0, 12);
+    set_int(L, "codes_stored", m->codes_stored);
+    set_int(L, "capacity", m->capacity);
+    set_int(L, "seen", m->seen);
+    set_int(L, "bits_per_item", m->bits_per_item);
+    set_int(L, "code_bits", m->code_bits);
+    set_int(L, "bytes_used", m->bytes_used);
+    set_int(L, "budget_bytes", m->budget_bytes);
+    set_int(L, "association_weight_bytes", m->association_weight_bytes);
+    set_int(L, "decoder_weight_bytes", m->decoder_weight_bytes);
+    set_int(L, "classifier_weight_bytes", m->classifier_weight_bytes);
+    push_integer_list(L, std::vector<long long>(m->per_class.begin(), m->per_class.end()));
+    lua_setfield(L, -2, "per_class");
+    push_integer_list(L, std::vector<long long>(m->per_task.begin(), m->per_task.end()));
+    lua_setfield(L, -2, "per_task");
+    return 1;
+  });
+}
+
+// rt:counters() -> { {actor=, messages_in=, messages_out=, bytes_in=, bytes_out=, errors=,
+//                     drops=}, ... }
+int l_counters(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    auto counters = runtime_arg(L)->counters();
+    lua_createtable(L, static_cast<int>(counters.size()), 0);
+    for (size_t i = 0; i < counters.size(); ++i) {
+      const CounterSnapshot& c = counters[i];
+      lua_createtable(L, 0, 8);
+      lua_pushstring(L, c.actor.c_str());
+      lua_setfield(L, -2, "actor");
+      set_int(L, "messages_in", static_cast<int64_t>(c.messages_in));
+      set_int(L, "messages_out", static_cast<int64_t>(c.messages_out));
+      set_int(L, "bytes_in", static_cast<int64_t>(c.bytes_in));
+      set_int(L, "bytes_out", static_cast<int64_t>(c.bytes_out));
+      set_int(L, "errors", static_cast<int64_t>(c.errors));
+      set_int(L, "drops", static_cast<int64_t>(c.drops));
+      lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+    }
+    return 1;
+  });
+}
+
+// rt:close(): stops the actors now (also happens when the runtime is garbage collected).
+int l_close(lua_State* L) {
+  auto* p = static_cast<std::shared_ptr<Session>*>(luaL_checkudata(L, 1, kRuntimeMeta));
+  p->reset();
+  return 0;
+}
+
+}  // namespace
+
+void open_runtime(lua_State* L) {
+  const luaL_Reg methods[] = {{"learn", l_learn},         {"accuracy", l_accuracy},
+                              {"distortion", l_distortion}, {"consolidate", l_consolidate},
+                              {"memory", l_memory},       {"counters", l_counters},
+                              {"close", l_close},         {nullptr, nullptr}};
+  register_type<Session>(L, kRuntimeMeta, methods);
+  const luaL_Reg funcs[] = {{"runtime", l_runtime}, {nullptr, nullptr}};
+  luaL_setfuncs(L, funcs, 0);
+}
+
+}  // namespace engram::lua

@@ -1,0 +1,126 @@
+#include "bindings/lua/lua_table.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace engram::lua {
+
+void check_keys(lua_State* L, int index, const char* what, std::initializer_list<const char*> allowed) {
+  index = lua_absindex(L, index);
+  luaL_checktype(L, index, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, index) != 0) {
+    lua_pop(L, 1);  // value
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s: keys must be names", what);
+    const char* key = lua_tostring(L, -1);
+    bool known = false;
+    for (const char* a : allowed) known = known || std::strcmp(a, key) == 0;
+    if (!known) {
+      std::string list;
+      for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      luaL_error(L, "%s: unknown field '%s' (known: %s)", what, key, list.c_str());
+    }
+  }
+}
+
+double opt_number(lua_State* L, int index, const char* what, const char* field, double fallback) {
+  const int type = lua_getfield(L, index, field);
+  double v = fallback;
+  if (type == LUA_TNUMBER) {
+    v = lua_tonumber(L, -1);
+  } else if (type != LUA_TNIL) {
+    luaL_error(L, "%s.%s must be a number, got %s", what, field, lua_typename(L, type));
+  }
+  lua_pop(L, 1);
+  if (!std::isfinite(v)) luaL_error(L, "%s.%s must be finite", what, field);
+  return v;
+}
+
+long long opt_integer(lua_State* L, int index, const char* what, const char* field,
+                      long long fallback, long long min, long long max) {
+  const int type = lua_getfield(L, index, field);
+  long long v = fallback;
+  if (type != LUA_TNIL) {
+    int ok = 0;
+    v = static_cast<long long>(lua_tointegerx(L, -1, &ok));
+    if (!ok) luaL_error(L, "%s.%s must be an integer, got %s", what, field, luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
+  if (v < min || v > max) luaL_error(L, "%s.%s = %lld is outside [%lld, %lld]", what, field, v, min, max);
+  return v;
+}
+
+std::string opt_string(lua_State* L, int index, const char* what, const char* field,
+                       const std::string& fallback) {
+  const int type = lua_getfield(L, index, field);
+  std::string v = fallback;
+  if (type == LUA_TSTRING) {
+    v = lua_tostring(L, -1);
+  } else if (type != LUA_TNIL) {
+    luaL_error(L, "%s.%s must be a string, got %s", what, field, lua_typename(L, type));
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+bool opt_boolean(lua_State* L, int index, const char* what, const char* field, bool fallback) {
+  const int type = lua_getfield(L, index, field);
+  bool v = fallback;
+  if (type == LUA_TBOOLEAN) {
+    v = lua_toboolean(L, -1) != 0;
+  } else if (type != LUA_TNIL) {
+    luaL_error(L, "%s.%s must be a boolean, got %s", what, field, lua_typename(L, type));
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+std::vector<int> opt_int_list(lua_State* L, int index, const char* what, const char* field,
+                              const std::vector<int>& fallback) {
+  const int type = lua_getfield(L, index, field);
+  if (type == LUA_TNIL) {
+    lua_pop(L, 1);
+    return fallback;
+  }
+  if (type != LUA_TTABLE) luaL_error(L, "%s.%s must be a list of integers", what, field);
+  std::vector<int> out;
+  const lua_Integer n = luaL_len(L, -1);
+  for (lua_Integer i = 1; i <= n; ++i) {
+    lua_geti(L, -1, i);
+    int ok = 0;
+    const lua_Integer v = lua_tointegerx(L, -1, &ok);
+    if (!ok || v < INT32_MIN || v > INT32_MAX) {
+      luaL_error(L, "%s.%s[%d] must be an integer", what, field, static_cast<int>(i));
+    }
+    out.push_back(static_cast<int>(v));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return out;
+}
+
+bool push_subtable(lua_State* L, int index, const char* what, const char* field) {
+  const int type = lua_getfield(L, index, field);
+  if (type == LUA_TTABLE) return true;
+  lua_pop(L, 1);
+  if (type != LUA_TNIL) luaL_error(L, "%s.%s must be a table", what, field);
+  return false;
+}
+
+void push_number_list(lua_State* L, const std::vector<double>& values) {
+  lua_createtable(L, static_cast<int>(values.size()), 0);
+  for (size_t i = 0; i < values.size(); ++i) {
+    lua_pushnumber(L, values[i]);
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+  }
+}
+
+void push_integer_list(lua_State* L, const std::vector<long long>& values) {
+  lua_createtable(L, static_cast<int>(values.size()), 0);
+  for (size_t i = 0; i < values.size(); ++i) {
+    lua_pushinteger(L, static_cast<lua_Integer>(values[i]));
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+  }
+}
+
+}  // namespace engram::lua

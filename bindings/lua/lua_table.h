@@ -1,0 +1,34 @@
+// Reading configuration tables passed from Lua scripts, with errors that name the field.
+#pragma once
+
+#include <lua.hpp>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace engram::lua {
+
+// Raises a Lua error unless every key of the table at `index` is one of `allowed` (catches
+// typos such as `iteration = 2000`). `what` names the table in the message.
+void check_keys(lua_State* L, int index, const char* what, std::initializer_list<const char*> allowed);
+
+// Field readers for the table at `index`: the default when the field is nil, a Lua error naming
+// `what.field` when it has the wrong type or range.
+double opt_number(lua_State* L, int index, const char* what, const char* field, double fallback);
+long long opt_integer(lua_State* L, int index, const char* what, const char* field,
+                      long long fallback, long long min, long long max);
+std::string opt_string(lua_State* L, int index, const char* what, const char* field,
+                       const std::string& fallback);
+bool opt_boolean(lua_State* L, int index, const char* what, const char* field, bool fallback);
+std::vector<int> opt_int_list(lua_State* L, int index, const char* what, const char* field,
+                              const std::vector<int>& fallback);
+
+// Pushes the field's value when it is a table and returns true; false (nothing pushed) when nil.
+bool push_subtable(lua_State* L, int index, const char* what, const char* field);
+
+// Pushes a Lua array of numbers.
+void push_number_list(lua_State* L, const std::vector<double>& values);
+void push_integer_list(lua_State* L, const std::vector<long long>& values);
+
+}  // namespace engram::lua

@@ -1,0 +1,40 @@
+// Message types the module actors exchange (the `type` frame of an envelope) and what they carry.
+// Payload order is part of each contract; ints/reals/strings are header parameters.
+#pragma once
+
+namespace engram::msg {
+
+// driver -> association. payloads: x f32 [B,P], y i64 [B], active u8 [classes].
+// ints: task, replay (recollections per batch, 0 = none), replay_below (sample codes of tasks
+// < this). reals: replay_weight. No reply: the neocortex acknowledges with kTrained.
+inline constexpr const char* kObserve = "observe";
+// association -> hippocampus. payloads: codes u8|i32 [B,c], labels i32 [B], tasks i32 [B].
+inline constexpr const char* kStore = "store";
+// association -> hippocampus. ints: n, below_task. Reply kCodes.
+inline constexpr const char* kSample = "sample";
+// hippocampus -> association. payloads: codes u8|i32 [n,c], labels i32 [n], tasks i32 [n].
+// n is 0 when no stored code qualifies.
+inline constexpr const char* kCodes = "codes";
+// association -> neocortex. payloads: x, y, active, then optionally xr f32 [R,P], yr i64 [R].
+// reals: replay_weight.
+inline constexpr const char* kTrain = "train";
+// neocortex -> driver (PUSH). reals: loss_real, loss_replay.
+inline constexpr const char* kTrained = "trained";
+// driver -> neocortex. payloads: x f32 [N,P], y i64 [N], active u8 [classes]. Reply kAccuracy
+// (reals: accuracy).
+inline constexpr const char* kEvaluate = "evaluate";
+inline constexpr const char* kAccuracy = "accuracy";
+// driver -> association: freeze the decoder copy used for recall. Reply kDone.
+inline constexpr const char* kConsolidate = "consolidate";
+// driver -> association. payloads: x f32 [N,P]. Reply kDistortion (reals: l1 = mean |x -
+// recall(encode(x))|).
+inline constexpr const char* kMeasureDistortion = "measure_distortion";
+inline constexpr const char* kDistortion = "distortion";
+// driver -> any actor. Reply kStats with module figures in ints/reals.
+inline constexpr const char* kGetStats = "get_stats";
+inline constexpr const char* kStats = "stats";
+inline constexpr const char* kDone = "done";
+// any -> driver: a request failed. strings: error.
+inline constexpr const char* kError = "error";
+
+}  // namespace engram::msg

@@ -1,0 +1,77 @@
+#include "modules/actors/neocortex_actor.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include "modules/actors/messages.h"
+#include "modules/actors/tensor_payload.h"
+
+namespace engram {
+
+NeocortexActor::NeocortexActor(std::unique_ptr<Learner> learner, int torch_threads)
+    : learner_(std::move(learner)), torch_threads_(torch_threads) {}
+
+Status NeocortexActor::start(ActorContext& ctx) {
+  at::set_num_threads(torch_threads_);
+  inbox_ = ctx.add_socket(zmq::socket_type::router, true);
+  if (Status s = ctx.bind(inbox_, ctx.own_endpoint()); !s.ok()) return s;
+  progress_ = ctx.add_socket(zmq::socket_type::push, false);
+  return ctx.connect(progress_, ctx.endpoint_of("driver"));
+}
+
+Status NeocortexActor::on_message(ActorContext& ctx, SocketId from,
+                                  std::optional<std::string> routing_id, Message&& msg) {
+  const std::string& type = msg.header.type;
+  if (type == msg::kTrain) return train(ctx, msg);
+  Message out;
+  if (type == msg::kEvaluate) {
+    auto x = take_tensor(msg, 0, "x", 2, {DType::f32});
+    if (!x.ok()) return x.status();
+    auto y = take_tensor(msg, 1, "y", 1, {DType::i64});
+    if (!y.ok()) return y.status();
+    auto active = take_tensor(msg, 2, "active", 1, {DType::u8});
+    if (!active.ok()) return active.status();
+    if (active->size(0) != learner_->classes() || x->size(0) != y->size(0)) {
+      return {ErrorCode::malformed, "evaluate: shapes do not match the classifier"};
+    }
+    out.header.type = msg::kAccuracy;
+    out.header.reals["accuracy"] = learner_->accuracy(*x, *y, active->to(at::kBool));
+  } else if (type == msg::kGetStats) {
+    out.header.type = msg::kStats;
+    out.header.ints["steps"] = static_cast<int64_t>(steps_);
+    out.header.ints["weight_bytes"] = learner_->weight_bytes();
+  } else {
+    return {ErrorCode::invalid_argument, "neocortex: unknown message type '" + type + "'"};
+  }
+  out.header.seq = ctx.next_seq();
+  return ctx.send_to(from, routing_id.value_or(""), std::move(out));
+}
+
+Status NeocortexActor::train(ActorContext& ctx, Message& m) {
+  auto x = take_tensor(m, 0, "x", 2, {DType::f32});
+  auto y = take_tensor(m, 1, "y", 1, {DType::i64});
+  auto active = take_tensor(m, 2, "active", 1, {DType::u8});
+  if (!x.ok() || !y.ok() || !active.ok()) {
+    return !x.ok() ? x.status() : !y.ok() ? y.status() : active.status();
+  }
+  at::Tensor xr, yr;
+  if (m.payloads.size() >= 5) {
+    auto rx = take_tensor(m, 3, "xr", 2, {DType::f32});
+    auto ry = take_tensor(m, 4, "yr", 1, {DType::i64});
+    if (!rx.ok() || !ry.ok()) return rx.ok() ? ry.status() : rx.status();
+    xr = *rx;
+    yr = *ry;
+  }
+  auto w = m.header.reals.find("replay_weight");
+  const double replay_weight = w == m.header.reals.end() ? 0.5 : w->second;
+  StepStats stats = learner_->step(*x, *y, xr, yr, active->to(at::kBool), replay_weight);
+  ++steps_;
+  Message done;
+  done.header.type = msg::kTrained;
+  done.header.t_acq_ns = m.header.t_acq_ns;
+  done.header.reals["loss_real"] = stats.loss_real;
+  done.header.reals["loss_replay"] = stats.loss_replay;
+  return ctx.send(progress_, std::move(done));
+}
+
+}  // namespace engram

@@ -1,0 +1,331 @@
+#include "modules/session/session.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+
+#include "io/datasets/batch_sampler.h"
+#include "modules/actors/association_actor.h"
+#include "modules/actors/hippocampus_actor.h"
+#include "modules/actors/messages.h"
+#include "modules/actors/neocortex_actor.h"
+#include "modules/actors/tensor_payload.h"
+#include "modules/association/raw_codec.h"
+#include "runtime/actor_host.h"
+
+namespace engram {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : "; ") + s;
+  return out;
+}
+
+}  // namespace
+
+struct Session::Impl {
+  SessionConfig config;
+  std::shared_ptr<const ImageDataset> dataset;
+  std::unique_ptr<ActorHost> host;
+  zmq::socket_t progress, to_association, to_neocortex, to_hippocampus;
+  bool has_memory = false;
+  std::vector<uint8_t> seen_classes;
+  std::vector<int> learned_tasks;
+  int last_task = -1;
+  uint64_t seed_counter = 0;
+
+  // Returns an error naming the failed actors, if any failed.
+  Status check_actors() const {
+    auto failures = host->failures();
+    if (failures.empty()) return {};
+    return {ErrorCode::internal, "actor failed: " + join(failures)};
+  }
+
+  // Waits for one message on sock, checking every second that no actor has failed.
+  Expected<Message> await(zmq::socket_t& sock, const char* type, int timeout_s = 600) {
+    zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
+    for (int waited = 0; waited < timeout_s; ++waited) {
+      if (zmq::poll(&item, 1, std::chrono::milliseconds(1000)) > 0) {
+        auto m = recv_message(sock);
+        if (!m.ok()) return m.status();
+        if (m->header.type != type) {
+          return Status(ErrorCode::internal, std::string("expected '") + type + "', got '" +
+                                                 m->header.type + "'");
+        }
+        return m;
+      }
+      if (Status s = check_actors(); !s.ok()) return s;
+    }
+    return Status(ErrorCode::timeout, std::string("no '") + type + "' within " +
+                                          std::to_string(timeout_s) + " s");
+  }
+
+  Expected<Message> request(zmq::socket_t& sock, Message m, const char* reply_type) {
+    if (Status s = send_message(sock, std::move(m)); !s.ok()) return s;
+    return await(sock, reply_type);
+  }
+
+  at::Tensor active_mask(const Task& task, bool class_incremental) const {
+    at::Tensor mask = at::zeros({dataset->num_classes}, at::kByte);
+    if (class_incremental) {
+      for (int c = 0; c < dataset->num_classes; ++c) mask[c] = seen_classes[c];
+    }
+    for (int c : task.classes) mask[c] = 1;
+    return mask;
+  }
+
+  // The test images of a task (up to max), transformed, as x f32 [N,P] and y i64 [N].
+  std::pair<at::Tensor, at::Tensor> test_set(const Task& task, size_t max) const {
+    const size_t n = std::min(max, task.test_idx.size());
+    at::Tensor x = at::empty({static_cast<int64_t>(n), static_cast<int64_t>(dataset->pixels_per_image())});
+    at::Tensor y = at::empty({static_cast<int64_t>(n)}, at::kLong);
+    fill_images(*dataset, task, false, task.test_idx.data(), n, x.data_ptr<float>());
+    fill_labels(*dataset, false, task.test_idx.data(), n, y.data_ptr<int64_t>());
+    return {x, y};
+  }
+};
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Session::~Session() {
+  if (!impl_) return;
+  // Sockets of the driver close before the host's context terminates.
+  for (zmq::socket_t* s : {&impl_->progress, &impl_->to_association, &impl_->to_neocortex,
+                           &impl_->to_hippocampus}) {
+    if (s->handle() != nullptr) s->close();
+  }
+  (void)impl_->host->stop_all();
+}
+
+Expected<std::unique_ptr<Session>> Session::create(const SessionConfig& config,
+                                                   std::shared_ptr<const ImageDataset> dataset) {
+  if (!dataset) return Status(ErrorCode::invalid_argument, "session: no dataset");
+  if (config.num_tasks < 1) return Status(ErrorCode::invalid_argument, "num_tasks must be >= 1");
+  if (config.threads < 1 || config.threads > 256) {
+    return Status(ErrorCode::invalid_argument, "threads must be in [1, 256]");
+  }
+  const std::string& kind = config.memory.kind;
+  if (kind != "dvae" && kind != "raw" && kind != "none") {
+    return Status(ErrorCode::invalid_argument,
+                  "memory kind must be \"dvae\", \"raw\" or \"none\", not \"" + kind + "\"");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->dataset = dataset;
+  impl->seen_classes.assign(static_cast<size_t>(dataset->num_classes), 0);
+
+  LearnerConfig lc = config.neocortex;
+  lc.classifier.rows = static_cast<int>(dataset->rows);
+  lc.classifier.cols = static_cast<int>(dataset->cols);
+  lc.classifier.classes = dataset->num_classes;
+  lc.seed = config.seed;
+  auto learner = Learner::create(lc);
+  if (!learner.ok()) return learner.status();
+
+  std::unique_ptr<Association> association;
+  if (kind == "dvae") {
+    DiscreteVaeConfig vc = config.memory.dvae;
+    vc.rows = static_cast<int>(dataset->rows);
+    vc.cols = static_cast<int>(dataset->cols);
+    vc.seed = config.seed * 1000003 + 1;
+    auto vae = DiscreteVae::create(vc);
+    if (!vae.ok()) return vae.status();
+    association = std::move(*vae);
+  } else if (kind == "raw") {
+    association = std::make_unique<RawCodec>(static_cast<int>(dataset->pixels_per_image()));
+  }
+
+  HostConfig hc;
+  hc.endpoints = config.endpoints;
+  for (const char* name : {"hippocampus", "association", "neocortex", "driver"}) {
+    hc.endpoints.emplace(name, std::string("inproc://") + name);
+  }
+  impl->host = std::make_unique<ActorHost>(hc);
+  ActorHost& host = *impl->host;
+  impl->progress = host.make_socket(zmq::socket_type::pull);
+  try {
+    impl->progress.bind(host.endpoint("driver"));
+  } catch (const zmq::error_t& e) {
+    return Status(ErrorCode::io_error, "cannot bind driver endpoint " + host.endpoint("driver") +
+                                           ": " + e.what());
+  }
+  if (association) {
+    CodeBufferConfig bc;
+    bc.c = association->code_shape().c;
+    bc.l = association->code_shape().l;
+    bc.num_classes = dataset->num_classes;
+    bc.num_tasks = config.num_tasks;
+    bc.budget_bytes = config.memory.budget_bytes;
+    bc.selector = config.memory.selector;
+    bc.seed = config.seed * 7919 + 2;
+    auto buffer = CodeBuffer::create(bc);
+    if (!buffer.ok()) return buffer.status();
+    if (Status s = host.add(std::make_unique<HippocampusActor>(std::move(*buffer), bc.seed + 1));
+        !s.ok()) {
+      return s;
+    }
+    impl->has_memory = true;
+  }
+  if (Status s = host.add(std::make_unique<NeocortexActor>(std::move(*learner), config.threads));
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = host.add(std::make_unique<AssociationActor>(std::move(association), config.threads));
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = host.start_all(); !s.ok()) return s;
+  impl->to_association = host.make_socket(zmq::socket_type::dealer);
+  impl->to_association.connect(host.endpoint("association"));
+  impl->to_neocortex = host.make_socket(zmq::socket_type::dealer);
+  impl->to_neocortex.connect(host.endpoint("neocortex"));
+  if (impl->has_memory) {
+    impl->to_hippocampus = host.make_socket(zmq::socket_type::dealer);
+    impl->to_hippocampus.connect(host.endpoint("hippocampus"));
+  }
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+const SessionConfig& Session::config() const { return impl_->config; }
+
+Status Session::consolidate() {
+  Message m;
+  m.header.type = msg::kConsolidate;
+  auto reply = impl_->request(impl_->to_association, std::move(m), msg::kDone);
+  return reply.ok() ? Status() : reply.status();
+}
+
+Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
+                                    const ProgressFn& progress) {
+  Impl& m = *impl_;
+  if (o.iterations < 0 || o.batch < 1 || o.replay < 0 || o.window < 1) {
+    return Status(ErrorCode::invalid_argument,
+                  "learn: iterations >= 0, batch >= 1, replay >= 0 and window >= 1 required");
+  }
+  if (task.id < 0 || task.id >= m.config.num_tasks) {
+    return Status(ErrorCode::invalid_argument, "learn: task id " + std::to_string(task.id) +
+                                                   " outside [0, num_tasks)");
+  }
+  if (task.train_idx.empty()) return Status(ErrorCode::invalid_argument, "learn: empty task");
+  if (m.last_task != -1 && m.last_task != task.id) {
+    if (Status s = consolidate(); !s.ok()) return s;
+  }
+  m.last_task = task.id;
+  for (int c : task.classes) m.seen_classes[static_cast<size_t>(c)] = 1;
+  if (std::find(m.learned_tasks.begin(), m.learned_tasks.end(), task.id) == m.learned_tasks.end()) {
+    m.learned_tasks.push_back(task.id);
+  }
+  const int tasks_seen = static_cast<int>(m.learned_tasks.size());
+  const bool replay = m.has_memory && o.replay > 0 && task.id > 0;
+  at::Tensor active = m.active_mask(task, true);
+  BatchSampler sampler(task.train_idx, m.config.seed * 31 + static_cast<uint64_t>(task.id) + 17 * m.seed_counter++);
+  const int64_t pixels = static_cast<int64_t>(m.dataset->pixels_per_image());
+  std::vector<uint32_t> idx(static_cast<size_t>(o.batch));
+
+  PhaseStats stats;
+  const auto start = Clock::now();
+  int sent = 0, done = 0;
+  int64_t samples = 0;
+  while (done < o.iterations) {
+    while (sent < o.iterations && sent - done < o.window) {
+      sampler.next(idx.size(), idx.data());
+      at::Tensor x = at::empty({o.batch, pixels});
+      at::Tensor y = at::empty({o.batch}, at::kLong);
+      fill_images(*m.dataset, task, true, idx.data(), idx.size(), x.data_ptr<float>());
+      fill_labels(*m.dataset, true, idx.data(), idx.size(), y.data_ptr<int64_t>());
+      Message obs;
+      obs.header.type = msg::kObserve;
+      obs.header.t_acq_ns = now_ns();
+      obs.header.ints["task"] = task.id;
+      obs.header.ints["replay"] = replay ? o.replay : 0;
+      obs.header.ints["replay_below"] = task.id;
+      obs.header.reals["replay_weight"] = replay ? 1.0 - 1.0 / tasks_seen : 0.0;
+      for (const at::Tensor& t : {x, y, active}) {
+        if (Status s = add_tensor(obs, t); !s.ok()) return s;
+      }
+      if (Status s = send_message(m.to_association, std::move(obs)); !s.ok()) return s;
+      ++sent;
+    }
+    auto ack = m.await(m.progress, msg::kTrained, 120);
+    if (!ack.ok()) return ack.status();
+    ++done;
+    samples += o.batch + (replay ? o.replay : 0);
+    stats.loss_real = ack->header.reals["loss_real"];
+    stats.loss_replay = ack->header.reals["loss_replay"];
+    if (progress && (done % 50 == 0 || done == o.iterations)) {
+      stats.iterations = done;
+      stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      stats.samples_per_second = stats.seconds > 0 ? samples / stats.seconds : 0;
+      progress(done, o.iterations, stats);
+    }
+  }
+  stats.iterations = done;
+  stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  stats.samples_per_second = stats.seconds > 0 ? samples / stats.seconds : 0;
+  return stats;
+}
+
+Expected<double> Session::accuracy(const Task& task, bool class_incremental) {
+  auto [x, y] = impl_->test_set(task, task.test_idx.size());
+  Message m;
+  m.header.type = msg::kEvaluate;
+  for (const at::Tensor& t : {x, y, impl_->active_mask(task, class_incremental)}) {
+    if (Status s = add_tensor(m, t); !s.ok()) return s;
+  }
+  auto reply = impl_->request(impl_->to_neocortex, std::move(m), msg::kAccuracy);
+  if (!reply.ok()) return reply.status();
+  return reply->header.reals["accuracy"];
+}
+
+Expected<double> Session::distortion(const Task& task, size_t max_examples) {
+  if (!impl_->has_memory) return Status(ErrorCode::invalid_argument, "distortion: no memory");
+  auto [x, y] = impl_->test_set(task, max_examples);
+  Message m;
+  m.header.type = msg::kMeasureDistortion;
+  if (Status s = add_tensor(m, x); !s.ok()) return s;
+  auto reply = impl_->request(impl_->to_association, std::move(m), msg::kDistortion);
+  if (!reply.ok()) return reply.status();
+  return reply->header.reals["l1_recall"];
+}
+
+Expected<MemoryStats> Session::memory_stats() {
+  MemoryStats out;
+  Message ask;
+  ask.header.type = msg::kGetStats;
+  auto neo = impl_->request(impl_->to_neocortex, std::move(ask), msg::kStats);
+  if (!neo.ok()) return neo.status();
+  out.classifier_weight_bytes = neo->header.ints["weight_bytes"];
+  if (!impl_->has_memory) return out;
+  Message ask_a;
+  ask_a.header.type = msg::kGetStats;
+  auto assoc = impl_->request(impl_->to_association, std::move(ask_a), msg::kStats);
+  if (!assoc.ok()) return assoc.status();
+  out.association_weight_bytes = assoc->header.ints["weight_bytes"];
+  out.decoder_weight_bytes = assoc->header.ints["decoder_weight_bytes"];
+  Message ask_h;
+  ask_h.header.type = msg::kGetStats;
+  auto hip = impl_->request(impl_->to_hippocampus, std::move(ask_h), msg::kStats);
+  if (!hip.ok()) return hip.status();
+  auto& h = hip->header.ints;
+  out.codes_stored = h["size"];
+  out.capacity = h["capacity"];
+  out.seen = h["seen"];
+  out.bits_per_item = h["bits_per_item"];
+  out.code_bits = h["code_bits"];
+  out.bytes_used = h["bytes_used"];
+  out.budget_bytes = h["budget_bytes"];
+  for (size_t i = 0; i < 2; ++i) {
+    auto t = take_tensor(*hip, i);
+    if (!t.ok()) return t.status();
+    std::vector<int64_t>& dst = i == 0 ? out.per_class : out.per_task;
+    dst.assign(t->data_ptr<int64_t>(), t->data_ptr<int64_t>() + t->numel());
+  }
+  return out;
+}
+
+std::vector<CounterSnapshot> Session::counters() const { return impl_->host->counters(); }
+
+}  // namespace engram

@@ -1,0 +1,100 @@
+// A learning session: the three module actors (hippocampus, association, neocortex) on their own
+// threads, and the driver that feeds them a scenario's tasks. The Lua `engram.runtime` object
+// and (later) the C API are thin layers over this class.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/datasets/dataset.h"
+#include "io/datasets/scenario.h"
+#include "modules/association/discrete_vae.h"
+#include "modules/hippocampus/code_buffer.h"
+#include "modules/neocortex/learner.h"
+#include "runtime/counters.h"
+#include "runtime/status.h"
+
+namespace engram {
+
+struct MemoryConfig {
+  std::string kind = "dvae";  // "dvae" (recollections), "raw" (experience replay), "none"
+  DiscreteVaeConfig dvae;     // used when kind == "dvae"
+  size_t budget_bytes = 156800;
+  Selector selector = Selector::reservoir;
+};
+
+struct SessionConfig {
+  LearnerConfig neocortex;
+  MemoryConfig memory;
+  int num_tasks = 5;  // task ids are in [0, num_tasks)
+  uint64_t seed = 1;
+  int threads = 1;    // LibTorch intra-op threads of each learning actor
+  // Actor name -> endpoint ("hippocampus", "association", "neocortex", "driver"); inproc://NAME
+  // when absent. ipc:// and tcp:// work without code changes.
+  std::map<std::string, std::string> endpoints;
+};
+
+struct LearnOptions {
+  int iterations = 2000;
+  int batch = 128;
+  int replay = 128;  // recollections per batch (0 = none)
+  int window = 4;    // batches in flight between the driver and the neocortex
+};
+
+struct PhaseStats {
+  int iterations = 0;
+  double seconds = 0;
+  double samples_per_second = 0;  // real + recalled examples the neocortex trained on
+  double loss_real = 0, loss_replay = 0;  // of the last batch
+};
+
+struct MemoryStats {
+  int64_t codes_stored = 0, capacity = 0, seen = 0, bits_per_item = 0, code_bits = 0;
+  int64_t bytes_used = 0, budget_bytes = 0;
+  int64_t association_weight_bytes = 0, decoder_weight_bytes = 0, classifier_weight_bytes = 0;
+  std::vector<int64_t> per_class, per_task;
+};
+
+// Progress callback: iterations done, iterations in the phase, the stats so far.
+using ProgressFn = std::function<void(int, int, const PhaseStats&)>;
+
+class Session {
+ public:
+  // Builds the modules (deterministically from config.seed) and starts the actors. The dataset
+  // is shared with the caller. Errors: invalid configuration, endpoints that cannot be bound.
+  static Expected<std::unique_ptr<Session>> create(const SessionConfig& config,
+                                                   std::shared_ptr<const ImageDataset> dataset);
+  // Stops the actors (never hangs).
+  ~Session();
+
+  // Learns `task` for options.iterations batches. When the task differs from the previous one,
+  // first consolidates (freezes the association's decoder copy used for recall). Recollections
+  // are sampled from codes of tasks with a smaller id. Blocks the calling thread; `progress` is
+  // called on it. Errors if an actor fails (its message is included).
+  Expected<PhaseStats> learn(const Task& task, const LearnOptions& options,
+                             const ProgressFn& progress = nullptr);
+
+  // Freezes the association's decoder copy used for recall (a consolidation boundary).
+  Status consolidate();
+
+  // Test accuracy on `task`: class-incremental (argmax over all classes seen so far) or task-
+  // incremental (argmax over the task's classes).
+  Expected<double> accuracy(const Task& task, bool class_incremental);
+
+  // Mean absolute pixel error of recall(encode(x)) over up to max_examples test images of task.
+  Expected<double> distortion(const Task& task, size_t max_examples);
+
+  Expected<MemoryStats> memory_stats();
+  std::vector<CounterSnapshot> counters() const;
+  const SessionConfig& config() const;
+
+ private:
+  struct Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace engram

@@ -1,0 +1,145 @@
+-- Split MNIST (papers/000, van de Ven & Tolias protocol): at the same bytes of memory, many
+-- lossy recollections against a few stored images.
+--
+--   engram run scripts/split_mnist.lua                          full protocol, seed 1
+--   engram run scripts/split_mnist.lua --set iterations=500     shorter schedule
+--   engram run scripts/split_mnist.lua --set seeds=1,2,3 --set methods=recollections
+--
+-- Settings (--set key=value): iterations (per task, 2000), batch (128), replay (128),
+-- budget_bytes (156800 = 200 MNIST images), c (100), l (2), hidden (256, association width),
+-- methods (finetune,er,recollections,er_total,joint), seeds (1), threads (1), dataset (mnist),
+-- out (runs).
+
+local cfg = config or {}
+
+local function list(value, default)
+  local out = {}
+  for item in tostring(value or default):gmatch("[^,%s]+") do out[#out + 1] = item end
+  return out
+end
+
+local iterations = math.tointeger(cfg.iterations or 2000)
+local batch = math.tointeger(cfg.batch or 128)
+local replay = math.tointeger(cfg.replay or 128)
+local budget = math.tointeger(cfg.budget_bytes or 156800)
+local threads = math.tointeger(cfg.threads or 1)
+local methods = list(cfg.methods, "finetune,er,recollections,er_total,joint")
+local seeds = list(cfg.seeds, "1")
+local association = {
+  kind = "dvae", c = math.tointeger(cfg.c or 100), l = math.tointeger(cfg.l or 2),
+  hidden = { math.tointeger(cfg.hidden or 256) }, kl_weight = tonumber(cfg.kl_weight or 0),
+}
+
+local dataset = engram.dataset(cfg.dataset or "mnist")
+local tasks = engram.split(dataset, { {0, 1}, {2, 3}, {4, 5}, {6, 7}, {8, 9} })
+local run_dir = engram.run_dir(cfg.out or "runs", "split_mnist")
+print(("split_mnist: %d tasks, %d iterations/task, batch %d + %d replayed, budget %d bytes -> %s")
+  :format(#tasks, iterations, batch, replay, budget, run_dir))
+
+-- Bytes of the recollection memory in the total-budget view (codes + association weights),
+-- filled by the recollections run so er_total can be given the same bytes.
+local total_view_bytes = nil
+
+local function memory_for(method)
+  if method == "finetune" or method == "joint" then return { kind = "none" } end
+  if method == "er" then return { kind = "raw", budget_bytes = budget } end
+  if method == "er_total" then
+    assert(total_view_bytes, "er_total needs the recollections run first (methods order)")
+    return { kind = "raw", budget_bytes = total_view_bytes }
+  end
+  local m = { budget_bytes = budget }
+  for k, v in pairs(association) do m[k] = v end
+  return m
+end
+
+local function run(method, seed)
+  local started = engram.clock()
+  local rt = engram.runtime {
+    dataset = dataset, tasks = #tasks, seed = seed, threads = threads,
+    neocortex = { net = "mlp", hidden = { 400, 400 }, lr = 1e-3 },
+    memory = memory_for(method),
+  }
+  local result = { method = method, seed = seed, class_il = {}, task_il = {}, phases = {} }
+  local schedule = tasks
+  if method == "joint" then schedule = { engram.joint(tasks) } end
+  for i, task in ipairs(schedule) do
+    local its = method == "joint" and iterations * #tasks or iterations
+    local phase = rt:learn(task, { iterations = its, batch = batch, replay = replay,
+                                   label = ("%s s%d task %d"):format(method, seed, i) })
+    phase.task = i
+    result.phases[#result.phases + 1] = phase
+    local class_row, task_row = {}, {}
+    for j, t in ipairs(tasks) do
+      class_row[j] = rt:accuracy(t, "class")
+      task_row[j] = rt:accuracy(t, "task")
+    end
+    result.class_il[#result.class_il + 1] = class_row
+    result.task_il[#result.task_il + 1] = task_row
+  end
+  local last = #result.class_il
+  local function mean(row) local s = 0 for _, v in ipairs(row) do s = s + v end return s / #row end
+  result.acc_class = mean(result.class_il[last])
+  result.acc_task = mean(result.task_il[last])
+  if method ~= "joint" then
+    local m = engram.metrics(result.class_il)
+    result.bwt, result.forgetting = m.bwt, m.forgetting
+    result.task_il_metrics = engram.metrics(result.task_il)
+  end
+  result.memory = rt:memory()
+  if method == "recollections" then
+    local l1 = 0
+    for _, t in ipairs(tasks) do l1 = l1 + rt:distortion(t, 1000) end
+    result.l1_distortion = l1 / #tasks
+    total_view_bytes = result.memory.bytes_used + result.memory.association_weight_bytes
+  end
+  result.counters = rt:counters()
+  rt:close()
+  result.wall_seconds = engram.clock() - started
+  return result
+end
+
+local results = {}
+for _, seed in ipairs(seeds) do
+  for _, method in ipairs(methods) do
+    local r = run(method, math.tointeger(seed))
+    results[#results + 1] = r
+    print(("%-13s seed %s: class-IL ACC %.4f  task-IL ACC %.4f  (%.0f s)")
+      :format(method, seed, r.acc_class, r.acc_task, r.wall_seconds))
+  end
+end
+
+local function fmt(v, pattern) return v and pattern:format(v) or "-" end
+local header = { "method", "seed", "class-IL ACC", "task-IL ACC", "BWT", "forgetting",
+                 "memory bytes", "items stored", "assoc. weights", "L1", "wall s" }
+local rows, csv = {}, {}
+for _, r in ipairs(results) do
+  local m = r.memory
+  local row = { r.method, tostring(r.seed), fmt(r.acc_class, "%.4f"), fmt(r.acc_task, "%.4f"),
+                fmt(r.bwt, "%.4f"), fmt(r.forgetting, "%.4f"), tostring(m.bytes_used or 0),
+                tostring(m.codes_stored or 0), tostring(m.association_weight_bytes or 0),
+                fmt(r.l1_distortion, "%.4f"), fmt(r.wall_seconds, "%.1f") }
+  rows[#rows + 1] = row
+  csv[#csv + 1] = row
+end
+engram.write_json(run_dir .. "/results.json", {
+  protocol = { tasks = #tasks, iterations = iterations, batch = batch, replay = replay,
+               budget_bytes = budget, association = association, threads = threads,
+               blas = engram.blas, version = engram.version },
+  runs = results,
+})
+engram.write_csv(run_dir .. "/summary.csv", header, csv)
+for _, r in ipairs(results) do
+  local matrix = {}
+  for i, row in ipairs(r.class_il) do
+    local line = { tostring(i) }
+    for j, v in ipairs(row) do line[#line + 1] = ("%.4f"):format(v) end
+    for j, v in ipairs(r.task_il[i]) do line[#line + 1] = ("%.4f"):format(v) end
+    matrix[#matrix + 1] = line
+  end
+  local cols = { "after task" }
+  for j = 1, #tasks do cols[#cols + 1] = "class-IL task " .. j end
+  for j = 1, #tasks do cols[#cols + 1] = "task-IL task " .. j end
+  engram.write_csv(("%s/accuracy_%s_seed%d.csv"):format(run_dir, r.method, r.seed), cols, matrix)
+end
+print(engram.format_table(header, rows))
+print("results: " .. run_dir)
