@@ -51,8 +51,10 @@ configure: deps $(BUILD_DIR)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# DEMO_ARGS: e.g. DEMO_ARGS='--set iterations=500' for a shorter schedule.
+DEMO_ARGS ?=
 demo: build
-	$(ENGRAM) run scripts/demo.lua
+	$(ENGRAM) run scripts/split_mnist.lua $(DEMO_ARGS)
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
