@@ -52,8 +52,8 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Expected {
  public:
-  Expected(T value) : v_(std::move(value)) {}             // NOLINT: implicit by design
-  Expected(Status status) : v_(std::move(status)) {}      // NOLINT: implicit by design
+  Expected(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Expected(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
   Expected(ErrorCode code, std::string message) : v_(Status(code, std::move(message))) {}
 
   bool ok() const { return std::holds_alternative<T>(v_); }

@@ -54,8 +54,9 @@ BlasInfo probe_blas() {
   info.is_openblas = get_config != nullptr;
   // Both libraries can be loaded at once (LAPACK may pull in OpenBLAS); what matters is the
   // library that serves sgemm_, so the reference check looks at that path.
-  info.is_reference = info.library_path.find("/blas/") != std::string::npos ||
-                      (!info.is_openblas && info.library_path.find("openblas") == std::string::npos);
+  info.is_reference =
+      info.library_path.find("/blas/") != std::string::npos ||
+      (!info.is_openblas && info.library_path.find("openblas") == std::string::npos);
   if (info.is_reference) info.is_openblas = false;
   if (info.is_openblas) {
     info.config = get_config();
@@ -111,8 +112,9 @@ std::string describe_blas(const BlasInfo& info) {
     line += " [OPENBLAS_CORETYPE set by engram: OpenBLAS did not recognise this CPU]";
   }
   if (info.threading == "pthreads") {
-    line += " -- WARNING: the pthreads build oversubscribes cores next to LibTorch's OpenMP pool; "
-            "install libopenblas0-openmp";
+    line +=
+        " -- WARNING: the pthreads build oversubscribes cores next to LibTorch's OpenMP pool; "
+        "install libopenblas0-openmp";
   }
   const std::string fix = recommended_openblas_coretype(info);
   if (!fix.empty()) {

@@ -17,20 +17,22 @@ constexpr int kExitRuntimeError = 1;
 constexpr int kExitUsage = 2;
 
 std::string environment_line() {
+  at::init_num_threads();  // LibTorch reports 1 until its pool is initialised
   return engram::describe_blas(engram::probe_blas()) +
-         "; LibTorch threads: " + std::to_string(at::get_num_threads());
+         "; LibTorch threads: " + std::to_string(at::get_num_threads()) +
+         " (each learning actor uses the runtime's `threads`)";
 }
 
 int run_script(const std::string& script, const std::vector<std::string>& sets,
-               const std::vector<std::string>& args, uint64_t max_instructions, size_t max_memory_mb) {
+               const std::vector<std::string>& args, uint64_t max_instructions,
+               size_t max_memory_mb) {
   std::cerr << "engram " << ENGRAM_VERSION << " | " << environment_line() << "\n";
   engram::LuaLimits limits;
   limits.max_instructions = max_instructions;
   limits.max_memory_bytes = max_memory_mb << 20;
   engram::LuaEngine engine(limits);
-  for (const engram::Status& s :
-       {engram::install_engram_module(engine), engine.set_config(sets),
-        engine.set_script_args(script, args)}) {
+  for (const engram::Status& s : {engram::install_engram_module(engine), engine.set_config(sets),
+                                  engine.set_script_args(script, args)}) {
     if (!s.ok()) {
       std::cerr << "engram: " << s.message() << "\n";
       return s.code() == engram::ErrorCode::invalid_argument ? kExitUsage : kExitRuntimeError;

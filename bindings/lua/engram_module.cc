@@ -20,6 +20,7 @@ Status install_engram_module(LuaEngine& engine) {
     lua_setfield(L, -2, "version");
     lua_pushstring(L, describe_blas(probe_blas()).c_str());
     lua_setfield(L, -2, "blas");
+    at::init_num_threads();
     lua_pushinteger(L, at::get_num_threads());
     lua_setfield(L, -2, "torch_threads");
     lua_setglobal(L, "engram");

@@ -46,7 +46,8 @@ int l_split(lua_State* L) {
     const lua_Integer n = luaL_len(L, 2);
     for (lua_Integer i = 1; i <= n; ++i) {
       lua_geti(L, 2, i);
-      if (!lua_istable(L, -1)) luaL_error(L, "split: group %d must be a list of classes", static_cast<int>(i));
+      if (!lua_istable(L, -1))
+        luaL_error(L, "split: group %d must be a list of classes", static_cast<int>(i));
       std::vector<int> g;
       const lua_Integer m = luaL_len(L, -1);
       for (lua_Integer j = 1; j <= m; ++j) {
@@ -132,14 +133,22 @@ int l_joint(lua_State* L) {
 int dataset_index(lua_State* L) {
   const auto& ds = dataset_arg(L, 1);
   const std::string key = luaL_checkstring(L, 2);
-  if (key == "name") lua_pushstring(L, ds->name.c_str());
-  else if (key == "train_size") lua_pushinteger(L, static_cast<lua_Integer>(ds->train_size()));
-  else if (key == "test_size") lua_pushinteger(L, static_cast<lua_Integer>(ds->test_size()));
-  else if (key == "classes") lua_pushinteger(L, ds->num_classes);
-  else if (key == "rows") lua_pushinteger(L, ds->rows);
-  else if (key == "cols") lua_pushinteger(L, ds->cols);
-  else if (key == "source") lua_pushstring(L, ds->source_dir.c_str());
-  else lua_pushnil(L);
+  if (key == "name")
+    lua_pushstring(L, ds->name.c_str());
+  else if (key == "train_size")
+    lua_pushinteger(L, static_cast<lua_Integer>(ds->train_size()));
+  else if (key == "test_size")
+    lua_pushinteger(L, static_cast<lua_Integer>(ds->test_size()));
+  else if (key == "classes")
+    lua_pushinteger(L, ds->num_classes);
+  else if (key == "rows")
+    lua_pushinteger(L, ds->rows);
+  else if (key == "cols")
+    lua_pushinteger(L, ds->cols);
+  else if (key == "source")
+    lua_pushstring(L, ds->source_dir.c_str());
+  else
+    lua_pushnil(L);
   return 1;
 }
 
@@ -175,7 +184,8 @@ int task_tostring(lua_State* L) {
 
 // Metatable with __index as a function (fields), __gc and __tostring.
 template <typename T>
-void register_fields_type(lua_State* L, const char* meta, lua_CFunction index, lua_CFunction tostring) {
+void register_fields_type(lua_State* L, const char* meta, lua_CFunction index,
+                          lua_CFunction tostring) {
   luaL_newmetatable(L, meta);
   lua_pushcfunction(L, &gc_shared<T>);
   lua_setfield(L, -2, "__gc");
@@ -190,7 +200,9 @@ void register_fields_type(lua_State* L, const char* meta, lua_CFunction index, l
 
 }  // namespace
 
-std::shared_ptr<const ImageDataset>& check_dataset(lua_State* L, int idx) { return dataset_arg(L, idx); }
+std::shared_ptr<const ImageDataset>& check_dataset(lua_State* L, int idx) {
+  return dataset_arg(L, idx);
+}
 
 std::shared_ptr<LuaTask>& check_task(lua_State* L, int idx) {
   return check_shared<LuaTask>(L, idx, kTaskMeta);

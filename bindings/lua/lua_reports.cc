@@ -167,10 +167,10 @@ int l_clock(lua_State* L) {
 }  // namespace
 
 void open_reports(lua_State* L) {
-  const luaL_Reg funcs[] = {{"metrics", l_metrics},       {"run_dir", l_run_dir},
-                            {"write_json", l_write_json}, {"write_csv", l_write_csv},
-                            {"format_table", l_format_table}, {"clock", l_clock},
-                            {nullptr, nullptr}};
+  const luaL_Reg funcs[] = {
+      {"metrics", l_metrics},     {"run_dir", l_run_dir},           {"write_json", l_write_json},
+      {"write_csv", l_write_csv}, {"format_table", l_format_table}, {"clock", l_clock},
+      {nullptr, nullptr}};
   luaL_setfuncs(L, funcs, 0);
 }
 

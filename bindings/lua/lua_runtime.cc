@@ -34,8 +34,8 @@ void read_memory(lua_State* L, int idx, MemoryConfig& m) {
              {"kind", "budget_bytes", "selector", "c", "l", "arch", "hidden", "kl_weight",
               "distill_weight", "lr", "tau"});
   m.kind = opt_string(L, idx, what, "kind", m.kind);
-  m.budget_bytes = static_cast<size_t>(
-      opt_integer(L, idx, what, "budget_bytes", static_cast<long long>(m.budget_bytes), 1, 1LL << 40));
+  m.budget_bytes = static_cast<size_t>(opt_integer(
+      L, idx, what, "budget_bytes", static_cast<long long>(m.budget_bytes), 1, 1LL << 40));
   auto selector = parse_selector(opt_string(L, idx, what, "selector", selector_name(m.selector)));
   if (!selector.ok()) raise(L, selector.status());
   m.selector = *selector;
@@ -55,13 +55,16 @@ void read_memory(lua_State* L, int idx, MemoryConfig& m) {
 int l_runtime(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     const char* what = "runtime";
-    check_keys(L, 1, what, {"dataset", "tasks", "seed", "threads", "device", "neocortex", "memory", "endpoints"});
+    check_keys(
+        L, 1, what,
+        {"dataset", "tasks", "seed", "threads", "device", "neocortex", "memory", "endpoints"});
     lua_getfield(L, 1, "dataset");
     if (lua_isnil(L, -1)) luaL_error(L, "runtime.dataset is required (engram.dataset(\"mnist\"))");
     std::shared_ptr<const ImageDataset> ds = check_dataset(L, -1);
     lua_pop(L, 1);
     SessionConfig config;
-    config.num_tasks = static_cast<int>(opt_integer(L, 1, what, "tasks", config.num_tasks, 1, 65536));
+    config.num_tasks =
+        static_cast<int>(opt_integer(L, 1, what, "tasks", config.num_tasks, 1, 65536));
     config.seed = static_cast<uint64_t>(opt_integer(L, 1, what, "seed", 1, 0, INT64_MAX));
     config.threads = static_cast<int>(opt_integer(L, 1, what, "threads", config.threads, 1, 256));
     const std::string device = opt_string(L, 1, what, "device", "cpu");
@@ -101,7 +104,8 @@ int l_learn(lua_State* L) {
     if (!lua_isnoneornil(L, 3)) {
       const char* what = "learn options";
       check_keys(L, 3, what, {"iterations", "batch", "replay", "window", "label", "progress"});
-      o.iterations = static_cast<int>(opt_integer(L, 3, what, "iterations", o.iterations, 0, 100000000));
+      o.iterations =
+          static_cast<int>(opt_integer(L, 3, what, "iterations", o.iterations, 0, 100000000));
       o.batch = static_cast<int>(opt_integer(L, 3, what, "batch", o.batch, 1, 1 << 20));
       o.replay = static_cast<int>(opt_integer(L, 3, what, "replay", o.replay, 0, 1 << 20));
       o.window = static_cast<int>(opt_integer(L, 3, what, "window", o.window, 1, 1024));
@@ -119,7 +123,9 @@ int l_learn(lua_State* L) {
     }
     auto stats = rt->learn(task->task, o, report);
     if (!stats.ok()) return raise(L, stats.status());
-    if (show) bar.finish(fmt::format("{:.1f} s, {:.0f} samples/s", stats->seconds, stats->samples_per_second));
+    if (show)
+      bar.finish(
+          fmt::format("{:.1f} s, {:.0f} samples/s", stats->seconds, stats->samples_per_second));
     lua_createtable(L, 0, 5);
     lua_pushinteger(L, stats->iterations);
     lua_setfield(L, -2, "iterations");
@@ -141,7 +147,8 @@ int l_accuracy(lua_State* L) {
     auto& rt = runtime_arg(L);
     const auto& task = check_task(L, 2);
     const std::string mode = luaL_optstring(L, 3, "class");
-    if (mode != "class" && mode != "task") luaL_error(L, "accuracy: mode must be \"class\" or \"task\"");
+    if (mode != "class" && mode != "task")
+      luaL_error(L, "accuracy: mode must be \"class\" or \"task\"");
     auto acc = rt->accuracy(task->task, mode == "class");
     if (!acc.ok()) return raise(L, acc.status());
     lua_pushnumber(L, *acc);
@@ -235,10 +242,10 @@ int l_close(lua_State* L) {
 }  // namespace
 
 void open_runtime(lua_State* L) {
-  const luaL_Reg methods[] = {{"learn", l_learn},         {"accuracy", l_accuracy},
+  const luaL_Reg methods[] = {{"learn", l_learn},           {"accuracy", l_accuracy},
                               {"distortion", l_distortion}, {"consolidate", l_consolidate},
-                              {"memory", l_memory},       {"counters", l_counters},
-                              {"close", l_close},         {nullptr, nullptr}};
+                              {"memory", l_memory},         {"counters", l_counters},
+                              {"close", l_close},           {nullptr, nullptr}};
   register_type<Session>(L, kRuntimeMeta, methods);
   const luaL_Reg funcs[] = {{"runtime", l_runtime}, {nullptr, nullptr}};
   luaL_setfuncs(L, funcs, 0);

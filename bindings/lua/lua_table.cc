@@ -5,7 +5,8 @@
 
 namespace engram::lua {
 
-void check_keys(lua_State* L, int index, const char* what, std::initializer_list<const char*> allowed) {
+void check_keys(lua_State* L, int index, const char* what,
+                std::initializer_list<const char*> allowed) {
   index = lua_absindex(L, index);
   luaL_checktype(L, index, LUA_TTABLE);
   lua_pushnil(L);
@@ -46,7 +47,8 @@ long long opt_integer(lua_State* L, int index, const char* what, const char* fie
     if (!ok) luaL_error(L, "%s.%s must be an integer, got %s", what, field, luaL_typename(L, -1));
   }
   lua_pop(L, 1);
-  if (v < min || v > max) luaL_error(L, "%s.%s = %lld is outside [%lld, %lld]", what, field, v, min, max);
+  if (v < min || v > max)
+    luaL_error(L, "%s.%s = %lld is outside [%lld, %lld]", what, field, v, min, max);
   return v;
 }
 

@@ -11,7 +11,8 @@ namespace engram::lua {
 
 // Raises a Lua error unless every key of the table at `index` is one of `allowed` (catches
 // typos such as `iteration = 2000`). `what` names the table in the message.
-void check_keys(lua_State* L, int index, const char* what, std::initializer_list<const char*> allowed);
+void check_keys(lua_State* L, int index, const char* what,
+                std::initializer_list<const char*> allowed);
 
 // Field readers for the table at `index`: the default when the field is nil, a Lua error naming
 // `what.field` when it has the wrong type or range.

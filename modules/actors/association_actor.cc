@@ -67,14 +67,17 @@ Status AssociationActor::on_message(ActorContext& ctx, SocketId from,
       auto x = take_tensor(msg, 0, "x", 2, {DType::f32});
       if (!x.ok()) return x.status();
       at::Tensor codes = association_->encode(*x);
-      out.header.reals["l1_recall"] = (association_->recall(codes) - *x).abs().mean().item<double>();
-      out.header.reals["l1_live"] = (association_->decode_live(codes) - *x).abs().mean().item<double>();
+      out.header.reals["l1_recall"] =
+          (association_->recall(codes) - *x).abs().mean().item<double>();
+      out.header.reals["l1_live"] =
+          (association_->decode_live(codes) - *x).abs().mean().item<double>();
     }
   } else if (type == msg::kGetStats) {
     out.header.type = msg::kStats;
     out.header.strings["kind"] = association_ ? association_->kind() : "none";
     out.header.ints["weight_bytes"] = association_ ? association_->weight_bytes() : 0;
-    out.header.ints["decoder_weight_bytes"] = association_ ? association_->decoder_weight_bytes() : 0;
+    out.header.ints["decoder_weight_bytes"] =
+        association_ ? association_->decoder_weight_bytes() : 0;
     out.header.ints["batches"] = static_cast<int64_t>(batches_);
     if (association_) {
       out.header.ints["c"] = association_->code_shape().c;

@@ -117,7 +117,8 @@ Message HippocampusActor::sample(const Message& request) {
   Message reply;
   reply.header.type = msg::kCodes;
   const int64_t n = static_cast<int64_t>(labels.size());
-  add_payload(reply, {small ? DType::u8 : DType::i32, {n, c}}, make_payload_copy(codes.data(), codes.size()));
+  add_payload(reply, {small ? DType::u8 : DType::i32, {n, c}},
+              make_payload_copy(codes.data(), codes.size()));
   add_payload(reply, {DType::i32, {n}}, make_payload_copy(labels.data(), labels.size() * 4));
   add_payload(reply, {DType::i32, {n}}, make_payload_copy(tasks.data(), tasks.size() * 4));
   return reply;

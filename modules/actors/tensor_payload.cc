@@ -48,8 +48,8 @@ Status add_tensor(Message& msg, const at::Tensor& tensor) {
 
 Expected<at::Tensor> take_tensor(Message& msg, size_t index) {
   if (index >= msg.payloads.size() || index >= msg.header.payloads.size()) {
-    return Status(ErrorCode::malformed, "message '" + msg.header.type + "' has no payload " +
-                                            std::to_string(index));
+    return Status(ErrorCode::malformed,
+                  "message '" + msg.header.type + "' has no payload " + std::to_string(index));
   }
   const PayloadDesc& desc = msg.header.payloads[index];
   auto options = at::TensorOptions().dtype(scalar_type_of(desc.dtype));

@@ -6,7 +6,6 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/optim/adam.h>
 #include <torch/utils.h>
 
@@ -47,7 +46,9 @@ void build_mlp(const DiscreteVaeConfig& c, nn::Sequential& enc, nn::Sequential& 
 // convolutions back (4 -> 7 -> 14 -> 28), c*l/4 filters per layer.
 void build_conv(const DiscreteVaeConfig& c, nn::Sequential& enc, nn::Sequential& dec) {
   const int f = conv_filters(c), code = c.c * c.l;
-  auto conv = [](int in, int out) { return nn::Conv2d(nn::Conv2dOptions(in, out, 5).stride(2).padding(2)); };
+  auto conv = [](int in, int out) {
+    return nn::Conv2d(nn::Conv2dOptions(in, out, 5).stride(2).padding(2));
+  };
   auto deconv = [](int in, int out, int out_pad) {
     return nn::ConvTranspose2d(
         nn::ConvTranspose2dOptions(in, out, 5).stride(2).padding(2).output_padding(out_pad));
@@ -90,7 +91,8 @@ Status validate(const DiscreteVaeConfig& c) {
   if (c.c < 1 || c.c > 65536) return {ErrorCode::invalid_argument, "dvae: c must be in [1, 65536]"};
   if (c.l < 2 || c.l > 65536) return {ErrorCode::invalid_argument, "dvae: l must be in [2, 65536]"};
   if (c.arch != "mlp" && c.arch != "conv") {
-    return {ErrorCode::invalid_argument, "dvae: arch must be \"mlp\" or \"conv\", not \"" + c.arch + "\""};
+    return {ErrorCode::invalid_argument,
+            "dvae: arch must be \"mlp\" or \"conv\", not \"" + c.arch + "\""};
   }
   if (c.arch == "conv" && (c.rows != 28 || c.cols != 28)) {
     return {ErrorCode::invalid_argument, "dvae: arch \"conv\" needs 28x28 images"};
@@ -142,7 +144,8 @@ Expected<std::unique_ptr<DiscreteVae>> DiscreteVae::create(const DiscreteVaeConf
   impl->decoder->to(impl->device);
   std::vector<at::Tensor> params = impl->encoder->parameters();
   for (auto& p : impl->decoder->parameters()) params.push_back(p);
-  impl->optimizer = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(config.lr));
+  impl->optimizer =
+      std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(config.lr));
   impl->generator = at::make_generator<at::CPUGeneratorImpl>(config.seed ^ 0x9e3779b97f4a7c15ULL);
   return std::unique_ptr<DiscreteVae>(new DiscreteVae(std::move(impl)));
 }
@@ -160,7 +163,8 @@ at::Tensor DiscreteVae::learn(const at::Tensor& x, const at::Tensor& stored_code
   at::Tensor logits = m.logits(xd);
   // Noise is drawn on the CPU generator, then moved: reproducible on every device.
   GumbelSample z = gumbel_softmax_hard(logits.cpu(), cfg.tau, m.generator);
-  at::Tensor reconstruction = sum_bce_per_example(m.decoder->forward(z.one_hot.to(m.device).flatten(1)), xd);
+  at::Tensor reconstruction =
+      sum_bce_per_example(m.decoder->forward(z.one_hot.to(m.device).flatten(1)), xd);
   at::Tensor loss = reconstruction;
   at::Tensor kl;
   if (cfg.kl_weight > 0 || stats != nullptr) {
@@ -197,18 +201,21 @@ at::Tensor DiscreteVae::recall(const at::Tensor& codes) {
   torch::NoGradGuard no_grad;
   nn::Sequential& net = impl_->frozen ? impl_->frozen : impl_->decoder;
   net->eval();
-  return at::sigmoid(net->forward(codes_to_one_hot(codes, impl_->config.l).to(impl_->device))).cpu();
+  return at::sigmoid(net->forward(codes_to_one_hot(codes, impl_->config.l).to(impl_->device)))
+      .cpu();
 }
 
 at::Tensor DiscreteVae::decode_live(const at::Tensor& codes) {
   torch::NoGradGuard no_grad;
   impl_->decoder->eval();
-  return at::sigmoid(impl_->decoder->forward(codes_to_one_hot(codes, impl_->config.l).to(impl_->device)))
+  return at::sigmoid(
+             impl_->decoder->forward(codes_to_one_hot(codes, impl_->config.l).to(impl_->device)))
       .cpu();
 }
 
 void DiscreteVae::consolidate() {
-  impl_->frozen = std::dynamic_pointer_cast<nn::SequentialImpl>(impl_->decoder->clone(impl_->device));
+  impl_->frozen =
+      std::dynamic_pointer_cast<nn::SequentialImpl>(impl_->decoder->clone(impl_->device));
   for (auto& p : impl_->frozen->parameters()) p.set_requires_grad(false);
 }
 

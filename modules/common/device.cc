@@ -26,9 +26,9 @@ Expected<c10::Device> resolve_device(const std::string& name) {
   }
   const int count = static_cast<int>(torch::cuda::device_count());
   if (index >= count) {
-    return Status(ErrorCode::invalid_argument,
-                  "device '" + name + "' requested, but only " + std::to_string(count) +
-                      " CUDA device(s) are visible");
+    return Status(ErrorCode::invalid_argument, "device '" + name + "' requested, but only " +
+                                                   std::to_string(count) +
+                                                   " CUDA device(s) are visible");
   }
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
 }

@@ -11,7 +11,8 @@ namespace nn = torch::nn;
 
 Status validate(const ClassifierConfig& c) {
   if (c.net != "mlp" && c.net != "cnn") {
-    return {ErrorCode::invalid_argument, "neocortex: net must be \"mlp\" or \"cnn\", not \"" + c.net + "\""};
+    return {ErrorCode::invalid_argument,
+            "neocortex: net must be \"mlp\" or \"cnn\", not \"" + c.net + "\""};
   }
   if (c.classes < 2 || c.classes > 100000) {
     return {ErrorCode::invalid_argument, "neocortex: classes must be in [2, 100000]"};
@@ -21,7 +22,8 @@ Status validate(const ClassifierConfig& c) {
     return {ErrorCode::invalid_argument, "neocortex: net \"cnn\" needs 28x28 images"};
   }
   for (int h : c.hidden) {
-    if (h < 1 || h > 16384) return {ErrorCode::invalid_argument, "neocortex: hidden widths must be in [1, 16384]"};
+    if (h < 1 || h > 16384)
+      return {ErrorCode::invalid_argument, "neocortex: hidden widths must be in [1, 16384]"};
   }
   return {};
 }

@@ -25,6 +25,7 @@ Status validate(const ClassifierConfig& config);
 
 // Builds the network (input [B, rows*cols] in [0,1], output [B, classes] logits) with weights from
 // torch's global generator. Errors on an invalid configuration.
-Expected<std::shared_ptr<torch::nn::SequentialImpl>> make_classifier(const ClassifierConfig& config);
+Expected<std::shared_ptr<torch::nn::SequentialImpl>> make_classifier(
+    const ClassifierConfig& config);
 
 }  // namespace engram

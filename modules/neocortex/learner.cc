@@ -79,7 +79,8 @@ at::Tensor Learner::predict(const at::Tensor& x) {
 
 int64_t Learner::weight_bytes() const {
   int64_t n = 0;
-  for (const auto& p : impl_->net->parameters()) n += p.numel() * static_cast<int64_t>(p.element_size());
+  for (const auto& p : impl_->net->parameters())
+    n += p.numel() * static_cast<int64_t>(p.element_size());
   return n;
 }
 

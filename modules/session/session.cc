@@ -52,15 +52,15 @@ struct Session::Impl {
         auto m = recv_message(sock);
         if (!m.ok()) return m.status();
         if (m->header.type != type) {
-          return Status(ErrorCode::internal, std::string("expected '") + type + "', got '" +
-                                                 m->header.type + "'");
+          return Status(ErrorCode::internal,
+                        std::string("expected '") + type + "', got '" + m->header.type + "'");
         }
         return m;
       }
       if (Status s = check_actors(); !s.ok()) return s;
     }
-    return Status(ErrorCode::timeout, std::string("no '") + type + "' within " +
-                                          std::to_string(timeout_s) + " s");
+    return Status(ErrorCode::timeout,
+                  std::string("no '") + type + "' within " + std::to_string(timeout_s) + " s");
   }
 
   Expected<Message> request(zmq::socket_t& sock, Message m, const char* reply_type) {
@@ -80,7 +80,8 @@ struct Session::Impl {
   // The test images of a task (up to max), transformed, as x f32 [N,P] and y i64 [N].
   std::pair<at::Tensor, at::Tensor> test_set(const Task& task, size_t max) const {
     const size_t n = std::min(max, task.test_idx.size());
-    at::Tensor x = at::empty({static_cast<int64_t>(n), static_cast<int64_t>(dataset->pixels_per_image())});
+    at::Tensor x =
+        at::empty({static_cast<int64_t>(n), static_cast<int64_t>(dataset->pixels_per_image())});
     at::Tensor y = at::empty({static_cast<int64_t>(n)}, at::kLong);
     fill_images(*dataset, task, false, task.test_idx.data(), n, x.data_ptr<float>());
     fill_labels(*dataset, false, task.test_idx.data(), n, y.data_ptr<int64_t>());
@@ -93,8 +94,8 @@ Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() {
   if (!impl_) return;
   // Sockets of the driver close before the host's context terminates.
-  for (zmq::socket_t* s : {&impl_->progress, &impl_->to_association, &impl_->to_neocortex,
-                           &impl_->to_hippocampus}) {
+  for (zmq::socket_t* s :
+       {&impl_->progress, &impl_->to_association, &impl_->to_neocortex, &impl_->to_hippocampus}) {
     if (s->handle() != nullptr) s->close();
   }
   (void)impl_->host->stop_all();
@@ -149,8 +150,8 @@ Expected<std::unique_ptr<Session>> Session::create(const SessionConfig& config,
   try {
     impl->progress.bind(host.endpoint("driver"));
   } catch (const zmq::error_t& e) {
-    return Status(ErrorCode::io_error, "cannot bind driver endpoint " + host.endpoint("driver") +
-                                           ": " + e.what());
+    return Status(ErrorCode::io_error,
+                  "cannot bind driver endpoint " + host.endpoint("driver") + ": " + e.what());
   }
   if (association) {
     CodeBufferConfig bc;
@@ -173,7 +174,8 @@ Expected<std::unique_ptr<Session>> Session::create(const SessionConfig& config,
       !s.ok()) {
     return s;
   }
-  if (Status s = host.add(std::make_unique<AssociationActor>(std::move(association), config.threads));
+  if (Status s =
+          host.add(std::make_unique<AssociationActor>(std::move(association), config.threads));
       !s.ok()) {
     return s;
   }
@@ -206,8 +208,8 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
                   "learn: iterations >= 0, batch >= 1, replay >= 0 and window >= 1 required");
   }
   if (task.id < 0 || task.id >= m.config.num_tasks) {
-    return Status(ErrorCode::invalid_argument, "learn: task id " + std::to_string(task.id) +
-                                                   " outside [0, num_tasks)");
+    return Status(ErrorCode::invalid_argument,
+                  "learn: task id " + std::to_string(task.id) + " outside [0, num_tasks)");
   }
   if (task.train_idx.empty()) return Status(ErrorCode::invalid_argument, "learn: empty task");
   if (m.last_task != -1 && m.last_task != task.id) {
@@ -221,7 +223,8 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
   const int tasks_seen = static_cast<int>(m.learned_tasks.size());
   const bool replay = m.has_memory && o.replay > 0 && task.id > 0;
   at::Tensor active = m.active_mask(task, true);
-  BatchSampler sampler(task.train_idx, m.config.seed * 31 + static_cast<uint64_t>(task.id) + 17 * m.seed_counter++);
+  BatchSampler sampler(task.train_idx,
+                       m.config.seed * 31 + static_cast<uint64_t>(task.id) + 17 * m.seed_counter++);
   const int64_t pixels = static_cast<int64_t>(m.dataset->pixels_per_image());
   std::vector<uint32_t> idx(static_cast<size_t>(o.batch));
 

@@ -31,7 +31,7 @@ struct SessionConfig {
   MemoryConfig memory;
   int num_tasks = 5;  // task ids are in [0, num_tasks)
   uint64_t seed = 1;
-  int threads = 1;    // LibTorch intra-op threads of each learning actor
+  int threads = 1;  // LibTorch intra-op threads of each learning actor
   // Actor name -> endpoint ("hippocampus", "association", "neocortex", "driver"); inproc://NAME
   // when absent. ipc:// and tcp:// work without code changes.
   std::map<std::string, std::string> endpoints;
@@ -47,7 +47,7 @@ struct LearnOptions {
 struct PhaseStats {
   int iterations = 0;
   double seconds = 0;
-  double samples_per_second = 0;  // real + recalled examples the neocortex trained on
+  double samples_per_second = 0;          // real + recalled examples the neocortex trained on
   double loss_real = 0, loss_replay = 0;  // of the last batch
 };
 
