@@ -1,8 +1,8 @@
 #include "io/reports/results_writer.h"
 
-#include <fcntl.h>
+#include "runtime/atomic_file.h"
+
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -21,49 +21,6 @@ std::string os_reason(int err) { return std::strerror(err); }
 
 Status io_error(const std::string& path, const std::string& what, int err) {
   return Status(ErrorCode::io_error, fmt::format("{}: {}: {}", path, what, os_reason(err)));
-}
-
-// Makes a completed rename durable. Best effort: some filesystems refuse fsync on a directory,
-// and the data itself is already safe at this point.
-void sync_parent_dir(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
-}
-
-// Writes data to path via path.tmp + fsync + rename; removes path.tmp on any failure.
-Status write_atomically(const std::string& path, const std::string& data) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    const int err = errno;
-    return io_error(path, fmt::format("cannot create temporary file {}", tmp), err);
-  }
-
-  // Called right after a failed call, before anything else can clobber errno.
-  auto fail = [&](const char* what, bool close_fd) {
-    const int err = errno;
-    if (close_fd) ::close(fd);
-    ::unlink(tmp.c_str());
-    return io_error(path, fmt::format("cannot {} {}", what, tmp), err);
-  };
-  size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail("write", true);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) return fail("sync", true);
-  if (::close(fd) != 0) return fail("close", false);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename", false);
-  sync_parent_dir(path);
-  return Status();
 }
 
 bool needs_quotes(const std::string& field) {
@@ -158,7 +115,7 @@ Status write_json(const std::string& path, const nlohmann::json& value) {
                   fmt::format("{}: cannot serialize JSON: {}", path, e.what()));
   }
   text += '\n';
-  return write_atomically(path, text);
+  return write_file_atomically(path, text.data(), text.size());
 }
 
 Status write_csv(const std::string& path, const std::vector<std::string>& header,
@@ -176,7 +133,7 @@ Status write_csv(const std::string& path, const std::vector<std::string>& header
     }
     append_csv_line(text, rows[r]);
   }
-  return write_atomically(path, text);
+  return write_file_atomically(path, text.data(), text.size());
 }
 
 Expected<std::string> make_run_dir(const std::string& root, const std::string& name) {
