@@ -1,6 +1,7 @@
 # Learning modules (LibTorch lives here and only here).
 add_library(engram_modules STATIC
   common/device.cc
+  common/torch_state.cc
   association/gumbel_softmax.cc
   association/discrete_vae.cc
   association/raw_codec.cc
@@ -10,7 +11,10 @@ add_library(engram_modules STATIC
   actors/association_actor.cc
   actors/neocortex_actor.cc
   session/session.cc
+  session/session_config_json.cc
+  session/session_snapshot.cc
 )
-target_link_libraries(engram_modules PUBLIC engram_hippocampus engram_io engram_runtime ${TORCH_LIBRARIES})
+target_link_libraries(engram_modules PUBLIC engram_hippocampus engram_io engram_runtime ${TORCH_LIBRARIES}
+  PRIVATE nlohmann_json::nlohmann_json)
 # A torch translation unit costs 20-30 s; the precompiled header pays that once per build.
 target_precompile_headers(engram_modules PRIVATE torch_pch.h)

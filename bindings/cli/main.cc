@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "bindings/cli/inspect.h"
 #include "bindings/lua/engram_module.h"
 #include "runtime/lua_engine.h"
 #include "runtime/system_info.h"
@@ -23,16 +24,29 @@ std::string environment_line() {
          " (each learning actor uses the runtime's `threads`)";
 }
 
+// Makes the snapshot path visible to the script as engram.resume.
+engram::Status set_resume(engram::LuaEngine& engine, const std::string& resume) {
+  if (resume.empty()) return {};
+  auto r = engine.protect(0, [&](lua_State* L) {
+    lua_getglobal(L, "engram");
+    lua_pushstring(L, resume.c_str());
+    lua_setfield(L, -2, "resume");
+    lua_pop(L, 1);
+    return 0;
+  });
+  return r.ok() ? engram::Status() : r.status();
+}
+
 int run_script(const std::string& script, const std::vector<std::string>& sets,
-               const std::vector<std::string>& args, uint64_t max_instructions,
-               size_t max_memory_mb) {
+               const std::vector<std::string>& args, const std::string& resume,
+               uint64_t max_instructions, size_t max_memory_mb) {
   std::cerr << "engram " << ENGRAM_VERSION << " | " << environment_line() << "\n";
   engram::LuaLimits limits;
   limits.max_instructions = max_instructions;
   limits.max_memory_bytes = max_memory_mb << 20;
   engram::LuaEngine engine(limits);
-  for (const engram::Status& s : {engram::install_engram_module(engine), engine.set_config(sets),
-                                  engine.set_script_args(script, args)}) {
+  for (const engram::Status& s : {engram::install_engram_module(engine), set_resume(engine, resume),
+                                  engine.set_config(sets), engine.set_script_args(script, args)}) {
     if (!s.ok()) {
       std::cerr << "engram: " << s.message() << "\n";
       return s.code() == engram::ErrorCode::invalid_argument ? kExitUsage : kExitRuntimeError;
@@ -69,7 +83,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_option("--max-memory-mb", max_memory_mb, "Lua memory budget in MiB")
       ->capture_default_str();
+  std::string resume;
+  run->add_option("--resume", resume,
+                  "a snapshot to continue from: the script sees its path as engram.resume and "
+                  "calls engram.restore(engram.resume, {dataset = ...})")
+      ->check(CLI::ExistingFile);
   run->add_option("args", args, "arguments for the script (arg[1..n])");
+
+  CLI::App* inspect = app.add_subcommand("inspect", "print what a snapshot file holds");
+  std::string snapshot;
+  inspect->add_option("file", snapshot, "the snapshot")->required()->check(CLI::ExistingFile);
 
   try {
     app.parse(argc, argv);
@@ -81,7 +104,14 @@ int main(int argc, char** argv) {
     std::cout << "engram " << ENGRAM_VERSION << "\n" << environment_line() << "\n";
     return kExitOk;
   }
-  if (run->parsed()) return run_script(script, sets, args, max_instructions, max_memory_mb);
+  if (run->parsed()) {
+    return run_script(script, sets, args, resume, max_instructions, max_memory_mb);
+  }
+  if (inspect->parsed()) {
+    engram::Status s = engram::inspect_snapshot(snapshot, std::cout);
+    if (!s.ok()) std::cerr << "engram: " << s.message() << "\n";
+    return s.ok() ? kExitOk : kExitRuntimeError;
+  }
   std::cerr << app.help();
   return kExitUsage;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "bindings/lua/lua_json.h"
 #include "bindings/lua/lua_table.h"
 #include "io/reports/metrics.h"
 #include "io/reports/results_writer.h"
@@ -13,51 +14,6 @@ namespace engram::lua {
 namespace {
 
 int raise(lua_State* L, const Status& s) { return luaL_error(L, "%s", s.message().c_str()); }
-
-// A Lua value as JSON: tables with keys 1..n become arrays (empty tables too), other tables
-// objects with string keys. Functions, userdata and cycles are errors.
-nlohmann::json to_json(lua_State* L, int idx, int depth) {
-  idx = lua_absindex(L, idx);
-  if (depth > 32) luaL_error(L, "write_json: nesting deeper than 32 (a cycle?)");
-  switch (lua_type(L, idx)) {
-    case LUA_TNIL: return nullptr;
-    case LUA_TBOOLEAN: return lua_toboolean(L, idx) != 0;
-    case LUA_TNUMBER:
-      if (lua_isinteger(L, idx)) return static_cast<int64_t>(lua_tointeger(L, idx));
-      if (!std::isfinite(lua_tonumber(L, idx))) return nullptr;
-      return lua_tonumber(L, idx);
-    case LUA_TSTRING: return std::string(lua_tostring(L, idx));
-    case LUA_TTABLE: {
-      const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, idx));
-      size_t keys = 0;
-      lua_pushnil(L);
-      while (lua_next(L, idx) != 0) {
-        ++keys;
-        lua_pop(L, 1);
-      }
-      if (static_cast<lua_Integer>(keys) == n) {
-        nlohmann::json arr = nlohmann::json::array();
-        for (lua_Integer i = 1; i <= n; ++i) {
-          lua_geti(L, idx, i);
-          arr.push_back(to_json(L, -1, depth + 1));
-          lua_pop(L, 1);
-        }
-        return arr;
-      }
-      nlohmann::json obj = nlohmann::json::object();
-      lua_pushnil(L);
-      while (lua_next(L, idx) != 0) {
-        lua_pushvalue(L, -2);
-        const char* key = lua_tostring(L, -1);
-        if (key == nullptr) luaL_error(L, "write_json: table keys must be strings or numbers");
-        obj[key] = to_json(L, -2, depth + 1);
-        lua_pop(L, 2);
-      }
-      return obj;
-    }
-    default: return luaL_error(L, "write_json: cannot write a %s", luaL_typename(L, idx)), nullptr;
-  }
-}
 
 std::vector<std::string> string_list(lua_State* L, int idx, const char* what) {
   luaL_checktype(L, idx, LUA_TTABLE);
@@ -130,7 +86,7 @@ int l_run_dir(lua_State* L) {
 int l_write_json(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     const std::string path = luaL_checkstring(L, 1);
-    if (Status s = write_json(path, to_json(L, 2, 0)); !s.ok()) return raise(L, s);
+    if (Status s = write_json(path, to_json(L, 2, "write_json")); !s.ok()) return raise(L, s);
     return 0;
   });
 }

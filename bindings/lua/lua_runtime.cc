@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "bindings/lua/lua_data.h"
+#include "bindings/lua/lua_json.h"
 #include "bindings/lua/lua_table.h"
 #include "bindings/lua/lua_userdata.h"
 #include "io/reports/progress.h"
@@ -232,6 +233,39 @@ int l_counters(lua_State* L) {
   });
 }
 
+// rt:snapshot(path [, state]): writes the runtime's whole learning state, plus `state` (any
+// JSON-able table: curriculum position, metrics so far), to `path` atomically.
+int l_snapshot(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    auto& rt = runtime_arg(L);
+    const char* path = luaL_checkstring(L, 2);
+    std::string state = "{}";
+    if (!lua_isnoneornil(L, 3)) state = to_json(L, 3, "snapshot").dump();
+    if (Status s = rt->snapshot(path, state); !s.ok()) return raise(L, s);
+    return 0;
+  });
+}
+
+// engram.restore(path, {dataset = ds}) -> runtime, state: a new runtime with the learning state
+// of snapshot `path` and the state table it was taken with. Nothing changes on error.
+int l_restore(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    const char* path = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    check_keys(L, 2, "restore", {"dataset"});
+    lua_getfield(L, 2, "dataset");
+    if (lua_isnil(L, -1)) luaL_error(L, "restore: dataset is required (engram.dataset(\"mnist\"))");
+    std::shared_ptr<const ImageDataset> ds = check_dataset(L, -1);
+    lua_pop(L, 1);
+    std::string state;
+    auto session = Session::restore(path, ds, &state);
+    if (!session.ok()) return raise(L, session.status());
+    push_shared(L, std::shared_ptr<Session>(std::move(*session)), kRuntimeMeta);
+    push_json(L, nlohmann::json::parse(state));
+    return 2;
+  });
+}
+
 // rt:close(): stops the actors now (also happens when the runtime is garbage collected).
 int l_close(lua_State* L) {
   auto* p = static_cast<std::shared_ptr<Session>*>(luaL_checkudata(L, 1, kRuntimeMeta));
@@ -242,12 +276,17 @@ int l_close(lua_State* L) {
 }  // namespace
 
 void open_runtime(lua_State* L) {
-  const luaL_Reg methods[] = {{"learn", l_learn},           {"accuracy", l_accuracy},
-                              {"distortion", l_distortion}, {"consolidate", l_consolidate},
-                              {"memory", l_memory},         {"counters", l_counters},
-                              {"close", l_close},           {nullptr, nullptr}};
+  const luaL_Reg methods[] = {{"learn", l_learn},
+                              {"accuracy", l_accuracy},
+                              {"distortion", l_distortion},
+                              {"consolidate", l_consolidate},
+                              {"memory", l_memory},
+                              {"counters", l_counters},
+                              {"snapshot", l_snapshot},
+                              {"close", l_close},
+                              {nullptr, nullptr}};
   register_type<Session>(L, kRuntimeMeta, methods);
-  const luaL_Reg funcs[] = {{"runtime", l_runtime}, {nullptr, nullptr}};
+  const luaL_Reg funcs[] = {{"runtime", l_runtime}, {"restore", l_restore}, {nullptr, nullptr}};
   luaL_setfuncs(L, funcs, 0);
 }
 

@@ -85,6 +85,19 @@ Status AssociationActor::on_message(ActorContext& ctx, SocketId from,
     }
     out.header.reals["reconstruction"] = last_reconstruction_;
     out.header.reals["distillation"] = last_distillation_;
+  } else if (type == msg::kSaveState) {
+    if (association_) {
+      // Every store sent so far reaches the buffer before this reply (same pipe, in order).
+      Message sync;
+      sync.header.type = msg::kGetStats;
+      if (Status s = ctx.send(hippocampus_, std::move(sync)); !s.ok()) return s;
+      auto synced = await_reply(ctx.socket(hippocampus_), msg::kStats);
+      if (!synced.ok()) return synced.status();
+    }
+    out.header.type = msg::kState;
+    const std::string bytes = association_ ? association_->save_state() : std::string();
+    add_payload(out, {DType::u8, {static_cast<int64_t>(bytes.size())}},
+                make_payload_copy(bytes.data(), bytes.size()));
   } else {
     return {ErrorCode::invalid_argument, "association: unknown message type '" + type + "'"};
   }

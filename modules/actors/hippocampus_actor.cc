@@ -1,6 +1,7 @@
 #include "modules/actors/hippocampus_actor.h"
 
 #include <cstring>
+#include <sstream>
 
 #include "modules/actors/messages.h"
 
@@ -29,6 +30,9 @@ Status expect_payload(const Message& m, size_t i, DType dtype, std::vector<int64
 HippocampusActor::HippocampusActor(CodeBuffer buffer, uint64_t sample_seed)
     : buffer_(std::move(buffer)), rng_(sample_seed) {}
 
+HippocampusActor::HippocampusActor(CodeBuffer buffer, std::mt19937_64 sampler)
+    : buffer_(std::move(buffer)), rng_(sampler) {}
+
 Status HippocampusActor::start(ActorContext& ctx) {
   socket_ = ctx.add_socket(zmq::socket_type::router, true);
   return ctx.bind(socket_, ctx.own_endpoint());
@@ -43,6 +47,8 @@ Status HippocampusActor::on_message(ActorContext& ctx, SocketId from,
     reply = sample(msg);
   } else if (type == msg::kGetStats) {
     reply = stats();
+  } else if (type == msg::kSaveState) {
+    reply = state();
   } else {
     return {ErrorCode::invalid_argument, "hippocampus: unknown message type '" + type + "'"};
   }
@@ -141,6 +147,20 @@ Message HippocampusActor::stats() const {
               make_payload_copy(per_class.data(), per_class.size() * 8));
   add_payload(reply, {DType::i64, {static_cast<int64_t>(per_task.size())}},
               make_payload_copy(per_task.data(), per_task.size() * 8));
+  return reply;
+}
+
+Message HippocampusActor::state() const {
+  Message reply;
+  reply.header.type = msg::kState;
+  std::vector<uint8_t> buffer = buffer_.serialize();
+  std::ostringstream rng;
+  rng << rng_;
+  const std::string rng_text = rng.str();
+  add_payload(reply, {DType::u8, {static_cast<int64_t>(buffer.size())}},
+              make_payload_copy(buffer.data(), buffer.size()));
+  add_payload(reply, {DType::u8, {static_cast<int64_t>(rng_text.size())}},
+              make_payload_copy(rng_text.data(), rng_text.size()));
   return reply;
 }
 

@@ -14,6 +14,8 @@ class HippocampusActor final : public ActorBehavior {
  public:
   // The buffer is built on the controlling thread; the actor owns it afterwards.
   HippocampusActor(CodeBuffer buffer, uint64_t sample_seed);
+  // Same, resuming the sampler's random stream from a snapshot.
+  HippocampusActor(CodeBuffer buffer, std::mt19937_64 sampler);
 
   std::string name() const override { return "hippocampus"; }
   Status start(ActorContext& ctx) override;
@@ -24,6 +26,7 @@ class HippocampusActor final : public ActorBehavior {
   Status store(Message& msg);
   Message sample(const Message& request);
   Message stats() const;
+  Message state() const;
 
   CodeBuffer buffer_;
   std::mt19937_64 rng_;

@@ -34,6 +34,12 @@ inline constexpr const char* kDistortion = "distortion";
 inline constexpr const char* kGetStats = "get_stats";
 inline constexpr const char* kStats = "stats";
 inline constexpr const char* kDone = "done";
+// driver -> any module actor: its learned state for a snapshot. Reply kState with u8 payloads:
+// hippocampus [code buffer bytes][sampler RNG text], association and neocortex [state bytes].
+// The association first completes a round trip with the hippocampus, so every code it has
+// stored is in the buffer before the driver asks the hippocampus.
+inline constexpr const char* kSaveState = "save_state";
+inline constexpr const char* kState = "state";
 // any -> driver: a request failed. strings: error.
 inline constexpr const char* kError = "error";
 

@@ -40,6 +40,11 @@ Status NeocortexActor::on_message(ActorContext& ctx, SocketId from,
     out.header.type = msg::kStats;
     out.header.ints["steps"] = static_cast<int64_t>(steps_);
     out.header.ints["weight_bytes"] = learner_->weight_bytes();
+  } else if (type == msg::kSaveState) {
+    out.header.type = msg::kState;
+    const std::string bytes = learner_->save_state();
+    add_payload(out, {DType::u8, {static_cast<int64_t>(bytes.size())}},
+                make_payload_copy(bytes.data(), bytes.size()));
   } else {
     return {ErrorCode::invalid_argument, "neocortex: unknown message type '" + type + "'"};
   }

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "runtime/status.h"
+
 namespace engram {
 
 struct CodeShape {
@@ -53,6 +55,13 @@ class Association {
   virtual int64_t decoder_weight_bytes() const = 0;
   // Bytes of all weights (encoder and decoder).
   virtual int64_t weight_bytes() const = 0;
+
+  // The learned state (weights, the frozen decoder copy, optimiser moments, the noise
+  // generator) as bytes, for snapshots. Empty for associations that learn nothing.
+  virtual std::string save_state() const = 0;
+  // Restores save_state() output of an association built with the same configuration. Checks
+  // everything first: on error (malformed, naming the part) this association is unchanged.
+  virtual Status load_state(const std::string& bytes) = 0;
 };
 
 }  // namespace engram

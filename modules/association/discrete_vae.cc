@@ -7,10 +7,13 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/adam.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
 #include "modules/association/gumbel_softmax.h"
 #include "modules/common/device.h"
+#include "modules/common/torch_state.h"
 
 namespace engram {
 namespace nn = torch::nn;
@@ -222,6 +225,56 @@ void DiscreteVae::consolidate() {
 int64_t DiscreteVae::decoder_weight_bytes() const { return bytes_of(impl_->decoder); }
 int64_t DiscreteVae::weight_bytes() const {
   return bytes_of(impl_->encoder) + bytes_of(impl_->decoder);
+}
+
+}  // namespace engram
+
+namespace engram {
+
+// Archive keys: encoder, decoder, frozen (absent before the first consolidation), optimizer,
+// generator.
+std::string DiscreteVae::save_state() const {
+  const Impl& m = *impl_;
+  torch::serialize::OutputArchive archive;
+  save_module(archive, "encoder", *m.encoder);
+  save_module(archive, "decoder", *m.decoder);
+  if (m.frozen) save_module(archive, "frozen", *m.frozen);
+  torch::serialize::OutputArchive optimizer;
+  m.optimizer->save(optimizer);
+  archive.write("optimizer", optimizer);
+  save_generator(archive, "generator", m.generator);
+  return archive_to_bytes(archive);
+}
+
+Status DiscreteVae::load_state(const std::string& bytes) {
+  // Load into a fresh VAE of the same configuration, then take its state: a failure at any
+  // point leaves this one untouched.
+  auto fresh = create(impl_->config);
+  if (!fresh.ok()) return fresh.status();
+  Impl& f = *fresh.value()->impl_;
+  torch::serialize::InputArchive archive;
+  if (Status s = archive_from_bytes(bytes, archive); !s.ok()) return s;
+  if (Status s = load_module(archive, "encoder", *f.encoder); !s.ok()) return s;
+  if (Status s = load_module(archive, "decoder", *f.decoder); !s.ok()) return s;
+  torch::serialize::InputArchive frozen;
+  if (archive.try_read("frozen", frozen)) {
+    f.frozen = std::dynamic_pointer_cast<nn::SequentialImpl>(f.decoder->clone(f.device));
+    if (Status s = load_module(archive, "frozen", *f.frozen); !s.ok()) return s;
+    for (auto& p : f.frozen->parameters()) p.set_requires_grad(false);
+  }
+  if (Status s = torch_guarded("optimizer",
+                               [&]() -> Status {
+                                 torch::serialize::InputArchive optimizer;
+                                 archive.read("optimizer", optimizer);
+                                 f.optimizer->load(optimizer);
+                                 return Status();
+                               });
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = load_generator(archive, "generator", f.generator); !s.ok()) return s;
+  impl_ = std::move(fresh.value()->impl_);
+  return Status();
 }
 
 }  // namespace engram

@@ -46,6 +46,8 @@ class DiscreteVae final : public Association {
   void consolidate() override;
   int64_t decoder_weight_bytes() const override;
   int64_t weight_bytes() const override;
+  std::string save_state() const override;
+  Status load_state(const std::string& bytes) override;
 
  private:
   struct Impl;

@@ -25,6 +25,12 @@ class RawCodec final : public Association {
   void consolidate() override {}
   int64_t decoder_weight_bytes() const override { return 0; }
   int64_t weight_bytes() const override { return 0; }
+  std::string save_state() const override { return {}; }
+  // Accepts only the empty state save_state() writes.
+  Status load_state(const std::string& bytes) override {
+    if (bytes.empty()) return {};
+    return {ErrorCode::malformed, "raw codec: expected an empty state"};
+  }
 
  private:
   int pixels_;

@@ -3,9 +3,12 @@
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/optim/adam.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
 #include "modules/common/device.h"
+#include "modules/common/torch_state.h"
 
 namespace engram {
 
@@ -85,5 +88,34 @@ int64_t Learner::weight_bytes() const {
 }
 
 int Learner::classes() const { return impl_->config.classifier.classes; }
+
+// Archive keys: net, optimizer.
+std::string Learner::save_state() const {
+  torch::serialize::OutputArchive archive;
+  save_module(archive, "net", *impl_->net);
+  torch::serialize::OutputArchive optimizer;
+  impl_->optimizer->save(optimizer);
+  archive.write("optimizer", optimizer);
+  return archive_to_bytes(archive);
+}
+
+Status Learner::load_state(const std::string& bytes) {
+  // Load into a fresh learner of the same configuration and take its state on success.
+  auto fresh = create(impl_->config);
+  if (!fresh.ok()) return fresh.status();
+  Impl& f = *fresh.value()->impl_;
+  torch::serialize::InputArchive archive;
+  if (Status s = archive_from_bytes(bytes, archive); !s.ok()) return s;
+  if (Status s = load_module(archive, "net", *f.net); !s.ok()) return s;
+  Status s = torch_guarded("optimizer", [&]() -> Status {
+    torch::serialize::InputArchive optimizer;
+    archive.read("optimizer", optimizer);
+    f.optimizer->load(optimizer);
+    return Status();
+  });
+  if (!s.ok()) return s;
+  impl_ = std::move(fresh.value()->impl_);
+  return Status();
+}
 
 }  // namespace engram

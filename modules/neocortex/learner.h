@@ -4,6 +4,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <memory>
+#include <string>
 
 #include "modules/neocortex/classifier.h"
 #include "runtime/status.h"
@@ -45,6 +46,12 @@ class Learner {
 
   int64_t weight_bytes() const;
   int classes() const;
+
+  // Weights and optimiser moments as bytes, for snapshots.
+  std::string save_state() const;
+  // Restores save_state() output of a learner built with the same configuration. Checks
+  // everything first: on error (malformed, naming the part) this learner is unchanged.
+  Status load_state(const std::string& bytes);
 
  private:
   struct Impl;

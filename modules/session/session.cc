@@ -1,5 +1,7 @@
 #include "modules/session/session.h"
 
+#include "modules/session/session_impl.h"
+
 #include <ATen/ATen.h>
 
 #include <chrono>
@@ -9,7 +11,6 @@
 #include "modules/actors/hippocampus_actor.h"
 #include "modules/actors/messages.h"
 #include "modules/actors/neocortex_actor.h"
-#include "modules/actors/tensor_payload.h"
 #include "modules/association/raw_codec.h"
 #include "runtime/actor_host.h"
 
@@ -18,76 +19,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : "; ") + s;
-  return out;
-}
-
 }  // namespace
-
-struct Session::Impl {
-  SessionConfig config;
-  std::shared_ptr<const ImageDataset> dataset;
-  std::unique_ptr<ActorHost> host;
-  zmq::socket_t progress, to_association, to_neocortex, to_hippocampus;
-  bool has_memory = false;
-  std::vector<uint8_t> seen_classes;
-  std::vector<int> learned_tasks;
-  int last_task = -1;
-  uint64_t seed_counter = 0;
-
-  // Returns an error naming the failed actors, if any failed.
-  Status check_actors() const {
-    auto failures = host->failures();
-    if (failures.empty()) return {};
-    return {ErrorCode::internal, "actor failed: " + join(failures)};
-  }
-
-  // Waits for one message on sock, checking every second that no actor has failed.
-  Expected<Message> await(zmq::socket_t& sock, const char* type, int timeout_s = 600) {
-    zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
-    for (int waited = 0; waited < timeout_s; ++waited) {
-      if (zmq::poll(&item, 1, std::chrono::milliseconds(1000)) > 0) {
-        auto m = recv_message(sock);
-        if (!m.ok()) return m.status();
-        if (m->header.type != type) {
-          return Status(ErrorCode::internal,
-                        std::string("expected '") + type + "', got '" + m->header.type + "'");
-        }
-        return m;
-      }
-      if (Status s = check_actors(); !s.ok()) return s;
-    }
-    return Status(ErrorCode::timeout,
-                  std::string("no '") + type + "' within " + std::to_string(timeout_s) + " s");
-  }
-
-  Expected<Message> request(zmq::socket_t& sock, Message m, const char* reply_type) {
-    if (Status s = send_message(sock, std::move(m)); !s.ok()) return s;
-    return await(sock, reply_type);
-  }
-
-  at::Tensor active_mask(const Task& task, bool class_incremental) const {
-    at::Tensor mask = at::zeros({dataset->num_classes}, at::kByte);
-    if (class_incremental) {
-      for (int c = 0; c < dataset->num_classes; ++c) mask[c] = seen_classes[c];
-    }
-    for (int c : task.classes) mask[c] = 1;
-    return mask;
-  }
-
-  // The test images of a task (up to max), transformed, as x f32 [N,P] and y i64 [N].
-  std::pair<at::Tensor, at::Tensor> test_set(const Task& task, size_t max) const {
-    const size_t n = std::min(max, task.test_idx.size());
-    at::Tensor x =
-        at::empty({static_cast<int64_t>(n), static_cast<int64_t>(dataset->pixels_per_image())});
-    at::Tensor y = at::empty({static_cast<int64_t>(n)}, at::kLong);
-    fill_images(*dataset, task, false, task.test_idx.data(), n, x.data_ptr<float>());
-    fill_labels(*dataset, false, task.test_idx.data(), n, y.data_ptr<int64_t>());
-    return {x, y};
-  }
-};
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -103,6 +35,12 @@ Session::~Session() {
 
 Expected<std::unique_ptr<Session>> Session::create(const SessionConfig& config,
                                                    std::shared_ptr<const ImageDataset> dataset) {
+  return create_from(config, std::move(dataset), nullptr);
+}
+
+Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& config,
+                                                        std::shared_ptr<const ImageDataset> dataset,
+                                                        const SnapshotSections* state) {
   if (!dataset) return Status(ErrorCode::invalid_argument, "session: no dataset");
   if (config.num_tasks < 1) return Status(ErrorCode::invalid_argument, "num_tasks must be >= 1");
   if (config.threads < 1 || config.threads > 256) {
@@ -125,6 +63,17 @@ Expected<std::unique_ptr<Session>> Session::create(const SessionConfig& config,
   lc.seed = config.seed;
   auto learner = Learner::create(lc);
   if (!learner.ok()) return learner.status();
+  if (state) {
+    auto bytes = session_detail::section(*state, "neocortex");
+    if (!bytes.ok()) return bytes.status();
+    if (Status s = (*learner)->load_state(*bytes); !s.ok()) return s;
+    auto position = session_detail::restore_driver_position(*state, *dataset, config.num_tasks);
+    if (!position.ok()) return position.status();
+    impl->seen_classes = position->seen_classes;
+    impl->learned_tasks = position->learned_tasks;
+    impl->last_task = position->last_task;
+    impl->seed_counter = position->seed_counter;
+  }
 
   std::unique_ptr<Association> association;
   if (kind == "dvae") {
@@ -137,6 +86,11 @@ Expected<std::unique_ptr<Session>> Session::create(const SessionConfig& config,
     association = std::move(*vae);
   } else if (kind == "raw") {
     association = std::make_unique<RawCodec>(static_cast<int>(dataset->pixels_per_image()));
+  }
+  if (state && association) {
+    auto bytes = session_detail::section(*state, "association");
+    if (!bytes.ok()) return bytes.status();
+    if (Status s = association->load_state(*bytes); !s.ok()) return s;
   }
 
   HostConfig hc;
@@ -164,7 +118,16 @@ Expected<std::unique_ptr<Session>> Session::create(const SessionConfig& config,
     bc.seed = config.seed * 7919 + 2;
     auto buffer = CodeBuffer::create(bc);
     if (!buffer.ok()) return buffer.status();
-    if (Status s = host.add(std::make_unique<HippocampusActor>(std::move(*buffer), bc.seed + 1));
+    std::mt19937_64 sampler(bc.seed + 1);
+    if (state) {
+      auto restored = session_detail::restore_buffer(*state, bc);
+      if (!restored.ok()) return restored.status();
+      buffer = std::move(*restored);
+      auto rng = session_detail::restore_sampler(*state);
+      if (!rng.ok()) return rng.status();
+      sampler = *rng;
+    }
+    if (Status s = host.add(std::make_unique<HippocampusActor>(std::move(*buffer), sampler));
         !s.ok()) {
       return s;
     }

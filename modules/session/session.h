@@ -15,6 +15,7 @@
 #include "modules/hippocampus/code_buffer.h"
 #include "modules/neocortex/learner.h"
 #include "runtime/counters.h"
+#include "runtime/snapshot_file.h"
 #include "runtime/status.h"
 
 namespace engram {
@@ -88,12 +89,31 @@ class Session {
   Expected<double> distortion(const Task& task, size_t max_examples);
 
   Expected<MemoryStats> memory_stats();
+
+  // Writes the whole learning state to `path` atomically (runtime/snapshot_file.h): sections
+  // config, session (tasks learned, the driver's position), code_buffer, rng, association,
+  // neocortex (weights and optimiser moments), and script: `script_state`, JSON text the caller
+  // owns (curriculum position, metrics so far). Call between learn() phases. Errors: io_error,
+  // invalid_argument (script_state is not JSON), an actor failure.
+  Status snapshot(const std::string& path, const std::string& script_state = "{}");
+
+  // A new session holding the state of snapshot `path`, learning from `dataset` (which must
+  // have the image shape and classes the snapshot was taken with). The file, every section and
+  // every module state are verified before any actor starts: on error nothing is created and
+  // the caller's sessions are untouched. *script_state (if non-null) receives the script JSON.
+  static Expected<std::unique_ptr<Session>> restore(const std::string& path,
+                                                    std::shared_ptr<const ImageDataset> dataset,
+                                                    std::string* script_state = nullptr);
   std::vector<CounterSnapshot> counters() const;
   const SessionConfig& config() const;
 
  private:
   struct Impl;
   explicit Session(std::unique_ptr<Impl> impl);
+  // create(), applying the snapshot sections in `state` when non-null.
+  static Expected<std::unique_ptr<Session>> create_from(const SessionConfig& config,
+                                                        std::shared_ptr<const ImageDataset> dataset,
+                                                        const SnapshotSections* state);
   std::unique_ptr<Impl> impl_;
 };
 

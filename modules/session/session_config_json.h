@@ -1,0 +1,18 @@
+// SessionConfig <-> JSON: the "config" section of snapshots, and what `engram inspect` prints.
+#pragma once
+
+#include <string>
+
+#include "modules/session/session.h"
+#include "runtime/status.h"
+
+namespace engram {
+
+// Every field of the configuration as a JSON object (compact text).
+std::string session_config_to_json(const SessionConfig& config);
+
+// Parses session_config_to_json() output. Every field must be present with the right type;
+// errors (malformed) name the field. Values are range-checked later by Session::create.
+Expected<SessionConfig> session_config_from_json(const std::string& text);
+
+}  // namespace engram

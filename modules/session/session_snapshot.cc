@@ -1,0 +1,181 @@
+// Session::snapshot and Session::restore: the session's state as snapshot sections.
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+#include "modules/actors/messages.h"
+#include "modules/session/session.h"
+#include "modules/session/session_config_json.h"
+#include "modules/session/session_impl.h"
+
+namespace engram {
+namespace session_detail {
+namespace {
+
+using nlohmann::json;
+
+Status bad_section(const std::string& name, const std::string& why) {
+  return Status(ErrorCode::malformed, "snapshot section '" + name + "': " + why);
+}
+
+Expected<json> json_section(const SnapshotSections& state, const std::string& name) {
+  auto text = section(state, name);
+  if (!text.ok()) return text.status();
+  json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return bad_section(name, "not a JSON object");
+  return j;
+}
+
+// The u8 payload `index` of a kState reply as bytes.
+std::vector<uint8_t> payload_bytes(const Message& m, size_t index) {
+  const auto* p = static_cast<const uint8_t*>(m.payloads[index].data());
+  return std::vector<uint8_t>(p, p + m.payloads[index].size());
+}
+
+}  // namespace
+
+Expected<std::string> section(const SnapshotSections& state, const std::string& name) {
+  auto it = state.find(name);
+  if (it == state.end()) {
+    return Status(ErrorCode::malformed, "snapshot section '" + name + "' is missing");
+  }
+  return std::string(it->second.begin(), it->second.end());
+}
+
+Expected<DriverPosition> restore_driver_position(const SnapshotSections& state,
+                                                 const ImageDataset& dataset, int num_tasks) {
+  auto j = json_section(state, "session");
+  if (!j.ok()) return j.status();
+  try {
+    const json& d = j->at("dataset");
+    if (d.at("rows").get<int64_t>() != dataset.rows ||
+        d.at("cols").get<int64_t>() != dataset.cols ||
+        d.at("classes").get<int>() != dataset.num_classes) {
+      return Status(ErrorCode::invalid_argument,
+                    "snapshot was taken on dataset '" + d.at("name").get<std::string>() +
+                        "' with a different image shape or class count than '" + dataset.name +
+                        "'");
+    }
+    auto seen = j->at("seen_classes").get<std::vector<uint8_t>>();
+    if (seen.size() != static_cast<size_t>(dataset.num_classes)) {
+      return bad_section("session", "seen_classes has the wrong length");
+    }
+    auto learned = j->at("learned_tasks").get<std::vector<int>>();
+    const int last = j->at("last_task").get<int>();
+    for (int t : learned) {
+      if (t < 0 || t >= num_tasks) return bad_section("session", "bad task id");
+    }
+    if (last < -1 || last >= num_tasks) return bad_section("session", "bad last_task");
+    DriverPosition p;
+    p.seen_classes = std::move(seen);
+    p.learned_tasks = std::move(learned);
+    p.last_task = last;
+    p.seed_counter = j->at("seed_counter").get<uint64_t>();
+    return p;
+  } catch (const json::exception& e) {
+    return bad_section("session", e.what());
+  }
+}
+
+Expected<CodeBuffer> restore_buffer(const SnapshotSections& state,
+                                    const CodeBufferConfig& expected) {
+  auto it = state.find("code_buffer");
+  if (it == state.end()) return bad_section("code_buffer", "missing");
+  auto buffer = CodeBuffer::deserialize(it->second.data(), it->second.size());
+  if (!buffer.ok()) return bad_section("code_buffer", buffer.status().message());
+  const CodeBufferConfig& c = buffer->config();
+  if (c.c != expected.c || c.l != expected.l || c.num_classes != expected.num_classes ||
+      c.num_tasks != expected.num_tasks || c.budget_bytes != expected.budget_bytes ||
+      c.selector != expected.selector) {
+    return bad_section("code_buffer", "its configuration differs from the session's");
+  }
+  return buffer;
+}
+
+Expected<std::mt19937_64> restore_sampler(const SnapshotSections& state) {
+  auto j = json_section(state, "rng");
+  if (!j.ok()) return j.status();
+  std::mt19937_64 rng;
+  try {
+    std::istringstream in(j->at("hippocampus_sampler").get<std::string>());
+    in >> rng;
+    if (in.fail()) return bad_section("rng", "hippocampus_sampler is not an mt19937_64 state");
+  } catch (const json::exception& e) {
+    return bad_section("rng", e.what());
+  }
+  return rng;
+}
+
+}  // namespace session_detail
+
+Status Session::snapshot(const std::string& path, const std::string& script_state) {
+  using session_detail::json;
+  Impl& m = *impl_;
+  json script = json::parse(script_state, nullptr, /*allow_exceptions=*/false);
+  if (script.is_discarded()) {
+    return Status(ErrorCode::invalid_argument, "snapshot: script state is not valid JSON");
+  }
+  SnapshotSections sections;
+  auto put_text = [&](const std::string& name, const std::string& text) {
+    sections[name] = std::vector<uint8_t>(text.begin(), text.end());
+  };
+  put_text("config", session_config_to_json(m.config));
+  put_text("script", script.dump());
+  json driver = {{"dataset",
+                  {{"name", m.dataset->name},
+                   {"rows", m.dataset->rows},
+                   {"cols", m.dataset->cols},
+                   {"classes", m.dataset->num_classes}}},
+                 {"seen_classes", m.seen_classes},
+                 {"learned_tasks", m.learned_tasks},
+                 {"last_task", m.last_task},
+                 {"seed_counter", m.seed_counter}};
+  put_text("session", driver.dump());
+
+  auto ask = [&](zmq::socket_t& sock, size_t payloads) -> Expected<Message> {
+    Message request;
+    request.header.type = msg::kSaveState;
+    auto reply = m.request(sock, std::move(request), msg::kState);
+    if (!reply.ok()) return reply.status();
+    if (reply->payloads.size() != payloads) {
+      return Status(ErrorCode::internal, "snapshot: a module sent an incomplete state");
+    }
+    return reply;
+  };
+  // The association first: it flushes its stores into the hippocampus before replying.
+  auto association = ask(m.to_association, 1);
+  if (!association.ok()) return association.status();
+  if (m.has_memory) {
+    sections["association"] = session_detail::payload_bytes(*association, 0);
+    auto hippocampus = ask(m.to_hippocampus, 2);
+    if (!hippocampus.ok()) return hippocampus.status();
+    sections["code_buffer"] = session_detail::payload_bytes(*hippocampus, 0);
+    const auto rng = session_detail::payload_bytes(*hippocampus, 1);
+    put_text("rng", json{{"hippocampus_sampler", std::string(rng.begin(), rng.end())}}.dump());
+  }
+  auto neocortex = ask(m.to_neocortex, 1);
+  if (!neocortex.ok()) return neocortex.status();
+  sections["neocortex"] = session_detail::payload_bytes(*neocortex, 0);
+  return write_snapshot(path, sections);
+}
+
+Expected<std::unique_ptr<Session>> Session::restore(const std::string& path,
+                                                    std::shared_ptr<const ImageDataset> dataset,
+                                                    std::string* script_state) {
+  auto sections = read_snapshot(path);
+  if (!sections.ok()) return sections.status();
+  auto config_text = session_detail::section(*sections, "config");
+  if (!config_text.ok()) return config_text.status();
+  auto config = session_config_from_json(*config_text);
+  if (!config.ok()) return config.status();
+  auto script = session_detail::section(*sections, "script");
+  if (!script.ok()) return script.status();
+  auto session = create_from(*config, std::move(dataset), &sections.value());
+  if (!session.ok()) {
+    return Status(session.status().code(), path + ": " + session.status().message());
+  }
+  if (script_state) *script_state = *script;
+  return session;
+}
+
+}  // namespace engram
