@@ -6,6 +6,7 @@
 #   make test SANITIZE=address ASan+UBSan build of everything that does not link LibTorch
 #   make test SANITIZE=thread  TSan build of the same
 #   make bench                 build and run the benchmarks (they print figures)
+#   make fuzz                  libFuzzer on the snapshot loader (clang; FUZZ_RUNS=1000000)
 #   make format / format-check clang-format the tree / fail on unformatted files
 
 SANITIZE ?=
@@ -29,7 +30,7 @@ DEB_PACKAGES := build-essential cmake pkg-config ccache clang-format \
 ENGRAM := $(BUILD_DIR)/bindings/cli/engram
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps configure build demo test bench format format-check clean
+.PHONY: all deps configure build demo test bench fuzz format format-check clean
 
 all: build
 
@@ -62,6 +63,20 @@ test: build
 bench: build
 	@for b in $(BUILD_DIR)/tests/bench_*; do [ -x "$$b" ] && echo "== $$b" && "$$b"; done
 
+# The snapshot loader under libFuzzer (clang + ASan/UBSan), seeded with valid snapshots.
+FUZZ_RUNS ?= 1000000
+FUZZ_DIR  := build-fuzz
+fuzz: deps
+	@command -v clang++ >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends clang; }
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DENGRAM_WITH_TORCH=OFF -DENGRAM_FUZZ=ON \
+	  -DENGRAM_SANITIZE=address
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_snapshot snapshot_seeds
+	mkdir -p $(FUZZ_DIR)/corpus
+	$(FUZZ_DIR)/tests/snapshot_seeds $(FUZZ_DIR)/corpus
+	$(FUZZ_DIR)/tests/fuzz_snapshot -runs=$(FUZZ_RUNS) -max_len=65536 -print_final_stats=1 \
+	  $(FUZZ_DIR)/corpus
+
 FORMAT_FILES = $(shell git ls-files '*.h' '*.cc' '*.c' '*.hpp' 2>/dev/null)
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -70,4 +85,4 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf build build-address build-thread
+	rm -rf build build-address build-thread build-fuzz
