@@ -169,13 +169,20 @@ at::Tensor DiscreteVae::learn(const at::Tensor& x, const at::Tensor& stored_code
   at::Tensor reconstruction =
       sum_bce_per_example(m.decoder->forward(z.one_hot.to(m.device).flatten(1)), xd);
   at::Tensor loss = reconstruction;
+  // KL(q || uniform) = sum q log(q * l), per example. Only a statistic when its weight is 0,
+  // so then it is computed without a graph.
+  auto kl_of = [&](const at::Tensor& lg) {
+    return (softmax_last(lg) * (log_softmax_last(lg) + std::log(static_cast<double>(cfg.l))))
+               .sum() /
+           static_cast<double>(x.size(0));
+  };
   at::Tensor kl;
-  if (cfg.kl_weight > 0 || stats != nullptr) {
-    // KL(q || uniform) = sum q log(q * l), per example.
-    at::Tensor q = at::softmax(logits, -1);
-    kl = (q * (at::log_softmax(logits, -1) + std::log(static_cast<double>(cfg.l)))).sum() /
-         static_cast<double>(x.size(0));
-    if (cfg.kl_weight > 0) loss = loss + cfg.kl_weight * kl;
+  if (cfg.kl_weight > 0) {
+    kl = kl_of(logits);
+    loss = loss + cfg.kl_weight * kl;
+  } else if (stats != nullptr) {
+    torch::NoGradGuard no_grad;
+    kl = kl_of(logits.detach());
   }
   at::Tensor distillation;
   if (stored_codes.defined() && stored_codes.size(0) > 0) {

@@ -8,11 +8,19 @@ GumbelSample gumbel_softmax_hard(const at::Tensor& logits, double tau, at::Gener
   // u in (0, 1]: clamp keeps log(-log(u)) finite at both ends.
   at::Tensor u = at::rand(logits.sizes(), generator, logits.options()).clamp_(1e-10, 1.0 - 1e-7);
   at::Tensor gumbel = -at::log(-at::log(u));
-  at::Tensor soft = at::softmax((logits + gumbel) / tau, -1);
+  at::Tensor soft = softmax_last((logits + gumbel) / tau);
   at::Tensor index = soft.argmax(-1);
   at::Tensor hard = at::one_hot(index, logits.size(-1)).to(soft.scalar_type());
   // Forward value is `hard`; the gradient is that of `soft`.
   return {hard - soft.detach() + soft, index};
+}
+
+at::Tensor softmax_last(const at::Tensor& x) {
+  return at::softmax(x.transpose(-1, -2).contiguous(), -2).transpose(-1, -2);
+}
+
+at::Tensor log_softmax_last(const at::Tensor& x) {
+  return at::log_softmax(x.transpose(-1, -2).contiguous(), -2).transpose(-1, -2);
 }
 
 at::Tensor codes_to_one_hot(const at::Tensor& codes, int64_t l) {
