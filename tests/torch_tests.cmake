@@ -1,1 +1,14 @@
 # Tests that need LibTorch (only built when ENGRAM_WITH_TORCH=ON).
+include(${CMAKE_CURRENT_LIST_DIR}/bench/torch_benches.cmake OPTIONAL)
+
+# --- modules with torch ---
+engram_test(NAME test_gumbel_softmax SOURCES modules/test_gumbel_softmax.cc LIBS engram_modules LABELS unit TIMEOUT 120)
+engram_test(NAME test_discrete_vae SOURCES modules/test_discrete_vae.cc LIBS engram_modules LABELS unit TIMEOUT 180)
+engram_test(NAME test_learner SOURCES modules/test_learner.cc LIBS engram_modules LABELS unit TIMEOUT 180)
+
+# --- integration ---
+engram_test(NAME test_split_small SOURCES integration/test_split_small.cc LIBS engram_modules LABELS integration TIMEOUT 300)
+# Runs the built `engram` binary (exit codes, messages).
+engram_test(NAME test_cli SOURCES integration/test_cli.cc LABELS integration TIMEOUT 120)
+target_compile_definitions(test_cli PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
+add_dependencies(test_cli engram)

@@ -76,8 +76,7 @@ int main(int argc, char** argv) {
   size_t max_memory_mb = 1024;
   run->add_option("script", script, "the .lua script")->required()->check(CLI::ExistingFile);
   run->add_option("--set", sets, "key=value, visible to the script as config.key (repeatable)")
-      ->take_all()
-      ->expected(1, -1);
+      ->allow_extra_args(false);  // one value per --set; later words are script arguments
   run->add_option("--max-instructions", max_instructions,
                   "Lua instruction budget per call into the script (0 = unlimited)")
       ->capture_default_str();

@@ -73,6 +73,7 @@ Status AssociationActor::on_message(ActorContext& ctx, SocketId from,
           (association_->decode_live(codes) - *x).abs().mean().item<double>();
     }
   } else if (type == msg::kGetStats) {
+    if (Status s = flush_stores(ctx); !s.ok()) return s;
     out.header.type = msg::kStats;
     out.header.strings["kind"] = association_ ? association_->kind() : "none";
     out.header.ints["weight_bytes"] = association_ ? association_->weight_bytes() : 0;
@@ -86,14 +87,7 @@ Status AssociationActor::on_message(ActorContext& ctx, SocketId from,
     out.header.reals["reconstruction"] = last_reconstruction_;
     out.header.reals["distillation"] = last_distillation_;
   } else if (type == msg::kSaveState) {
-    if (association_) {
-      // Every store sent so far reaches the buffer before this reply (same pipe, in order).
-      Message sync;
-      sync.header.type = msg::kGetStats;
-      if (Status s = ctx.send(hippocampus_, std::move(sync)); !s.ok()) return s;
-      auto synced = await_reply(ctx.socket(hippocampus_), msg::kStats);
-      if (!synced.ok()) return synced.status();
-    }
+    if (Status s = flush_stores(ctx); !s.ok()) return s;
     out.header.type = msg::kState;
     const std::string bytes = association_ ? association_->save_state() : std::string();
     add_payload(out, {DType::u8, {static_cast<int64_t>(bytes.size())}},
@@ -102,6 +96,17 @@ Status AssociationActor::on_message(ActorContext& ctx, SocketId from,
     return {ErrorCode::invalid_argument, "association: unknown message type '" + type + "'"};
   }
   return reply(ctx, from, routing_id, std::move(out));
+}
+
+Status AssociationActor::flush_stores(ActorContext& ctx) {
+  if (!association_) return {};
+  // The hippocampus answers on the pipe the stores travelled, so when the answer arrives every
+  // earlier store has been applied.
+  Message sync;
+  sync.header.type = msg::kGetStats;
+  if (Status s = ctx.send(hippocampus_, std::move(sync)); !s.ok()) return s;
+  auto synced = await_reply(ctx.socket(hippocampus_), msg::kStats);
+  return synced.ok() ? Status() : synced.status();
 }
 
 Status AssociationActor::observe(ActorContext& ctx, Message& m) {

@@ -22,6 +22,8 @@ class AssociationActor final : public ActorBehavior {
 
  private:
   Status observe(ActorContext& ctx, Message& msg);
+  // Returns once the hippocampus has applied every store this actor sent (a round trip).
+  Status flush_stores(ActorContext& ctx);
   Status reply(ActorContext& ctx, SocketId to, const std::optional<std::string>& id, Message m);
 
   std::unique_ptr<Association> association_;

@@ -30,7 +30,8 @@ inline constexpr const char* kConsolidate = "consolidate";
 // recall(encode(x))|).
 inline constexpr const char* kMeasureDistortion = "measure_distortion";
 inline constexpr const char* kDistortion = "distortion";
-// driver -> any actor. Reply kStats with module figures in ints/reals.
+// driver -> any actor. Reply kStats with module figures in ints/reals. The association first
+// flushes its stores into the hippocampus (as for kSaveState), so ask it before the hippocampus.
 inline constexpr const char* kGetStats = "get_stats";
 inline constexpr const char* kStats = "stats";
 inline constexpr const char* kDone = "done";

@@ -26,7 +26,7 @@ struct DiscreteVaeConfig {
   std::string device = "cpu";
 };
 
-// Checks ranges (c, l >= 2, widths, arch name, image shape) and names the offending field.
+// Checks ranges (c >= 1, l >= 2, widths, arch name, image shape) and names the offending field.
 Status validate(const DiscreteVaeConfig& config);
 
 class DiscreteVae final : public Association {

@@ -2,6 +2,8 @@
 
 #include <torch/cuda.h>
 
+#include <charconv>
+
 namespace engram {
 
 Expected<c10::Device> resolve_device(const std::string& name) {
@@ -16,7 +18,12 @@ Expected<c10::Device> resolve_device(const std::string& name) {
         name.find_first_not_of("0123456789", 5) != std::string::npos) {
       return Status(ErrorCode::invalid_argument, "device '" + name + "' must read cuda or cuda:N");
     }
-    index = std::stoi(name.substr(5));
+    const char* first = name.data() + 5;
+    const char* last = name.data() + name.size();
+    auto [end, err] = std::from_chars(first, last, index);
+    if (err != std::errc() || end != last || index > 1023) {
+      return Status(ErrorCode::invalid_argument, "device '" + name + "': index out of range");
+    }
   }
   if (!torch::cuda::is_available()) {
     return Status(ErrorCode::invalid_argument,

@@ -1,3 +1,4 @@
 # Benchmarks that need LibTorch (included by torch_tests.cmake). They print figures and assert
 # nothing about time; run with `make bench`.
 engram_bench(NAME bench_learning SOURCES bench/bench_learning.cc LIBS engram_modules CLI11::CLI11)
+engram_bench(NAME bench_snapshot SOURCES bench/bench_snapshot.cc LIBS engram_modules)

@@ -1,0 +1,203 @@
+// The `engram` command: exit codes (0 ok, 1 script or runtime error, 2 usage error) and what it
+// prints. Runs the built binary, whose path CMake passes as ENGRAM_CLI.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+// A fresh directory under $TMPDIR (or /tmp), removed on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl =
+        std::string(base != nullptr && base[0] != '\0' ? base : "/tmp") + "/engram-cli-XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    REQUIRE(mkdtemp(buf.data()) != nullptr);
+    path_ = buf.data();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string write(const std::string& name, const std::string& text) const {
+    const std::string p = path_ + "/" + name;
+    std::ofstream f(p, std::ios::trunc);
+    f << text;
+    REQUIRE(f.good());
+    return p;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Single-quotes s for /bin/sh.
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+struct Result {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `engram ARGS` through the shell and collects its exit code and output.
+Result engram(const std::string& args) {
+  const std::string cmd = quote(ENGRAM_CLI) + " " + args + " 2>&1";
+  Result r;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf;
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(pipe);
+  REQUIRE(status != -1);
+  REQUIRE_MESSAGE(WIFEXITED(status), "engram did not exit normally: " << cmd);
+  r.exit_code = WEXITSTATUS(status);
+  return r;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST_CASE("--version exits 0 and names the version and the BLAS") {
+  Result r = engram("--version");
+  CAPTURE(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.output, "engram "));
+  CHECK(contains(r.output, "BLAS"));
+  CHECK(contains(r.output, "LibTorch threads"));
+}
+
+TEST_CASE("--help exits 0 and lists the run subcommand") {
+  Result r = engram("--help");
+  CAPTURE(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.output, "run"));
+}
+
+TEST_CASE("usage errors exit 2") {
+  TempDir dir;
+  const std::string ok = dir.write("ok.lua", "print('fine')\n");
+  SUBCASE("unknown option") {
+    Result r = engram("--no-such-option");
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.output, "--no-such-option"));
+  }
+  SUBCASE("unknown option of run") {
+    Result r = engram("run " + quote(ok) + " --no-such-option");
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 2);
+  }
+  SUBCASE("missing script") {
+    Result r = engram("run " + quote(dir.path() + "/missing.lua"));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.output, "missing.lua"));
+  }
+  SUBCASE("run without a script") {
+    Result r = engram("run");
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 2);
+  }
+  SUBCASE("no subcommand") {
+    Result r = engram("");
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 2);
+  }
+  SUBCASE("unknown subcommand") {
+    Result r = engram("fly");
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 2);
+  }
+}
+
+TEST_CASE("a script error exits 1 with script.lua:LINE: and a traceback") {
+  TempDir dir;
+  SUBCASE("error()") {
+    const std::string script =
+        dir.write("broken_script.lua", "print('before')\nlocal x = 1\nerror('it broke')\n");
+    Result r = engram("run " + quote(script));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, "before"));  // ran up to the error
+    CHECK(contains(r.output, "broken_script.lua:3: it broke"));
+    CHECK(contains(r.output, "stack traceback"));
+  }
+  SUBCASE("runtime error in a function") {
+    const std::string script =
+        dir.write("nil_index.lua", "local function f(t)\n  return t.x\nend\n\nprint(f(nil))\n");
+    Result r = engram("run " + quote(script));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, "nil_index.lua:2:"));
+  }
+  SUBCASE("syntax error") {
+    const std::string script = dir.write("syntax.lua", "local a = 1\nlocal b = = 2\n");
+    Result r = engram("run " + quote(script));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, "syntax.lua:2:"));
+  }
+  SUBCASE("the sandbox has no os") {
+    const std::string script = dir.write("sandbox.lua", "os.exit(0)\n");
+    Result r = engram("run " + quote(script));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, "sandbox.lua:1:"));
+  }
+  SUBCASE("instruction budget") {
+    const std::string script = dir.write("loop.lua", "while true do end\n");
+    Result r = engram("run --max-instructions 100000 " + quote(script));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 1);
+  }
+}
+
+TEST_CASE("a small script runs, sees --set values and arguments, and exits 0") {
+  TempDir dir;
+  const std::string script = dir.write("hello.lua",
+                                       "print('hello from ' .. _VERSION)\n"
+                                       "print('x=' .. tostring(config.x))\n"
+                                       "print('arg1=' .. tostring(arg[1]))\n"
+                                       "print('sum=' .. (2 + 3))\n");
+  // Script arguments may come before or after --set options: each --set takes one value.
+  Result r = engram("run " + quote(script) + " first --set x=42");
+  CAPTURE(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.output, "hello from Lua 5.4"));
+  CHECK(contains(r.output, "x=42"));
+  CHECK(contains(r.output, "arg1=first"));
+  CHECK(contains(r.output, "sum=5"));
+  r = engram("run " + quote(script) + " --set x=7 -- first");
+  CAPTURE(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.output, "x=7"));
+  CHECK(contains(r.output, "arg1=first"));
+  r = engram("run " + quote(script) + " --set x=1 --set y=2 first");
+  CAPTURE(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.output, "x=1"));
+  CHECK(contains(r.output, "arg1=first"));
+  // A --set value that is not key=value is a usage error.
+  CHECK(engram("run " + quote(script) + " --set novalue").exit_code == 2);
+}
+
+}  // namespace
