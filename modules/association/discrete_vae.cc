@@ -82,12 +82,6 @@ int64_t bytes_of(const nn::Sequential& net) {
   return n;
 }
 
-at::Tensor sum_bce_per_example(const at::Tensor& logits, const at::Tensor& target) {
-  return F::binary_cross_entropy_with_logits(
-             logits, target, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kSum)) /
-         static_cast<double>(logits.size(0));
-}
-
 }  // namespace
 
 Status validate(const DiscreteVaeConfig& c) {
@@ -166,8 +160,23 @@ at::Tensor DiscreteVae::learn(const at::Tensor& x, const at::Tensor& stored_code
   at::Tensor logits = m.logits(xd);
   // Noise is drawn on the CPU generator, then moved: reproducible on every device.
   GumbelSample z = gumbel_softmax_hard(logits.cpu(), cfg.tau, m.generator);
-  at::Tensor reconstruction =
-      sum_bce_per_example(m.decoder->forward(z.one_hot.to(m.device).flatten(1)), xd);
+  // One decoder pass over the sampled codes of x and the stored codes being distilled: a batch
+  // of 2B costs less than two of B, and the decoder has no batch statistics.
+  const bool distill = stored_codes.defined() && stored_codes.size(0) > 0;
+  at::Tensor decoder_in = z.one_hot.to(m.device).flatten(1);
+  if (distill) {
+    decoder_in = at::cat({decoder_in, codes_to_one_hot(stored_codes, cfg.l).to(m.device)});
+  }
+  at::Tensor decoded = m.decoder->forward(decoder_in);
+  // Per-row losses over the joint batch; only the small per-row vector is split, so the
+  // backward pass never scatters slices of the large decoded tensor.
+  at::Tensor target = distill ? at::cat({xd, recalled.to(m.device)}) : xd;
+  at::Tensor per_row =
+      F::binary_cross_entropy_with_logits(
+          decoded, target, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone))
+          .sum(1);
+  const int64_t n = x.size(0);
+  at::Tensor reconstruction = per_row.narrow(0, 0, n).mean();
   at::Tensor loss = reconstruction;
   // KL(q || uniform) = sum q log(q * l), per example. Only a statistic when its weight is 0,
   // so then it is computed without a graph.
@@ -185,9 +194,8 @@ at::Tensor DiscreteVae::learn(const at::Tensor& x, const at::Tensor& stored_code
     kl = kl_of(logits.detach());
   }
   at::Tensor distillation;
-  if (stored_codes.defined() && stored_codes.size(0) > 0) {
-    at::Tensor live = m.decoder->forward(codes_to_one_hot(stored_codes, cfg.l).to(m.device));
-    distillation = sum_bce_per_example(live, recalled.to(m.device));
+  if (distill) {
+    distillation = per_row.narrow(0, n, stored_codes.size(0)).mean();
     loss = loss + cfg.distill_weight * distillation;
   }
   loss.backward();

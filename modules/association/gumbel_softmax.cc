@@ -8,8 +8,10 @@ GumbelSample gumbel_softmax_hard(const at::Tensor& logits, double tau, at::Gener
   // u in (0, 1]: clamp keeps log(-log(u)) finite at both ends.
   at::Tensor u = at::rand(logits.sizes(), generator, logits.options()).clamp_(1e-10, 1.0 - 1e-7);
   at::Tensor gumbel = -at::log(-at::log(u));
-  at::Tensor soft = softmax_last((logits + gumbel) / tau);
-  at::Tensor index = soft.argmax(-1);
+  at::Tensor perturbed = logits + gumbel;
+  at::Tensor soft = softmax_last(perturbed / tau);
+  // argmax of the softmax is argmax of its (contiguous) input: tau > 0.
+  at::Tensor index = perturbed.detach().argmax(-1);
   at::Tensor hard = at::one_hot(index, logits.size(-1)).to(soft.scalar_type());
   // Forward value is `hard`; the gradient is that of `soft`.
   return {hard - soft.detach() + soft, index};
