@@ -8,48 +8,12 @@
 #include <utility>
 
 #include "runtime/envelope.h"
+#include "runtime/msgpack_read.h"
 
 namespace engram {
 namespace {
 
 Status bad(std::string what) { return Status(ErrorCode::malformed, std::move(what)); }
-
-std::string_view str_of(const msgpack::object& o) { return {o.via.str.ptr, o.via.str.size}; }
-
-bool get_str(const msgpack::object& o, std::string* out) {
-  if (o.type != msgpack::type::STR) return false;
-  out->assign(o.via.str.ptr, o.via.str.size);
-  return true;
-}
-
-bool get_u64(const msgpack::object& o, uint64_t* out) {
-  if (o.type != msgpack::type::POSITIVE_INTEGER) return false;
-  *out = o.via.u64;
-  return true;
-}
-
-bool get_i64(const msgpack::object& o, int64_t* out) {
-  if (o.type == msgpack::type::NEGATIVE_INTEGER) {
-    *out = o.via.i64;
-    return true;
-  }
-  if (o.type == msgpack::type::POSITIVE_INTEGER &&
-      o.via.u64 <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    *out = static_cast<int64_t>(o.via.u64);
-    return true;
-  }
-  return false;
-}
-
-bool get_real(const msgpack::object& o, double* out) {
-  switch (o.type) {
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: *out = o.via.f64; return true;
-    case msgpack::type::POSITIVE_INTEGER: *out = static_cast<double>(o.via.u64); return true;
-    case msgpack::type::NEGATIVE_INTEGER: *out = static_cast<double>(o.via.i64); return true;
-    default: return false;
-  }
-}
 
 Status decode_payloads(const msgpack::object& o, const DecodeLimits& limits,
                        std::vector<PayloadDesc>* out) {
@@ -109,11 +73,6 @@ Status decode_map(const msgpack::object& o, const char* what, Get get,
   return Status();
 }
 
-msgpack::unpack_limit unpack_limit_of(const DecodeLimits& l) {
-  return msgpack::unpack_limit(l.max_array, l.max_map, l.max_str, l.max_bin, l.max_ext,
-                               l.max_depth);
-}
-
 enum Field : unsigned { kV, kType, kSeq, kSrc, kTAcq, kTSend, kPayloads, kInts, kReals, kStrings };
 constexpr std::string_view kFieldNames[] = {"v",      "type",     "seq",  "src",   "t_acq",
                                             "t_send", "payloads", "ints", "reals", "strings"};
@@ -149,18 +108,14 @@ Expected<Header> decode_header(const void* data, size_t size, const DecodeLimits
   }
   if (size == 0 || data == nullptr) return bad("empty header frame");
   msgpack::object_handle handle;
-  try {
-    size_t offset = 0;
-    handle = msgpack::unpack(static_cast<const char*>(data), size, offset, nullptr, nullptr,
-                             unpack_limit_of(limits));
-    if (offset != size) return bad("trailing bytes after the header map");
-  } catch (const msgpack::size_overflow& e) {
-    return Status(ErrorCode::too_large, std::string("header exceeds unpack limits: ") + e.what());
-  } catch (const msgpack::insufficient_bytes&) {
-    return bad("truncated header");
-  } catch (const std::exception& e) {
-    return bad(std::string("header is not valid msgpack: ") + e.what());
-  }
+  MsgpackLimits unpack;
+  unpack.max_array = limits.max_array;
+  unpack.max_map = limits.max_map;
+  unpack.max_str = limits.max_str;
+  unpack.max_bin = limits.max_bin;
+  unpack.max_ext = limits.max_ext;
+  unpack.max_depth = limits.max_depth;
+  if (Status s = unpack_bounded(data, size, unpack, "header", &handle); !s.ok()) return s;
   const msgpack::object& root = handle.get();
   if (root.type != msgpack::type::MAP) return bad("header is not a msgpack map");
   const msgpack::object_kv* fields[std::size(kFieldNames)] = {};

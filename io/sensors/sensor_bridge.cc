@@ -1,0 +1,125 @@
+#include "io/sensors/sensor_bridge.h"
+
+namespace engram {
+
+Expected<OverflowPolicy> parse_overflow_policy(const std::string& name) {
+  if (name == "block") return OverflowPolicy::block;
+  if (name == "drop_oldest") return OverflowPolicy::drop_oldest;
+  return Status(ErrorCode::invalid_argument,
+                "overflow policy must be \"block\" or \"drop_oldest\", not \"" + name + "\"");
+}
+
+SensorBridge::SensorBridge(const SensorBridgeConfig& config, zmq::context_t context,
+                           zmq::socket_t socket, std::string endpoint)
+    : config_(config),
+      context_(std::move(context)),
+      socket_(std::move(socket)),
+      endpoint_(std::move(endpoint)) {}
+
+Expected<std::unique_ptr<SensorBridge>> SensorBridge::start(const SensorBridgeConfig& config) {
+  if (config.queue_frames < 1) {
+    return Status(ErrorCode::invalid_argument, "sensor bridge: queue_frames must be >= 1");
+  }
+  if (config.receive_hwm < 1) {
+    return Status(ErrorCode::invalid_argument, "sensor bridge: receive_hwm must be >= 1");
+  }
+  zmq::context_t context(1);
+  zmq::socket_t socket(context, zmq::socket_type::pull);
+  std::string bound;
+  try {
+    socket.set(zmq::sockopt::linger, 0);
+    socket.set(zmq::sockopt::rcvhwm, config.receive_hwm);
+    socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(config.limits.max_payload_bytes +
+                                                              config.limits.max_header_bytes));
+    socket.bind(config.endpoint);
+    bound = socket.get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status(ErrorCode::io_error,
+                  "sensor bridge: cannot bind " + config.endpoint + ": " + e.what());
+  }
+  std::unique_ptr<SensorBridge> bridge(
+      new SensorBridge(config, std::move(context), std::move(socket), bound));
+  bridge->thread_ = std::thread([b = bridge.get()] { b->run(); });
+  return bridge;
+}
+
+SensorBridge::~SensorBridge() {
+  stop_ = true;
+  has_room_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  socket_.close();
+  context_.close();
+}
+
+void SensorBridge::run() {
+  zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+  std::vector<zmq::message_t> parts;
+  while (!stop_) {
+    if (config_.policy == OverflowPolicy::block) {
+      // Backpressure: read nothing while the queue is full.
+      std::unique_lock<std::mutex> lock(mutex_);
+      has_room_.wait_for(lock, std::chrono::milliseconds(50),
+                         [&] { return stop_ || queue_.size() < config_.queue_frames; });
+      if (stop_ || queue_.size() >= config_.queue_frames) continue;
+    }
+    if (zmq::poll(&item, 1, std::chrono::milliseconds(50)) <= 0) continue;
+    parts.clear();
+    try {
+      zmq::message_t part;
+      do {
+        if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;
+        // Bound the parts kept: a flood of frames in one multipart is malformed anyway.
+        if (parts.size() < 8) parts.push_back(std::move(part));
+      } while (socket_.get(zmq::sockopt::rcvmore));
+    } catch (const zmq::error_t&) {
+      continue;  // interrupted or closing
+    }
+    if (parts.empty()) continue;
+    auto frame = decode_sensor_frame(parts, config_.limits);
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++counters_.received;
+    if (!frame.ok()) {
+      ++counters_.malformed;
+      counters_.last_error = frame.status().message();
+      continue;
+    }
+    accept(std::move(frame.value()));
+  }
+}
+
+// Called with mutex_ held.
+void SensorBridge::accept(SensorFrame&& frame) {
+  sequences_.observe(frame.source, frame.seq);
+  counters_.gaps = sequences_.gaps();
+  counters_.out_of_order = sequences_.out_of_order();
+  if (queue_.size() >= config_.queue_frames) {  // only under drop_oldest
+    queue_.pop_front();
+    ++counters_.dropped;
+  }
+  queue_.push_back(std::move(frame));
+  ++counters_.accepted;
+  has_frames_.notify_one();
+}
+
+size_t SensorBridge::pop(std::vector<SensorFrame>* out, size_t max,
+                         std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  has_frames_.wait_for(lock, timeout, [&] { return !queue_.empty(); });
+  size_t taken = 0;
+  while (taken < max && !queue_.empty()) {
+    out->push_back(std::move(queue_.front()));
+    queue_.pop_front();
+    ++taken;
+  }
+  if (taken > 0) has_room_.notify_one();
+  return taken;
+}
+
+SensorCounters SensorBridge::counters() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SensorCounters c = counters_;
+  c.queued = queue_.size();
+  return c;
+}
+
+}  // namespace engram

@@ -1,0 +1,89 @@
+// The sensor bridge: a thread that receives sensor frames (sensor_frame.h) on a bound PULL
+// socket, validates them, tracks per-source sequence gaps, and queues them for the learner.
+//
+// Overflow policy when the learner falls behind:
+//   block        the bridge stops reading while its queue is full; ZeroMQ's high-water marks
+//                then push back on the publishers (their sends block): nothing is lost.
+//   drop_oldest  the bridge keeps reading and drops the oldest queued frame for each new one,
+//                counting every drop.
+// Malformed frames are counted and dropped; the bridge keeps going.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "io/sensors/sensor_frame.h"
+#include "runtime/status.h"
+
+namespace engram {
+
+enum class OverflowPolicy { block, drop_oldest };
+
+// "block" or "drop_oldest"; invalid_argument otherwise.
+Expected<OverflowPolicy> parse_overflow_policy(const std::string& name);
+
+struct SensorBridgeConfig {
+  // Where publishers connect. Loopback unless configured; port 0 picks a free port
+  // (endpoint() tells which).
+  std::string endpoint = "tcp://127.0.0.1:5700";
+  OverflowPolicy policy = OverflowPolicy::block;
+  size_t queue_frames = 1024;  // frames held for the consumer, >= 1
+  int receive_hwm = 1000;      // ZeroMQ receive high-water mark (messages)
+  SensorLimits limits;
+};
+
+struct SensorCounters {
+  uint64_t received = 0;      // multiparts read from the socket
+  uint64_t accepted = 0;      // valid frames queued
+  uint64_t malformed = 0;     // rejected by validation
+  uint64_t dropped = 0;       // valid frames discarded by drop_oldest
+  uint64_t gaps = 0;          // frames missing according to sequence numbers
+  uint64_t out_of_order = 0;  // frames whose seq was not above the source's last
+  uint64_t queued = 0;        // frames waiting now
+  std::string last_error;     // why the last malformed frame was rejected
+};
+
+class SensorBridge {
+ public:
+  // Binds and starts the bridge thread. Errors: invalid_argument (config), io_error (bind).
+  static Expected<std::unique_ptr<SensorBridge>> start(const SensorBridgeConfig& config);
+  // Stops the thread and closes the socket (never hangs: linger 0).
+  ~SensorBridge();
+
+  // Moves up to `max` queued frames into *out (appended), waiting up to `timeout` for the first.
+  // Returns how many were taken. Thread-safe.
+  size_t pop(std::vector<SensorFrame>* out, size_t max, std::chrono::milliseconds timeout);
+
+  SensorCounters counters() const;
+  // The bound endpoint, with the port the system chose when the configured one was 0.
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  SensorBridge(const SensorBridgeConfig& config, zmq::context_t context, zmq::socket_t socket,
+               std::string endpoint);
+  void run();
+  void accept(SensorFrame&& frame);
+
+  SensorBridgeConfig config_;
+  zmq::context_t context_;
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mutex_;
+  std::condition_variable has_frames_, has_room_;
+  std::deque<SensorFrame> queue_;
+  SensorCounters counters_;
+  SequenceTracker sequences_;
+  std::thread thread_;
+};
+
+}  // namespace engram
