@@ -12,3 +12,9 @@ engram_test(NAME test_split_small SOURCES integration/test_split_small.cc LIBS e
 engram_test(NAME test_cli SOURCES integration/test_cli.cc LABELS integration TIMEOUT 120)
 target_compile_definitions(test_cli PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
 add_dependencies(test_cli engram)
+
+# A Python publisher streams MNIST into a learning engram (needs Debian's python3-zmq/-msgpack).
+add_test(NAME stream_learn
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/stream_learn.sh $<TARGET_FILE:engram>
+                 ${PROJECT_SOURCE_DIR} 5791)
+set_tests_properties(stream_learn PROPERTIES LABELS integration TIMEOUT 600)

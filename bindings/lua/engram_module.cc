@@ -5,6 +5,7 @@
 #include "bindings/lua/lua_data.h"
 #include "bindings/lua/lua_reports.h"
 #include "bindings/lua/lua_runtime.h"
+#include "bindings/lua/lua_stream.h"
 #include "runtime/system_info.h"
 #include "runtime/version.h"
 
@@ -16,6 +17,7 @@ Status install_engram_module(LuaEngine& engine) {
     lua::open_data(L);
     lua::open_runtime(L);
     lua::open_reports(L);
+    lua::open_stream(L);
     lua_pushstring(L, ENGRAM_VERSION);
     lua_setfield(L, -2, "version");
     lua_pushstring(L, describe_blas(probe_blas()).c_str());

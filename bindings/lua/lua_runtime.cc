@@ -4,6 +4,7 @@
 
 #include "bindings/lua/lua_data.h"
 #include "bindings/lua/lua_json.h"
+#include "bindings/lua/lua_stream.h"
 #include "bindings/lua/lua_table.h"
 #include "bindings/lua/lua_userdata.h"
 #include "io/reports/progress.h"
@@ -276,15 +277,11 @@ int l_close(lua_State* L) {
 }  // namespace
 
 void open_runtime(lua_State* L) {
-  const luaL_Reg methods[] = {{"learn", l_learn},
-                              {"accuracy", l_accuracy},
-                              {"distortion", l_distortion},
-                              {"consolidate", l_consolidate},
-                              {"memory", l_memory},
-                              {"counters", l_counters},
-                              {"snapshot", l_snapshot},
-                              {"close", l_close},
-                              {nullptr, nullptr}};
+  const luaL_Reg methods[] = {{"learn", l_learn},           {"accuracy", l_accuracy},
+                              {"distortion", l_distortion}, {"consolidate", l_consolidate},
+                              {"memory", l_memory},         {"counters", l_counters},
+                              {"snapshot", l_snapshot},     {"learn_stream", learn_stream},
+                              {"close", l_close},           {nullptr, nullptr}};
   register_type<Session>(L, kRuntimeMeta, methods);
   const luaL_Reg funcs[] = {{"runtime", l_runtime}, {"restore", l_restore}, {nullptr, nullptr}};
   luaL_setfuncs(L, funcs, 0);

@@ -156,11 +156,52 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
 
 const SessionConfig& Session::config() const { return impl_->config; }
 
-Status Session::consolidate() {
-  Message m;
-  m.header.type = msg::kConsolidate;
-  auto reply = impl_->request(impl_->to_association, std::move(m), msg::kDone);
-  return reply.ok() ? Status() : reply.status();
+Status Session::consolidate() { return impl_->consolidate(); }
+
+Expected<PhaseStats> Session::learn_batch(const at::Tensor& x, const at::Tensor& y, int task,
+                                          int replay) {
+  Impl& m = *impl_;
+  const int64_t pixels = static_cast<int64_t>(m.dataset->pixels_per_image());
+  if (x.dim() != 2 || x.size(1) != pixels || x.scalar_type() != at::kFloat || x.size(0) < 1 ||
+      y.dim() != 1 || y.size(0) != x.size(0) || y.scalar_type() != at::kLong) {
+    return Status(
+        ErrorCode::invalid_argument,
+        "learn_batch: x must be float [B, " + std::to_string(pixels) + "] and y int64 [B], B >= 1");
+  }
+  if (task < 0 || task >= m.config.num_tasks || replay < 0) {
+    return Status(ErrorCode::invalid_argument, "learn_batch: task id " + std::to_string(task) +
+                                                   " outside [0, num_tasks) or replay < 0");
+  }
+  at::Tensor labels = y.contiguous();
+  std::vector<int> classes;
+  for (int64_t i = 0; i < labels.size(0); ++i) {
+    const int64_t c = labels.data_ptr<int64_t>()[i];
+    if (c < 0 || c >= m.dataset->num_classes) {
+      return Status(ErrorCode::invalid_argument,
+                    "learn_batch: label " + std::to_string(c) + " outside [0, classes)");
+    }
+    if (std::find(classes.begin(), classes.end(), c) == classes.end()) {
+      classes.push_back(static_cast<int>(c));
+    }
+  }
+  if (Status s = m.enter_task(task, classes); !s.ok()) return s;
+  const bool with_replay = m.has_memory && replay > 0 && task > 0;
+  at::Tensor active = at::zeros({m.dataset->num_classes}, at::kByte);
+  for (int c = 0; c < m.dataset->num_classes; ++c) active[c] = m.seen_classes[c];
+  const auto start = Clock::now();
+  auto obs = m.observe_message(x.contiguous(), labels, active, task, with_replay ? replay : 0);
+  if (!obs.ok()) return obs.status();
+  if (Status s = send_message(m.to_association, std::move(*obs)); !s.ok()) return s;
+  auto ack = m.await(m.progress, msg::kTrained, 120);
+  if (!ack.ok()) return ack.status();
+  PhaseStats stats;
+  stats.iterations = 1;
+  stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const double samples = static_cast<double>(x.size(0) + (with_replay ? replay : 0));
+  stats.samples_per_second = stats.seconds > 0 ? samples / stats.seconds : 0;
+  stats.loss_real = ack->header.reals["loss_real"];
+  stats.loss_replay = ack->header.reals["loss_replay"];
+  return stats;
 }
 
 Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
@@ -175,15 +216,7 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
                   "learn: task id " + std::to_string(task.id) + " outside [0, num_tasks)");
   }
   if (task.train_idx.empty()) return Status(ErrorCode::invalid_argument, "learn: empty task");
-  if (m.last_task != -1 && m.last_task != task.id) {
-    if (Status s = consolidate(); !s.ok()) return s;
-  }
-  m.last_task = task.id;
-  for (int c : task.classes) m.seen_classes[static_cast<size_t>(c)] = 1;
-  if (std::find(m.learned_tasks.begin(), m.learned_tasks.end(), task.id) == m.learned_tasks.end()) {
-    m.learned_tasks.push_back(task.id);
-  }
-  const int tasks_seen = static_cast<int>(m.learned_tasks.size());
+  if (Status s = m.enter_task(task.id, task.classes); !s.ok()) return s;
   const bool replay = m.has_memory && o.replay > 0 && task.id > 0;
   at::Tensor active = m.active_mask(task, true);
   BatchSampler sampler(task.train_idx,
@@ -202,17 +235,9 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
       at::Tensor y = at::empty({o.batch}, at::kLong);
       fill_images(*m.dataset, task, true, idx.data(), idx.size(), x.data_ptr<float>());
       fill_labels(*m.dataset, true, idx.data(), idx.size(), y.data_ptr<int64_t>());
-      Message obs;
-      obs.header.type = msg::kObserve;
-      obs.header.t_acq_ns = now_ns();
-      obs.header.ints["task"] = task.id;
-      obs.header.ints["replay"] = replay ? o.replay : 0;
-      obs.header.ints["replay_below"] = task.id;
-      obs.header.reals["replay_weight"] = replay ? 1.0 - 1.0 / tasks_seen : 0.0;
-      for (const at::Tensor& t : {x, y, active}) {
-        if (Status s = add_tensor(obs, t); !s.ok()) return s;
-      }
-      if (Status s = send_message(m.to_association, std::move(obs)); !s.ok()) return s;
+      auto obs = m.observe_message(x, y, active, task.id, replay ? o.replay : 0);
+      if (!obs.ok()) return obs.status();
+      if (Status s = send_message(m.to_association, std::move(*obs)); !s.ok()) return s;
       ++sent;
     }
     auto ack = m.await(m.progress, msg::kTrained, 120);

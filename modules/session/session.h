@@ -78,6 +78,13 @@ class Session {
   Expected<PhaseStats> learn(const Task& task, const LearnOptions& options,
                              const ProgressFn& progress = nullptr);
 
+  // Learns one batch of observations from a stream: x float [B, pixels] in [0,1], y int64 [B],
+  // of task `task`, mixed with `replay` recollections of earlier tasks. The same rules as
+  // learn(): consolidation when the task changes, class-incremental output units. Blocks until
+  // the neocortex has trained on it. Errors: invalid_argument (shapes, labels, task), actor
+  // failures.
+  Expected<PhaseStats> learn_batch(const at::Tensor& x, const at::Tensor& y, int task, int replay);
+
   // Freezes the association's decoder copy used for recall (a consolidation boundary).
   Status consolidate();
 

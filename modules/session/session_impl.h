@@ -3,9 +3,11 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
+#include "modules/actors/messages.h"
 #include "modules/actors/tensor_payload.h"
 #include "modules/hippocampus/code_buffer.h"
 #include "modules/session/session.h"
@@ -86,6 +88,46 @@ struct Session::Impl {
   Expected<Message> request(zmq::socket_t& sock, Message m, const char* reply_type) {
     if (Status s = send_message(sock, std::move(m)); !s.ok()) return s;
     return await(sock, reply_type);
+  }
+
+  // Freezes the association's decoder copy used for recall.
+  Status consolidate() {
+    Message m;
+    m.header.type = msg::kConsolidate;
+    auto reply = request(to_association, std::move(m), msg::kDone);
+    return reply.ok() ? Status() : reply.status();
+  }
+
+  // Starts or continues learning `task` with these classes: consolidates when the task
+  // changes, and records the classes and the task as seen.
+  Status enter_task(int task, const std::vector<int>& classes) {
+    if (last_task != -1 && last_task != task) {
+      if (Status s = consolidate(); !s.ok()) return s;
+    }
+    last_task = task;
+    for (int c : classes) seen_classes[static_cast<size_t>(c)] = 1;
+    if (std::find(learned_tasks.begin(), learned_tasks.end(), task) == learned_tasks.end()) {
+      learned_tasks.push_back(task);
+    }
+    return Status();
+  }
+
+  // The observe message of one batch: x f32 [B,P], y i64 [B], active u8 [classes]; recollections
+  // of tasks < `task` weighted by 1 - 1/tasks_seen (van de Ven & Tolias) when replay > 0.
+  Expected<Message> observe_message(const at::Tensor& x, const at::Tensor& y,
+                                    const at::Tensor& active, int task, int replay) const {
+    const int tasks_seen = static_cast<int>(learned_tasks.size());
+    Message obs;
+    obs.header.type = msg::kObserve;
+    obs.header.t_acq_ns = now_ns();
+    obs.header.ints["task"] = task;
+    obs.header.ints["replay"] = replay;
+    obs.header.ints["replay_below"] = task;
+    obs.header.reals["replay_weight"] = replay > 0 ? 1.0 - 1.0 / tasks_seen : 0.0;
+    for (const at::Tensor& t : {x, y, active}) {
+      if (Status s = add_tensor(obs, t); !s.ok()) return s;
+    }
+    return obs;
   }
 
   at::Tensor active_mask(const Task& task, bool class_incremental) const {
