@@ -48,6 +48,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "runtime/msgpack_limits.h"
 #include "runtime/status.h"
 
 namespace engram {
@@ -97,20 +98,15 @@ struct RoutedMessage {
   Message message;
 };
 
-// Bounds applied to everything received. The msgpack fields become the msgpack::unpack_limit of
-// every header unpack (element counts for array/map, bytes for str/bin/ext, nesting for depth).
+// Bounds applied to everything received. `msgpack` bounds every header unpack (element counts
+// for array/map, bytes for str/bin/ext, nesting depth).
 struct DecodeLimits {
   size_t max_header_bytes = 64 * 1024;
   size_t max_payload_frames = 16;
   size_t max_frame_bytes = size_t{256} << 20;
   size_t max_total_bytes = size_t{512} << 20;
   size_t max_type_bytes = 256;
-  size_t max_array = 256;
-  size_t max_map = 256;
-  size_t max_str = 16 * 1024;
-  size_t max_bin = 16 * 1024;
-  size_t max_ext = 64;
-  size_t max_depth = 8;
+  MsgpackLimits msgpack;
 };
 
 // Frames and bytes (all frames, routing id included) that one send or receive moved.

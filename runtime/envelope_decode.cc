@@ -108,14 +108,7 @@ Expected<Header> decode_header(const void* data, size_t size, const DecodeLimits
   }
   if (size == 0 || data == nullptr) return bad("empty header frame");
   msgpack::object_handle handle;
-  MsgpackLimits unpack;
-  unpack.max_array = limits.max_array;
-  unpack.max_map = limits.max_map;
-  unpack.max_str = limits.max_str;
-  unpack.max_bin = limits.max_bin;
-  unpack.max_ext = limits.max_ext;
-  unpack.max_depth = limits.max_depth;
-  if (Status s = unpack_bounded(data, size, unpack, "header", &handle); !s.ok()) return s;
+  if (Status s = unpack_bounded(data, size, limits.msgpack, "header", &handle); !s.ok()) return s;
   const msgpack::object& root = handle.get();
   if (root.type != msgpack::type::MAP) return bad("header is not a msgpack map");
   const msgpack::object_kv* fields[std::size(kFieldNames)] = {};

@@ -8,19 +8,10 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/msgpack_limits.h"
 #include "runtime/status.h"
 
 namespace engram {
-
-// Caps on what one msgpack document may contain (sizes of containers, strings, nesting).
-struct MsgpackLimits {
-  size_t max_array = 256;
-  size_t max_map = 256;
-  size_t max_str = 16 * 1024;
-  size_t max_bin = 16 * 1024;
-  size_t max_ext = 64;
-  size_t max_depth = 8;
-};
 
 // Unpacks exactly one msgpack object filling all `size` bytes. Errors: malformed (truncated,
 // invalid, trailing bytes; `what` names the document), too_large (a limit was exceeded).

@@ -13,22 +13,13 @@
 
 #include "runtime/atomic_file.h"
 #include "runtime/snapshot_file.h"
+#include "tests/temp_dir.h"
 
 using namespace engram;
+using engram::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("engram_snapshot_test_" + std::to_string(::getpid()) + "_" +
-                                        std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 std::vector<uint8_t> random_bytes(size_t n, uint64_t seed, int alphabet = 256) {
   std::mt19937_64 rng(seed);
@@ -84,7 +75,7 @@ TEST_CASE("snapshot round trip keeps every section and reports the table") {
   for (const auto& s : info.sections) {
     if (s.name == "codes") CHECK(s.stored_size < s.raw_size / 2);
   }
-  CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
+  CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 1);
 }
 
 TEST_CASE("snapshot writer rejects bad names and levels and leaves the old file") {
