@@ -54,36 +54,46 @@ SensorBridge::~SensorBridge() {
 void SensorBridge::run() {
   zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
   std::vector<zmq::message_t> parts;
+  const bool block = config_.policy == OverflowPolicy::block;
+  auto room = [&] { return queue_.size() < config_.queue_frames; };
   while (!stop_) {
-    if (config_.policy == OverflowPolicy::block) {
+    if (block) {
       // Backpressure: read nothing while the queue is full.
       std::unique_lock<std::mutex> lock(mutex_);
-      has_room_.wait_for(lock, std::chrono::milliseconds(50),
-                         [&] { return stop_ || queue_.size() < config_.queue_frames; });
-      if (stop_ || queue_.size() >= config_.queue_frames) continue;
+      has_room_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stop_ || room(); });
+      if (stop_ || !room()) continue;
     }
     if (zmq::poll(&item, 1, std::chrono::milliseconds(50)) <= 0) continue;
-    parts.clear();
-    try {
-      zmq::message_t part;
-      do {
+    // Drain what has arrived (up to a batch), not one message per poll.
+    for (int n = 0; n < 256 && !stop_; ++n) {
+      if (block) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!room()) break;
+      }
+      parts.clear();
+      try {
+        zmq::message_t part;
         if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;
-        // Bound the parts kept: a flood of frames in one multipart is malformed anyway.
-        if (parts.size() < 8) parts.push_back(std::move(part));
-      } while (socket_.get(zmq::sockopt::rcvmore));
-    } catch (const zmq::error_t&) {
-      continue;  // interrupted or closing
+        parts.push_back(std::move(part));
+        while (socket_.get(zmq::sockopt::rcvmore)) {
+          // The rest of a multipart has arrived with its first frame. Bound what is kept: a
+          // flood of frames in one multipart is malformed anyway.
+          if (!socket_.recv(part, zmq::recv_flags::none)) break;
+          if (parts.size() < 8) parts.push_back(std::move(part));
+        }
+      } catch (const zmq::error_t&) {
+        break;  // interrupted or closing
+      }
+      auto frame = decode_sensor_frame(parts, config_.limits);
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++counters_.received;
+      if (!frame.ok()) {
+        ++counters_.malformed;
+        counters_.last_error = frame.status().message();
+        continue;
+      }
+      accept(std::move(frame.value()));
     }
-    if (parts.empty()) continue;
-    auto frame = decode_sensor_frame(parts, config_.limits);
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++counters_.received;
-    if (!frame.ok()) {
-      ++counters_.malformed;
-      counters_.last_error = frame.status().message();
-      continue;
-    }
-    accept(std::move(frame.value()));
   }
 }
 

@@ -95,8 +95,16 @@ void send_parts(zmq::socket_t& s, std::vector<zmq::message_t> parts) {
   }
 }
 
+// ThreadSanitizer slows the bridge's receive path to ~100 frames/s (libzmq is uninstrumented),
+// so its builds stream fewer frames; the properties tested are the same.
+#if defined(__SANITIZE_THREAD__)
+constexpr uint64_t kFrameScale = 10;
+#else
+constexpr uint64_t kFrameScale = 1;
+#endif
+
 template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
+bool eventually(Pred pred, std::chrono::milliseconds limit = 60000ms) {
   const auto end = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < end) {
     if (pred()) return true;
@@ -266,7 +274,7 @@ TEST_CASE("block: a burst far above the queue and high-water marks loses nothing
   cfg.limits = mnist_limits();
   auto bridge = SensorBridge::start(cfg);
   REQUIRE(bridge.ok());
-  constexpr uint64_t kFrames = 3000;
+  constexpr uint64_t kFrames = 3000 / kFrameScale;
   std::thread publisher([&] {
     zmq::context_t ctx;
     zmq::socket_t pub(ctx, zmq::socket_type::push);
@@ -300,7 +308,7 @@ TEST_CASE("drop_oldest: keeps the newest frames and counts exactly what it dropp
   cfg.limits = mnist_limits();
   auto bridge = SensorBridge::start(cfg);
   REQUIRE(bridge.ok());
-  constexpr uint64_t kFrames = 500;
+  constexpr uint64_t kFrames = 500 / kFrameScale;
   zmq::context_t ctx;
   zmq::socket_t pub(ctx, zmq::socket_type::push);
   pub.set(zmq::sockopt::linger, 5000);
@@ -310,6 +318,7 @@ TEST_CASE("drop_oldest: keeps the newest frames and counts exactly what it dropp
   REQUIRE(eventually([&] { return (*bridge)->counters().accepted == kFrames; }));
   std::vector<SensorFrame> got;
   (*bridge)->pop(&got, 100, 100ms);
+
   REQUIRE(got.size() == 8);
   for (size_t i = 0; i < 8; ++i) CHECK(got[i].seq == kFrames - 8 + i);
   const SensorCounters c = (*bridge)->counters();
