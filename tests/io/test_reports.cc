@@ -18,36 +18,14 @@
 #include "io/reports/metrics.h"
 #include "io/reports/progress.h"
 #include "io/reports/results_writer.h"
+#include "tests/temp_dir.h"
 
 namespace engram {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl =
-        std::string(base != nullptr && base[0] != '\0' ? base : "/tmp") + "/engram-rep-XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    REQUIRE(mkdtemp(buf.data()) != nullptr);
-    path_ = buf.data();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -204,7 +182,8 @@ TEST_CASE("write_json round-trips through a file") {
   Status bad = write_json(dir.file("bad.json"), nlohmann::json("\xff\xfe"));
   CHECK(bad.code() == ErrorCode::invalid_argument);
   CHECK_FALSE(fs::exists(dir.file("bad.json")));
-  CHECK_FALSE(fs::exists(dir.file("bad.json.tmp")));
+  // No temporary file is left behind (write_file_atomically names it bad.json.tmp.PID).
+  CHECK(list_dir(dir.path()) == std::vector<std::string>{"metrics.json"});
 }
 
 TEST_CASE("atomic writes report io_error naming the path and clean up") {
