@@ -13,6 +13,8 @@ add_library(engram_modules STATIC
   session/session.cc
   session/session_config_json.cc
   session/session_snapshot.cc
+  session/agent_config.cc
+  session/online_agent.cc
 )
 target_link_libraries(engram_modules PUBLIC engram_hippocampus engram_io engram_runtime ${TORCH_LIBRARIES}
   PRIVATE nlohmann_json::nlohmann_json)

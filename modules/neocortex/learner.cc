@@ -76,10 +76,12 @@ double Learner::accuracy(const at::Tensor& x, const at::Tensor& y, const at::Ten
   return predicted.eq(y.to(at::kLong)).to(at::kDouble).mean().item<double>();
 }
 
-at::Tensor Learner::predict(const at::Tensor& x) {
+at::Tensor Learner::predict(const at::Tensor& x, const at::Tensor& active) {
   torch::NoGradGuard no_grad;
   impl_->net->eval();
-  return at::softmax(impl_->net->forward(x.to(impl_->device)), 1).cpu();
+  at::Tensor logits =
+      active.defined() ? impl_->masked_logits(x, active) : impl_->net->forward(x.to(impl_->device));
+  return at::softmax(logits, 1).cpu();
 }
 
 int64_t Learner::weight_bytes() const {

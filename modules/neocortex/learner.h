@@ -41,8 +41,9 @@ class Learner {
   // incremental evaluation passes the task's classes; class-incremental all classes seen).
   double accuracy(const at::Tensor& x, const at::Tensor& y, const at::Tensor& active);
 
-  // Class probabilities [B, classes] for x [B, P].
-  at::Tensor predict(const at::Tensor& x);
+  // Class probabilities [B, classes] for x [B, P]. With `active` ([classes], bool) the softmax
+  // runs over the active units only and inactive classes get probability 0.
+  at::Tensor predict(const at::Tensor& x, const at::Tensor& active = {});
 
   int64_t weight_bytes() const;
   int classes() const;

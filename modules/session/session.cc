@@ -61,6 +61,7 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
   lc.classifier.cols = static_cast<int>(dataset->cols);
   lc.classifier.classes = dataset->num_classes;
   lc.seed = config.seed;
+  impl->learner_config = lc;
   auto learner = Learner::create(lc);
   if (!learner.ok()) return learner.status();
   if (state) {
@@ -316,6 +317,8 @@ Expected<MemoryStats> Session::memory_stats() {
   }
   return out;
 }
+
+const std::vector<uint8_t>& Session::seen_classes() const { return impl_->seen_classes; }
 
 std::vector<CounterSnapshot> Session::counters() const { return impl_->host->counters(); }
 

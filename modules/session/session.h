@@ -111,6 +111,19 @@ class Session {
   static Expected<std::unique_ptr<Session>> restore(const std::string& path,
                                                     std::shared_ptr<const ImageDataset> dataset,
                                                     std::string* script_state = nullptr);
+  // restore() from snapshot sections already read and verified by read_snapshot().
+  static Expected<std::unique_ptr<Session>> restore_sections(
+      const SnapshotSections& sections, std::shared_ptr<const ImageDataset> dataset,
+      std::string* script_state = nullptr);
+
+  // A copy of the neocortex's classifier as it is now (weights and optimiser state), for
+  // inference on another thread while this session goes on learning. Call between learn
+  // phases, like snapshot(). Errors: an actor failure.
+  Expected<std::unique_ptr<Learner>> classifier_copy();
+
+  // Per class: 1 once some learned task or batch had it (the units class-IL predictions use).
+  const std::vector<uint8_t>& seen_classes() const;
+
   std::vector<CounterSnapshot> counters() const;
   const SessionConfig& config() const;
 

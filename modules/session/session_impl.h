@@ -50,6 +50,7 @@ Expected<std::mt19937_64> restore_sampler(const SnapshotSections& state);
 
 struct Session::Impl {
   SessionConfig config;
+  LearnerConfig learner_config;  // config.neocortex completed with the dataset's shape and seed
   std::shared_ptr<const ImageDataset> dataset;
   std::unique_ptr<ActorHost> host;
   zmq::socket_t progress, to_association, to_neocortex, to_hippocampus;

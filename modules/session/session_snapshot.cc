@@ -164,18 +164,41 @@ Expected<std::unique_ptr<Session>> Session::restore(const std::string& path,
                                                     std::string* script_state) {
   auto sections = read_snapshot(path);
   if (!sections.ok()) return sections.status();
-  auto config_text = session_detail::section(*sections, "config");
+  auto session = restore_sections(*sections, std::move(dataset), script_state);
+  if (!session.ok())
+    return Status(session.status().code(), path + ": " + session.status().message());
+  return session;
+}
+
+Expected<std::unique_ptr<Session>> Session::restore_sections(
+    const SnapshotSections& sections, std::shared_ptr<const ImageDataset> dataset,
+    std::string* script_state) {
+  auto config_text = session_detail::section(sections, "config");
   if (!config_text.ok()) return config_text.status();
   auto config = session_config_from_json(*config_text);
   if (!config.ok()) return config.status();
-  auto script = session_detail::section(*sections, "script");
+  auto script = session_detail::section(sections, "script");
   if (!script.ok()) return script.status();
-  auto session = create_from(*config, std::move(dataset), &sections.value());
-  if (!session.ok()) {
-    return Status(session.status().code(), path + ": " + session.status().message());
-  }
+  auto session = create_from(*config, std::move(dataset), &sections);
+  if (!session.ok()) return session.status();
   if (script_state) *script_state = *script;
   return session;
+}
+
+Expected<std::unique_ptr<Learner>> Session::classifier_copy() {
+  Message ask;
+  ask.header.type = msg::kSaveState;
+  auto reply = impl_->request(impl_->to_neocortex, std::move(ask), msg::kState);
+  if (!reply.ok()) return reply.status();
+  if (reply->payloads.size() != 1) {
+    return Status(ErrorCode::internal, "neocortex state: expected one payload");
+  }
+  const zmq::message_t& bytes = reply->payloads[0];
+  auto copy = Learner::create(impl_->learner_config);
+  if (!copy.ok()) return copy.status();
+  const std::string state(static_cast<const char*>(bytes.data()), bytes.size());
+  if (Status s = (*copy)->load_state(state); !s.ok()) return s;
+  return copy;
 }
 
 }  // namespace engram
