@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include "bindings/lua/lua_data.h"
+#include "bindings/lua/lua_distill.h"
 #include "bindings/lua/lua_reports.h"
 #include "bindings/lua/lua_runtime.h"
 #include "bindings/lua/lua_stream.h"
@@ -18,6 +19,7 @@ Status install_engram_module(LuaEngine& engine) {
     lua::open_runtime(L);
     lua::open_reports(L);
     lua::open_stream(L);
+    lua::open_distill(L);
     lua_pushstring(L, ENGRAM_VERSION);
     lua_setfield(L, -2, "version");
     lua_pushstring(L, describe_blas(probe_blas()).c_str());

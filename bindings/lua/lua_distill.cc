@@ -1,0 +1,82 @@
+#include "bindings/lua/lua_distill.h"
+
+#include <limits>
+#include <utility>
+
+#include "bindings/lua/lua_table.h"
+#include "modules/distill/latent_budget.h"
+#include "runtime/lua_engine.h"
+
+namespace engram::lua {
+namespace {
+
+// Integer fields are range-checked by optimize_latent_size, whose messages say what the field
+// means ("examples (N) must be >= 1"), so opt_integer accepts any integer here. (Its own range
+// message also formats with %lld, which lua_pushfstring does not know: it raises "invalid option
+// '%l' to 'lua_pushfstring'" instead.)
+constexpr std::pair<long long, long long> kAny = {std::numeric_limits<long long>::min(),
+                                                  std::numeric_limits<long long>::max()};
+
+int raise(lua_State* L, const Status& s) { return luaL_error(L, "%s", s.message().c_str()); }
+
+// The field must be present: opt_* readers fall back silently, a budget must not.
+void require_field(lua_State* L, int index, const char* what, const char* field) {
+  const int type = lua_getfield(L, index, field);
+  lua_pop(L, 1);
+  if (type == LUA_TNIL) luaL_error(L, "%s.%s is required", what, field);
+}
+
+void set_number(lua_State* L, const char* k, double v) {
+  lua_pushnumber(L, v);
+  lua_setfield(L, -2, k);
+}
+
+void set_int(lua_State* L, const char* k, int64_t v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, k);
+}
+
+int l_latent_size(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    const char* what = "latent_size";
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_keys(L, 1, what,
+               {"budget_bytes", "rho", "examples", "kind", "max_c", "max_l", "param_quadratic_bits",
+                "param_linear_bits", "param_fixed_bits"});
+    require_field(L, 1, what, "budget_bytes");
+    require_field(L, 1, what, "examples");
+    LatentBudget b;
+    b.budget_bytes = opt_number(L, 1, what, "budget_bytes", 0);
+    b.rho = opt_number(L, 1, what, "rho", b.rho);
+    b.examples = opt_integer(L, 1, what, "examples", 0, kAny.first, kAny.second);
+    auto kind = parse_budget_kind(opt_string(L, 1, what, "kind", "incremental"));
+    if (!kind.ok()) return raise(L, kind.status());
+    b.kind = *kind;
+    b.max_c = opt_integer(L, 1, what, "max_c", b.max_c, kAny.first, kAny.second);
+    b.max_l = opt_integer(L, 1, what, "max_l", b.max_l, kAny.first, kAny.second);
+    b.parameters.quadratic_bits =
+        opt_number(L, 1, what, "param_quadratic_bits", b.parameters.quadratic_bits);
+    b.parameters.linear_bits =
+        opt_number(L, 1, what, "param_linear_bits", b.parameters.linear_bits);
+    b.parameters.fixed_bits = opt_number(L, 1, what, "param_fixed_bits", b.parameters.fixed_bits);
+    auto size = optimize_latent_size(b);
+    if (!size.ok()) return raise(L, size.status());
+    lua_createtable(L, 0, 6);
+    set_int(L, "c", size->c);
+    set_int(L, "l", size->l);
+    set_number(L, "capacity_bits", size->capacity_bits);
+    set_int(L, "bits_per_code", size->bits_per_code);
+    set_number(L, "parameter_bits", size->parameter_bits);
+    set_number(L, "bytes", size->bytes);
+    return 1;
+  });
+}
+
+}  // namespace
+
+void open_distill(lua_State* L) {
+  lua_pushcfunction(L, l_latent_size);
+  lua_setfield(L, -2, "latent_size");
+}
+
+}  // namespace engram::lua
