@@ -1,0 +1,103 @@
+// engram.latent_size from Lua: the table it returns and the errors it raises. The budgets are
+// the hand-checked cases of test_latent_budget.cc.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "bindings/lua/engram_module.h"
+#include "runtime/lua_engine.h"
+
+namespace engram {
+namespace {
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+// An engine with the engram module installed.
+struct Lua {
+  LuaEngine engine;
+  Lua() {
+    Status s = install_engram_module(engine);
+    REQUIRE_MESSAGE(s.ok(), s.to_string());
+  }
+  void run(const std::string& code) {
+    Status s = engine.run_string(code, "latent.lua");
+    REQUIRE_MESSAGE(s.ok(), s.to_string());
+  }
+  std::string error(const std::string& code) {
+    Status s = engine.run_string(code, "latent.lua");
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.code() == ErrorCode::script_error);
+    return s.message();
+  }
+  LuaValue global(const std::string& name) {
+    auto v = engine.get_global(name);
+    REQUIRE(v.ok());
+    return *v;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("engram.latent_size returns the optimum as a table") {
+  Lua lua;
+  SUBCASE("incremental: 100 bits per stored code -> c=100, l=2") {
+    lua.run(
+        "local s = engram.latent_size{budget_bytes = 1250, rho = 0.1, examples = 1000}\n"
+        "c, l, cap, bits, params, bytes = s.c, s.l, s.capacity_bits, s.bits_per_code,\n"
+        "  s.parameter_bits, s.bytes\n");
+    CHECK(std::get<int64_t>(lua.global("c")) == 100);
+    CHECK(std::get<int64_t>(lua.global("l")) == 2);
+    CHECK(std::get<double>(lua.global("cap")) == doctest::Approx(100));
+    CHECK(std::get<int64_t>(lua.global("bits")) == 100);
+    CHECK(std::get<double>(lua.global("params")) == 0.0);
+    CHECK(std::get<double>(lua.global("bytes")) == doctest::Approx(1250));
+  }
+  SUBCASE("max_c = 30 moves to c=25, l=16") {
+    lua.run(
+        "local s = engram.latent_size{budget_bytes = 1250, examples = 100, max_c = 30}\n"
+        "c, l = s.c, s.l\n");
+    CHECK(std::get<int64_t>(lua.global("c")) == 25);
+    CHECK(std::get<int64_t>(lua.global("l")) == 16);
+  }
+  SUBCASE("total with |theta| = (cl)^2 bits -> c=39, l=2, 6084 parameter bits") {
+    lua.run(
+        "local s = engram.latent_size{budget_bytes = 1250, examples = 100, kind = 'total',\n"
+        "  param_quadratic_bits = 1}\n"
+        "c, l, params, bytes = s.c, s.l, s.parameter_bits, s.bytes\n");
+    CHECK(std::get<int64_t>(lua.global("c")) == 39);
+    CHECK(std::get<int64_t>(lua.global("l")) == 2);
+    CHECK(std::get<double>(lua.global("params")) == 6084.0);
+    CHECK(std::get<double>(lua.global("bytes")) == doctest::Approx(1248));
+  }
+}
+
+TEST_CASE("engram.latent_size raises errors that say what is wrong") {
+  Lua lua;
+  std::string m = lua.error("engram.latent_size{examples = 100}");
+  CHECK(contains(m, "latent_size.budget_bytes is required"));
+  CHECK(contains(m, "latent.lua:1"));
+  m = lua.error("engram.latent_size{budget_bytes = 1250}");
+  CHECK(contains(m, "latent_size.examples is required"));
+  m = lua.error("engram.latent_size{budget_bytes = 1250, examples = 100, budget = 3}");
+  CHECK(contains(m, "unknown field 'budget'"));
+  m = lua.error("engram.latent_size{budget_bytes = 1250, examples = 100, kind = 'overall'}");
+  CHECK(contains(m, "overall"));
+  m = lua.error("engram.latent_size{budget_bytes = 1250, examples = 100, rho = 2}");
+  CHECK(contains(m, "rho"));
+  m = lua.error("engram.latent_size{budget_bytes = 1250, examples = 0}");
+  CHECK(contains(m, "examples (N) must be >= 1, got 0"));
+  m = lua.error("engram.latent_size{budget_bytes = 1250, examples = 100, max_l = 1}");
+  CHECK(contains(m, "max_l must be in [2, "));
+  m = lua.error("engram.latent_size{budget_bytes = 1250, examples = 1.5}");
+  CHECK(contains(m, "latent_size.examples must be an integer"));
+  m = lua.error("engram.latent_size{budget_bytes = 1, examples = 100}");
+  CHECK(contains(m, "0.08 bits"));
+  m = lua.error(
+      "engram.latent_size{budget_bytes = 1250, examples = 100, kind = 'total',\n"
+      "  param_quadratic_bits = 1, param_fixed_bits = 9900}");
+  CHECK(contains(m, "total budget"));
+}
+
+}  // namespace engram
