@@ -116,6 +116,14 @@ Expected<LatentSize> optimize_latent_size(const LatentBudget& budget) {
   double best_waste = 0;
   for (int64_t l = 2; l <= budget.max_l; ++l) {
     const int bits = ceil_log2(l);
+    if (best.c != 0) {
+      // The codes alone bound c; skip the search when even that bound cannot win.
+      const double c_bound =
+          std::min(static_cast<double>(budget.max_c),
+                   std::floor(limit / (static_cast<double>(budget.examples) * budget.rho * bits)));
+      const double bound = c_bound * std::log2(static_cast<double>(l));
+      if (bound < best.capacity_bits - kSlack * std::max(1.0, best.capacity_bits)) continue;
+    }
     const int64_t c = largest_c(budget, l, bits, limit);
     // Used bits grow with l at c = 1 (ceil(log2 l) and |theta| never shrink), so no larger l
     // fits either.
