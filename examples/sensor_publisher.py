@@ -41,7 +41,13 @@ def main():
     parser.add_argument("--per-task", type=int, default=3000, help="frames per task")
     parser.add_argument("--source", default="mnist-camera")
     parser.add_argument("--rate", type=float, default=0, help="frames per second (0 = as fast as accepted)")
+    parser.add_argument("--server-key", help="engram's CURVE public key (Z85): encrypt and "
+                        "authenticate with --key-file")
+    parser.add_argument("--key-file", help="this publisher's key pair as printed by "
+                        "`engram keygen` (lines 'public <Z85>' and 'secret <Z85>')")
     args = parser.parse_args()
+    if bool(args.server_key) != bool(args.key_file):
+        parser.error("--server-key and --key-file go together")
 
     (n, rows, cols), images = read_idx(os.path.join(args.data, "train-images-idx3-ubyte.gz"))
     (_,), labels = read_idx(os.path.join(args.data, "train-labels-idx1-ubyte.gz"))
@@ -51,6 +57,12 @@ def main():
     sock = ctx.socket(zmq.PUSH)
     sock.setsockopt(zmq.LINGER, 10000)  # let queued frames reach engram before exiting
     sock.setsockopt(zmq.SNDTIMEO, 30000)  # give up if engram stops taking frames for 30 s
+    if args.server_key:
+        keys = dict(line.split(None, 1) for line in open(args.key_file).read().splitlines()
+                    if line.strip())
+        sock.curve_serverkey = args.server_key.encode()
+        sock.curve_publickey = keys["public"].strip().encode()
+        sock.curve_secretkey = keys["secret"].strip().encode()
     sock.connect(args.endpoint)
 
     seq = 0

@@ -9,7 +9,9 @@
 --
 -- Settings: endpoint (tcp://127.0.0.1:5700), policy (block | drop_oldest), batches (per report,
 -- 50), batch (32), replay (32), tasks (2), timeout (seconds without frames that ends the run,
--- 10), seed (1).
+-- 10), seed (1). Encryption and publisher authentication (CURVE): curve_secret (this engram's
+-- secret key, from `engram keygen`) and curve_clients (the publishers' public keys, comma-
+-- separated); Z85 keys hold shell characters, so quote them.
 
 local cfg = config or {}
 local n_tasks = math.tointeger(cfg.tasks or 2)
@@ -19,9 +21,16 @@ for i = 1, n_tasks do schedule[i] = pairs_of_classes[i] end
 
 local dataset = engram.dataset(cfg.dataset or "mnist")
 local tasks = engram.split(dataset, schedule)
+local curve = nil
+if cfg.curve_secret then
+  local clients = {}
+  for key in tostring(cfg.curve_clients or ""):gmatch("[^,]+") do clients[#clients + 1] = key end
+  curve = { secret_key = cfg.curve_secret, allowed_clients = clients }
+end
 local stream = engram.stream {
   endpoint = cfg.endpoint or "tcp://127.0.0.1:5700",
   policy = cfg.policy or "block",
+  curve = curve,
 }
 print("listening on " .. stream:endpoint())
 local rt = engram.runtime {
@@ -46,8 +55,9 @@ repeat
   end
 until s.batches < options.batches
 local c = stream:counters()
-print(("stream: %d received, %d accepted, %d malformed, %d dropped, %d gaps")
-  :format(c.received, c.accepted, c.malformed, c.dropped, c.gaps))
+print(("stream: %d received, %d accepted, %d malformed, %d dropped, %d gaps%s")
+  :format(c.received, c.accepted, c.malformed, c.dropped, c.gaps,
+          curve and (", CURVE on, %d refused"):format(c.auth_denied) or ""))
 local acc = 0
 for _, t in ipairs(tasks) do acc = acc + rt:accuracy(t, "class") end
 print(("final class-IL ACC %.4f"):format(acc / #tasks))

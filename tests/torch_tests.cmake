@@ -19,3 +19,8 @@ add_test(NAME stream_learn
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/stream_learn.sh $<TARGET_FILE:engram>
                  ${PROJECT_SOURCE_DIR} 5791)
 set_tests_properties(stream_learn PROPERTIES LABELS integration TIMEOUT 600)
+# The same over CURVE: keys from `engram keygen`, the publisher admitted by its public key.
+add_test(NAME stream_learn_curve
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/stream_learn.sh $<TARGET_FILE:engram>
+                 ${PROJECT_SOURCE_DIR} 5792 curve)
+set_tests_properties(stream_learn_curve PROPERTIES LABELS integration TIMEOUT 600)

@@ -7,6 +7,7 @@
 
 #include "bindings/cli/inspect.h"
 #include "bindings/lua/engram_module.h"
+#include "io/sensors/curve_auth.h"
 #include "runtime/lua_engine.h"
 #include "runtime/system_info.h"
 #include "runtime/version.h"
@@ -93,6 +94,9 @@ int main(int argc, char** argv) {
   std::string snapshot;
   inspect->add_option("file", snapshot, "the snapshot")->required()->check(CLI::ExistingFile);
 
+  CLI::App* keygen = app.add_subcommand(
+      "keygen", "print a new CURVE key pair (Z85) for encrypted, authenticated sensor streams");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -110,6 +114,15 @@ int main(int argc, char** argv) {
     engram::Status s = engram::inspect_snapshot(snapshot, std::cout);
     if (!s.ok()) std::cerr << "engram: " << s.message() << "\n";
     return s.ok() ? kExitOk : kExitRuntimeError;
+  }
+  if (keygen->parsed()) {
+    auto keys = engram::curve_keypair();
+    if (!keys.ok()) {
+      std::cerr << "engram: " << keys.status().message() << "\n";
+      return kExitRuntimeError;
+    }
+    std::cout << "public " << keys->first << "\nsecret " << keys->second << "\n";
+    return kExitOk;
   }
   std::cerr << app.help();
   return kExitUsage;

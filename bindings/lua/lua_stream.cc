@@ -24,12 +24,14 @@ void set_int(lua_State* L, const char* k, int64_t v) {
 }
 
 // engram.stream{ endpoint = "tcp://127.0.0.1:5700", policy = "block" | "drop_oldest",
-//                queue = 1024, hwm = 1000, values = 784, classes = 10 } -> Stream
+//                queue = 1024, hwm = 1000, values = 784, classes = 10,
+//                curve = { secret_key = "<Z85>", allowed_clients = { "<Z85>", ... } } }
+//   -> Stream
 int l_stream(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     const char* what = "stream";
     luaL_checktype(L, 1, LUA_TTABLE);
-    check_keys(L, 1, what, {"endpoint", "policy", "queue", "hwm", "values", "classes"});
+    check_keys(L, 1, what, {"endpoint", "policy", "queue", "hwm", "values", "classes", "curve"});
     SensorBridgeConfig c;
     c.endpoint = opt_string(L, 1, what, "endpoint", c.endpoint);
     auto policy = parse_overflow_policy(opt_string(L, 1, what, "policy", "block"));
@@ -39,6 +41,22 @@ int l_stream(lua_State* L) {
     c.receive_hwm = static_cast<int>(opt_integer(L, 1, what, "hwm", 1000, 1, 1 << 24));
     c.limits.expected_values = opt_integer(L, 1, what, "values", 784, 1, 1LL << 32);
     c.limits.num_classes = opt_integer(L, 1, what, "classes", 10, 1, 1 << 16);
+    if (push_subtable(L, 1, what, "curve")) {
+      const int t = lua_gettop(L);
+      check_keys(L, t, "stream.curve", {"secret_key", "allowed_clients"});
+      c.curve.enabled = true;
+      c.curve.server_secret_key = opt_string(L, t, "stream.curve", "secret_key", "");
+      if (lua_getfield(L, t, "allowed_clients") == LUA_TTABLE) {
+        const lua_Integer n = luaL_len(L, -1);
+        for (lua_Integer i = 1; i <= n; ++i) {
+          lua_geti(L, -1, i);
+          if (!lua_isstring(L, -1)) luaL_error(L, "stream.curve.allowed_clients must hold strings");
+          c.curve.allowed_client_keys.emplace_back(lua_tostring(L, -1));
+          lua_pop(L, 1);
+        }
+      }
+      lua_pop(L, 2);
+    }
     auto bridge = SensorBridge::start(c);
     if (!bridge.ok()) return raise(L, bridge.status());
     push_shared(L, std::shared_ptr<SensorBridge>(std::move(*bridge)), kStreamMeta);
@@ -47,7 +65,7 @@ int l_stream(lua_State* L) {
 }
 
 // stream:counters() -> {received, accepted, malformed, dropped, gaps, out_of_order, queued,
-//                       last_error}
+//                       auth_denied, last_error}
 int l_counters(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     const SensorCounters c = check_shared<SensorBridge>(L, 1, kStreamMeta)->counters();
@@ -59,6 +77,7 @@ int l_counters(lua_State* L) {
     set_int(L, "gaps", static_cast<int64_t>(c.gaps));
     set_int(L, "out_of_order", static_cast<int64_t>(c.out_of_order));
     set_int(L, "queued", static_cast<int64_t>(c.queued));
+    set_int(L, "auth_denied", static_cast<int64_t>(c.auth_denied));
     lua_pushstring(L, c.last_error.c_str());
     lua_setfield(L, -2, "last_error");
     return 1;

@@ -10,9 +10,11 @@ Expected<OverflowPolicy> parse_overflow_policy(const std::string& name) {
 }
 
 SensorBridge::SensorBridge(const SensorBridgeConfig& config, zmq::context_t context,
-                           zmq::socket_t socket, std::string endpoint)
+                           std::unique_ptr<CurveAuthenticator> auth, zmq::socket_t socket,
+                           std::string endpoint)
     : config_(config),
       context_(std::move(context)),
+      auth_(std::move(auth)),
       socket_(std::move(socket)),
       endpoint_(std::move(endpoint)) {}
 
@@ -24,10 +26,18 @@ Expected<std::unique_ptr<SensorBridge>> SensorBridge::start(const SensorBridgeCo
     return Status(ErrorCode::invalid_argument, "sensor bridge: receive_hwm must be >= 1");
   }
   zmq::context_t context(1);
+  std::unique_ptr<CurveAuthenticator> auth;
+  if (config.curve.enabled) {
+    auto started = CurveAuthenticator::start(context, config.curve);
+    if (!started.ok())
+      return Status(started.status().code(), "sensor bridge: " + started.status().message());
+    auth = std::move(*started);
+  }
   zmq::socket_t socket(context, zmq::socket_type::pull);
   std::string bound;
   try {
     socket.set(zmq::sockopt::linger, 0);
+    if (auth) auth->configure_server(socket);
     socket.set(zmq::sockopt::rcvhwm, config.receive_hwm);
     socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(config.limits.max_payload_bytes +
                                                               config.limits.max_header_bytes));
@@ -38,7 +48,7 @@ Expected<std::unique_ptr<SensorBridge>> SensorBridge::start(const SensorBridgeCo
                   "sensor bridge: cannot bind " + config.endpoint + ": " + e.what());
   }
   std::unique_ptr<SensorBridge> bridge(
-      new SensorBridge(config, std::move(context), std::move(socket), bound));
+      new SensorBridge(config, std::move(context), std::move(auth), std::move(socket), bound));
   bridge->thread_ = std::thread([b = bridge.get()] { b->run(); });
   return bridge;
 }
@@ -48,6 +58,7 @@ SensorBridge::~SensorBridge() {
   has_room_.notify_all();
   if (thread_.joinable()) thread_.join();
   socket_.close();
+  auth_.reset();
   context_.close();
 }
 
@@ -129,6 +140,7 @@ SensorCounters SensorBridge::counters() const {
   std::lock_guard<std::mutex> lock(mutex_);
   SensorCounters c = counters_;
   c.queued = queue_.size();
+  c.auth_denied = auth_ ? auth_->denied() : 0;
   return c;
 }
 

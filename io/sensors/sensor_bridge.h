@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/sensors/curve_auth.h"
 #include "io/sensors/sensor_frame.h"
 #include "runtime/status.h"
 
@@ -39,6 +40,9 @@ struct SensorBridgeConfig {
   size_t queue_frames = 1024;  // frames held for the consumer, >= 1
   int receive_hwm = 1000;      // ZeroMQ receive high-water mark (messages)
   SensorLimits limits;
+  // When enabled: frames are encrypted and only publishers whose public key is listed may
+  // connect (curve_auth.h). Publishers then need the server's public key.
+  CurveConfig curve;
 };
 
 struct SensorCounters {
@@ -49,6 +53,7 @@ struct SensorCounters {
   uint64_t gaps = 0;          // frames missing according to sequence numbers
   uint64_t out_of_order = 0;  // frames whose seq was not above the source's last
   uint64_t queued = 0;        // frames waiting now
+  uint64_t auth_denied = 0;   // CURVE connections refused (unknown client key)
   std::string last_error;     // why the last malformed frame was rejected
 };
 
@@ -68,13 +73,15 @@ class SensorBridge {
   const std::string& endpoint() const { return endpoint_; }
 
  private:
-  SensorBridge(const SensorBridgeConfig& config, zmq::context_t context, zmq::socket_t socket,
+  SensorBridge(const SensorBridgeConfig& config, zmq::context_t context,
+               std::unique_ptr<CurveAuthenticator> auth, zmq::socket_t socket,
                std::string endpoint);
   void run();
   void accept(SensorFrame&& frame);
 
   SensorBridgeConfig config_;
   zmq::context_t context_;
+  std::unique_ptr<CurveAuthenticator> auth_;  // null unless config_.curve.enabled
   zmq::socket_t socket_;
   std::string endpoint_;
   std::atomic<bool> stop_{false};

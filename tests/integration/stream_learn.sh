@@ -1,24 +1,38 @@
 #!/usr/bin/env bash
 # A Python publisher (Debian's python3-zmq and python3-msgpack, no engram code) streams MNIST
 # frames of two tasks into `engram run scripts/stream_learn.lua`, which learns from them.
-# Usage: stream_learn.sh ENGRAM_BINARY SOURCE_DIR PORT
+# With `curve`, the stream is encrypted and the publisher authenticated by its CURVE key.
+# Usage: stream_learn.sh ENGRAM_BINARY SOURCE_DIR PORT [curve]
 set -euo pipefail
 engram=$1
 src=$2
 port=$3
+mode=${4:-plain}
 python=/usr/bin/python3  # Debian's, where python3-zmq and python3-msgpack live
 work=$(mktemp -d)
 trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
+engram_args=()
+publisher_args=()
+if [ "$mode" = curve ]; then
+  "$engram" keygen >"$work/server.keys"
+  "$engram" keygen >"$work/publisher.keys"
+  key() { sed -n "s/^$1 //p" "$2"; }
+  engram_args=(--set "curve_secret=$(key secret "$work/server.keys")"
+               --set "curve_clients=$(key public "$work/publisher.keys")")
+  publisher_args=(--server-key "$(key public "$work/server.keys")"
+                  --key-file "$work/publisher.keys")
+fi
 "$engram" run "$src/scripts/stream_learn.lua" --set endpoint="tcp://127.0.0.1:$port" \
-  --set timeout=5 --set batches=40 >"$work/engram.log" 2>&1 &
+  --set timeout=5 --set batches=40 "${engram_args[@]}" >"$work/engram.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/engram.log" && break; sleep 0.1; done
 "$python" "$src/examples/sensor_publisher.py" --endpoint "tcp://127.0.0.1:$port" \
-  --tasks 0,1/2,3 --per-task 1500
+  --tasks 0,1/2,3 --per-task 1500 "${publisher_args[@]}"
 wait "$pid"
 cat "$work/engram.log" | grep -v "^engram "
 grep -q "stream: 3000 received, 3000 accepted, 0 malformed, 0 dropped, 0 gaps" "$work/engram.log"
+if [ "$mode" = curve ]; then grep -q "CURVE on" "$work/engram.log"; fi
 acc=$(sed -n 's/^final class-IL ACC \([0-9.]*\)$/\1/p' "$work/engram.log")
 # Two tasks learned from the stream with recollections: well above the 0.5 of forgetting task 1.
 awk -v a="$acc" 'BEGIN { exit !(a > 0.75) }' || { echo "class-IL ACC $acc too low"; exit 1; }
