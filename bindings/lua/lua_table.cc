@@ -48,7 +48,8 @@ long long opt_integer(lua_State* L, int index, const char* what, const char* fie
   }
   lua_pop(L, 1);
   if (v < min || v > max)
-    luaL_error(L, "%s.%s = %lld is outside [%lld, %lld]", what, field, v, min, max);
+    luaL_error(L, "%s.%s = %I is outside [%I, %I]", what, field, static_cast<lua_Integer>(v),
+               static_cast<lua_Integer>(min), static_cast<lua_Integer>(max));
   return v;
 }
 

@@ -101,3 +101,15 @@ TEST_CASE("engram.latent_size raises errors that say what is wrong") {
 }
 
 }  // namespace engram
+
+namespace engram {
+
+TEST_CASE("Lua integer fields out of range say which field and the range") {
+  LuaEngine engine;
+  REQUIRE(install_engram_module(engine).ok());
+  Status s = engine.run_string("engram.stream{ queue = 0 }", "range.lua");
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("stream.queue = 0 is outside [1, 16777216]") != std::string::npos);
+}
+
+}  // namespace engram
