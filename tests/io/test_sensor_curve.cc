@@ -40,11 +40,15 @@ zmq::socket_t publisher(zmq::context_t& ctx, const std::string& endpoint,
   return s;
 }
 
+// Never blocks: a PUSH socket whose only peer refused it has no pipe to queue into, and a
+// blocking send would wait forever. Once the first part is taken the rest are too (multipart
+// messages are atomic).
 void send(zmq::socket_t& s, const SensorFrame& f) {
   auto parts = encode_sensor_frame(f);
   for (size_t i = 0; i < parts.size(); ++i) {
-    (void)s.send(parts[i],
-                 i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::dontwait);
+    const auto flags = i + 1 < parts.size() ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                            : zmq::send_flags::dontwait;
+    if (!s.send(parts[i], flags)) return;  // no room or no peer: this frame is not sent
   }
 }
 
