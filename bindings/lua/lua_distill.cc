@@ -11,9 +11,7 @@ namespace engram::lua {
 namespace {
 
 // Integer fields are range-checked by optimize_latent_size, whose messages say what the field
-// means ("examples (N) must be >= 1"), so opt_integer accepts any integer here. (Its own range
-// message also formats with %lld, which lua_pushfstring does not know: it raises "invalid option
-// '%l' to 'lua_pushfstring'" instead.)
+// means ("examples (N) must be >= 1"), so opt_integer accepts any integer here.
 constexpr std::pair<long long, long long> kAny = {std::numeric_limits<long long>::min(),
                                                   std::numeric_limits<long long>::max()};
 

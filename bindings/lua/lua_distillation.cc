@@ -1,0 +1,187 @@
+#include "bindings/lua/lua_distillation.h"
+
+#include <cstdio>
+
+#include "bindings/lua/lua_data.h"
+#include "bindings/lua/lua_table.h"
+#include "bindings/lua/lua_userdata.h"
+#include "modules/distill/distiller.h"
+#include "modules/distill/teacher.h"
+#include "runtime/lua_engine.h"
+
+namespace engram::lua {
+namespace {
+
+constexpr const char* kTeacherMeta = "engram.Teacher";
+constexpr const char* kMemoryMeta = "engram.RecollectionMemory";
+
+int raise(lua_State* L, const Status& s) { return luaL_error(L, "%s", s.message().c_str()); }
+
+void set_number(lua_State* L, const char* k, double v) {
+  lua_pushnumber(L, v);
+  lua_setfield(L, -2, k);
+}
+
+void set_int(lua_State* L, const char* k, int64_t v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, k);
+}
+
+std::shared_ptr<const ImageDataset> dataset_field(lua_State* L, const char* what) {
+  lua_getfield(L, 1, "dataset");
+  if (lua_isnil(L, -1)) luaL_error(L, "%s.dataset is required (engram.dataset(\"mnist\"))", what);
+  std::shared_ptr<const ImageDataset> ds = check_dataset(L, -1);
+  lua_pop(L, 1);
+  return ds;
+}
+
+int l_teacher(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    const char* what = "teacher";
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_keys(L, 1, what, {"dataset", "net", "hidden", "epochs", "batch", "lr", "seed", "cache"});
+    auto ds = dataset_field(L, what);
+    TeacherOptions o;
+    o.net.net = opt_string(L, 1, what, "net", "cnn");
+    o.net.hidden = opt_int_list(L, 1, what, "hidden", o.net.hidden);
+    o.epochs = static_cast<int>(opt_integer(L, 1, what, "epochs", o.epochs, 0, 1000));
+    o.batch = static_cast<int>(opt_integer(L, 1, what, "batch", o.batch, 1, 1 << 16));
+    o.lr = opt_number(L, 1, what, "lr", o.lr);
+    o.seed = static_cast<uint64_t>(opt_integer(L, 1, what, "seed", 1, 0, INT64_MAX));
+    o.cache = opt_string(L, 1, what, "cache", "");
+    auto t = train_teacher(*ds, o, [](int epoch, double acc) {
+      std::printf("  teacher epoch %d: test accuracy %.4f\n", epoch, acc);
+      std::fflush(stdout);
+    });
+    if (!t.ok()) return raise(L, t.status());
+    push_shared(L, std::make_shared<Teacher>(std::move(*t)), kTeacherMeta);
+    return 1;
+  });
+}
+
+int l_teacher_info(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    const Teacher& t = *check_shared<Teacher>(L, 1, kTeacherMeta);
+    lua_createtable(L, 0, 3);
+    set_number(L, "accuracy", t.test_accuracy);
+    set_number(L, "seconds", t.train_seconds);
+    lua_pushboolean(L, t.from_cache);
+    lua_setfield(L, -2, "from_cache");
+    return 1;
+  });
+}
+
+int l_teacher_accuracy(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    lua_pushnumber(L, check_shared<Teacher>(L, 1, kTeacherMeta)->test_accuracy);
+    return 1;
+  });
+}
+
+int l_recollections(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    const char* what = "recollections";
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_keys(L, 1, what, {"dataset", "c", "l", "hidden", "epochs", "batch", "seed", "lr"});
+    auto ds = dataset_field(L, what);
+    RecollectionStoreOptions o;
+    o.dvae.hidden = {512};
+    o.dvae.c = static_cast<int>(opt_integer(L, 1, what, "c", 168, 1, 65536));
+    o.dvae.l = static_cast<int>(opt_integer(L, 1, what, "l", 2, 2, 65536));
+    o.dvae.hidden = opt_int_list(L, 1, what, "hidden", o.dvae.hidden);
+    o.dvae.lr = opt_number(L, 1, what, "lr", o.dvae.lr);
+    o.dvae.seed = static_cast<uint64_t>(opt_integer(L, 1, what, "seed", 1, 0, INT64_MAX));
+    o.epochs = static_cast<int>(opt_integer(L, 1, what, "epochs", o.epochs, 0, 1000));
+    o.batch = static_cast<int>(opt_integer(L, 1, what, "batch", o.batch, 1, 1 << 16));
+    auto store = RecollectionStore::build(*ds, o);
+    if (!store.ok()) return raise(L, store.status());
+    push_shared(L, std::shared_ptr<RecollectionStore>(std::move(*store)), kMemoryMeta);
+    return 1;
+  });
+}
+
+int l_memory_stats(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    const RecollectionStoreStats& s = check_shared<RecollectionStore>(L, 1, kMemoryMeta)->stats();
+    lua_createtable(L, 0, 9);
+    set_int(L, "c", s.c);
+    set_int(L, "l", s.l);
+    set_int(L, "codes", s.codes);
+    set_int(L, "bits_per_code", s.bits_per_code);
+    set_number(L, "compression", s.compression);
+    set_int(L, "buffer_bytes", s.buffer_bytes);
+    set_int(L, "decoder_weight_bytes", s.decoder_weight_bytes);
+    set_number(L, "l1", s.l1_distortion);
+    set_number(L, "seconds", s.train_seconds);
+    return 1;
+  });
+}
+
+int l_distill(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    const char* what = "distill";
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_keys(L, 1, what,
+               {"dataset", "teacher", "memory", "student", "hidden", "source", "curriculum", "k",
+                "n", "batch", "lr", "seed", "episodes", "checkpoints"});
+    auto ds = dataset_field(L, what);
+    lua_getfield(L, 1, "teacher");
+    std::shared_ptr<Teacher> teacher = check_shared<Teacher>(L, -1, kTeacherMeta);
+    lua_pop(L, 1);
+    std::shared_ptr<RecollectionStore> memory;
+    if (lua_getfield(L, 1, "memory") != LUA_TNIL) {
+      memory = check_shared<RecollectionStore>(L, -1, kMemoryMeta);
+    }
+    lua_pop(L, 1);
+    DistillOptions o;
+    o.student.net = opt_string(L, 1, what, "student", "cnn");
+    o.student.hidden = opt_int_list(L, 1, what, "hidden", {300, 300});
+    o.source = opt_string(L, 1, what, "source", o.source);
+    o.curriculum = opt_string(L, 1, what, "curriculum", o.curriculum);
+    o.k = static_cast<int>(opt_integer(L, 1, what, "k", o.k, 1, 100000));
+    o.n = static_cast<int>(opt_integer(L, 1, what, "n", o.n, 1, 100000));
+    o.batch = static_cast<int>(opt_integer(L, 1, what, "batch", o.batch, 1, 1 << 16));
+    o.lr = opt_number(L, 1, what, "lr", o.lr);
+    o.seed = static_cast<uint64_t>(opt_integer(L, 1, what, "seed", 1, 0, INT64_MAX));
+    o.episodes = opt_integer(L, 1, what, "episodes", o.episodes, 0, INT64_MAX);
+    std::vector<int> cps = opt_int_list(L, 1, what, "checkpoints", {100, 1000, 10000});
+    o.checkpoints.assign(cps.begin(), cps.end());
+    auto r = distill(*ds, *teacher->learner, memory.get(), o);
+    if (!r.ok()) return raise(L, r.status());
+    lua_createtable(L, 0, 5);
+    lua_createtable(L, static_cast<int>(r->episodes.size()), 0);
+    for (size_t i = 0; i < r->episodes.size(); ++i) {
+      lua_pushinteger(L, r->episodes[i]);
+      lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+    }
+    lua_setfield(L, -2, "episodes");
+    lua_createtable(L, static_cast<int>(r->accuracy.size()), 0);
+    for (size_t i = 0; i < r->accuracy.size(); ++i) {
+      lua_pushnumber(L, r->accuracy[i]);
+      lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+    }
+    lua_setfield(L, -2, "accuracy");
+    set_number(L, "seconds", r->seconds);
+    set_number(L, "eval_seconds", r->eval_seconds);
+    set_int(L, "drawn", r->examples_drawn);
+    return 1;
+  });
+}
+
+}  // namespace
+
+void open_distillation(lua_State* L) {
+  static const luaL_Reg teacher_methods[] = {
+      {"accuracy", l_teacher_accuracy}, {"info", l_teacher_info}, {nullptr, nullptr}};
+  register_type<Teacher>(L, kTeacherMeta, teacher_methods);
+  static const luaL_Reg memory_methods[] = {{"stats", l_memory_stats}, {nullptr, nullptr}};
+  register_type<RecollectionStore>(L, kMemoryMeta, memory_methods);
+  lua_pushcfunction(L, l_teacher);
+  lua_setfield(L, -2, "teacher");
+  lua_pushcfunction(L, l_recollections);
+  lua_setfield(L, -2, "recollections");
+  lua_pushcfunction(L, l_distill);
+  lua_setfield(L, -2, "distill");
+}
+
+}  // namespace engram::lua

@@ -1,0 +1,138 @@
+-- Generative knowledge distillation on MNIST (papers/000 section 3, papers/001 Tables 1, 2, 5):
+-- a CNN teacher's function moves to a student (CNN, or MLP 300-300) that only ever sees
+-- recollections decoded from compressed codes of the training set, never a stored image.
+--
+--   engram run scripts/distill_mnist.lua                          CNN student, every column
+--   engram run scripts/distill_mnist.lua --set student=mlp
+--   engram run scripts/distill_mnist.lua --set episodes=100000 --set columns=real,active_diverse_10x
+--   engram run scripts/distill_mnist.lua --set quick=true          a few minutes, small numbers
+--
+-- One episode = one Adam step of the student on one chosen example (see
+-- modules/distill/distiller.h for why). Columns: real (true labels), real_teacher (real inputs,
+-- teacher outputs), buffer_10x/50x/100x (recollections of stored codes of the training set),
+-- codes_10x/100x (recollections of random codes), active_10x/100x (hardest of k = 10 stored
+-- codes), active_diverse_10x/100x (k*n = 100 drawn, k = 10 kept by MSSS, then the hardest).
+-- 10x/50x/100x = 168/62/38 two-way variables (37x/101x/165x per code: the paper names the
+-- compression after counting the decoder too).
+--
+-- Settings: student (cnn | mlp), episodes (10000), checkpoints (100,1000,10000), columns (all),
+-- seed (1), teacher_epochs (6), vae_epochs (10), lr (1e-3), out (runs), quick (false).
+
+local cfg = config or {}
+local function list(value, default)
+  local out = {}
+  for item in tostring(value or default):gmatch("[^,%s]+") do out[#out + 1] = item end
+  return out
+end
+local quick = cfg.quick == true or cfg.quick == "true"
+local student = cfg.student or "cnn"
+local episodes = math.tointeger(cfg.episodes or (quick and 1000 or 10000))
+local checkpoints = {}
+for _, v in ipairs(list(cfg.checkpoints, quick and "100,1000" or "100,1000,10000")) do
+  local e = math.tointeger(tonumber(v))
+  if e <= episodes then checkpoints[#checkpoints + 1] = e end
+end
+local seed = math.tointeger(cfg.seed or 1)
+local lr = tonumber(cfg.lr or 1e-3)
+local all_columns = "real,real_teacher,buffer_10x,buffer_50x,buffer_100x,codes_10x,codes_100x," ..
+  "active_10x,active_100x,active_diverse_10x,active_diverse_100x"
+local columns = list(cfg.columns, all_columns)
+
+local dataset = engram.dataset(cfg.dataset or "mnist")
+local run_dir = engram.run_dir(cfg.out or "runs", "distill_mnist")
+print(("distill_mnist: %s student, %d episodes, checkpoints %s -> %s")
+  :format(student, episodes, table.concat(checkpoints, ","), run_dir))
+
+-- The teacher (cached across runs: training it takes minutes).
+local t0 = engram.clock()
+local teacher = engram.teacher {
+  dataset = dataset, net = "cnn", epochs = math.tointeger(cfg.teacher_epochs or (quick and 1 or 6)),
+  seed = seed, cache = cfg.teacher_cache or ("runs/teacher_cnn_seed" .. seed ..
+    (quick and "_quick" or "") .. ".state"),
+}
+local ti = teacher:info()
+print(("teacher: test accuracy %.4f (%s, %.0f s)")
+  :format(ti.accuracy, ti.from_cache and "from cache" or "trained", engram.clock() - t0))
+
+-- Recollection memories, built when a column needs them.
+local variables = { ["10x"] = 168, ["50x"] = 62, ["100x"] = 38 }
+local memories, memory_rows = {}, {}
+local function memory(level)
+  if not memories[level] then
+    local m = engram.recollections {
+      dataset = dataset, c = variables[level], l = 2, seed = seed,
+      epochs = math.tointeger(cfg.vae_epochs or (quick and 1 or 10)),
+    }
+    local s = m:stats()
+    print(("memory %s: c=%d l=%d, %d codes, %.1fx per code, %d bytes of codes, L1 %.4f (%.0f s)")
+      :format(level, s.c, s.l, s.codes, s.compression, s.buffer_bytes, s.l1, s.seconds))
+    memory_rows[#memory_rows + 1] = { level, s.c, s.l, s.codes, ("%.1f"):format(s.compression),
+      s.buffer_bytes, s.decoder_weight_bytes, ("%.4f"):format(s.l1), ("%.0f"):format(s.seconds) }
+    memories[level] = m
+  end
+  return memories[level]
+end
+
+local function column_spec(name)
+  if name == "real" or name == "real_teacher" then return { source = name } end
+  local kind, level = name:match("^(.-)_(%d+x)$")
+  assert(kind and variables[level], "unknown column '" .. name .. "'")
+  local spec = { memory = memory(level) }
+  if kind == "buffer" then spec.source = "buffer"
+  elseif kind == "codes" then spec.source = "codes"
+  elseif kind == "active" then spec.source, spec.curriculum = "buffer", "active"
+  elseif kind == "active_diverse" then spec.source, spec.curriculum = "buffer", "active_diverse"
+  else error("unknown column '" .. name .. "'") end
+  return spec
+end
+
+local header = { "episodes" }
+local results = {}
+local timing_rows = {}
+for _, name in ipairs(columns) do
+  local spec = column_spec(name)
+  local r = engram.distill {
+    dataset = dataset, teacher = teacher, memory = spec.memory, student = student,
+    source = spec.source, curriculum = spec.curriculum or "random", seed = seed, lr = lr,
+    episodes = episodes, checkpoints = checkpoints,
+  }
+  header[#header + 1] = name
+  results[name] = r
+  local accs = {}
+  for i, a in ipairs(r.accuracy) do accs[#accs + 1] = ("%d: %.4f"):format(r.episodes[i], a) end
+  print(("%-20s %s  (%.0f s, %.0f s evaluating)"):format(name, table.concat(accs, "  "),
+    r.seconds, r.eval_seconds))
+  timing_rows[#timing_rows + 1] = { name, ("%.1f"):format(r.seconds), ("%.1f"):format(r.eval_seconds),
+    math.tointeger(r.drawn) }
+end
+
+-- The table: student test accuracy (%) per column (rows: episodes).
+local rows = {}
+for i, e in ipairs(checkpoints) do
+  local row = { e }
+  for _, name in ipairs(columns) do
+    local a = results[name].accuracy[i]
+    row[#row + 1] = a and ("%.2f"):format(100 * a) or "-"
+  end
+  rows[#rows + 1] = row
+end
+print(("\nstudent (%s) test accuracy, %%, teacher %.2f%%:"):format(student, 100 * ti.accuracy))
+print(engram.format_table(header, rows))
+print(engram.format_table({ "memory", "c", "l", "codes", "compression/code", "code bytes",
+  "decoder bytes", "L1", "train s" }, memory_rows))
+print(engram.format_table({ "column", "seconds", "eval s", "examples drawn" }, timing_rows))
+engram.write_csv(run_dir .. "/accuracy.csv", header, rows)
+engram.write_csv(run_dir .. "/memories.csv", { "memory", "c", "l", "codes", "compression",
+  "code_bytes", "decoder_bytes", "l1", "train_seconds" }, memory_rows)
+engram.write_csv(run_dir .. "/timing.csv", { "column", "seconds", "eval_seconds", "drawn" },
+  timing_rows)
+engram.write_json(run_dir .. "/summary.json", {
+  student = student, seed = seed, episodes = episodes, checkpoints = checkpoints,
+  teacher_accuracy = ti.accuracy, columns = columns,
+  accuracy = (function()
+    local t = {}
+    for _, name in ipairs(columns) do t[name] = results[name].accuracy end
+    return t
+  end)(),
+})
+print("results in " .. run_dir)
