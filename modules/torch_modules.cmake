@@ -5,6 +5,8 @@ add_library(engram_modules STATIC
   association/gumbel_softmax.cc
   association/discrete_vae.cc
   association/raw_codec.cc
+  association/gaussian_vae.cc
+  association/compression_probe.cc
   neocortex/classifier.cc
   neocortex/learner.cc
   actors/tensor_payload.cc
