@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "bindings/lua/lua_compression.h"
 #include "bindings/lua/lua_data.h"
 #include "bindings/lua/lua_distill.h"
 #include "bindings/lua/lua_distillation.h"
@@ -21,6 +22,7 @@ Status install_engram_module(LuaEngine& engine) {
     lua::open_reports(L);
     lua::open_stream(L);
     lua::open_distill(L);
+    lua::open_compression(L);
     lua::open_distillation(L);
     lua_pushstring(L, ENGRAM_VERSION);
     lua_setfield(L, -2, "version");

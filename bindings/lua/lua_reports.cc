@@ -8,6 +8,7 @@
 #include "bindings/lua/lua_table.h"
 #include "io/reports/metrics.h"
 #include "io/reports/results_writer.h"
+#include "runtime/atomic_file.h"
 #include "runtime/lua_engine.h"
 
 namespace engram::lua {
@@ -102,6 +103,17 @@ int l_write_csv(lua_State* L) {
   });
 }
 
+// engram.write_text(path, text): any text (an SVG plot, a note), written atomically like CSV
+int l_write_text(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    const std::string path = luaL_checkstring(L, 1);
+    size_t size = 0;
+    const char* text = luaL_checklstring(L, 2, &size);
+    if (Status s = write_file_atomically(path, text, size); !s.ok()) return raise(L, s);
+    return 0;
+  });
+}
+
 // engram.format_table(header, rows) -> aligned plain-text table
 int l_format_table(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
@@ -123,10 +135,10 @@ int l_clock(lua_State* L) {
 }  // namespace
 
 void open_reports(lua_State* L) {
-  const luaL_Reg funcs[] = {
-      {"metrics", l_metrics},     {"run_dir", l_run_dir},           {"write_json", l_write_json},
-      {"write_csv", l_write_csv}, {"format_table", l_format_table}, {"clock", l_clock},
-      {nullptr, nullptr}};
+  const luaL_Reg funcs[] = {{"metrics", l_metrics},           {"run_dir", l_run_dir},
+                            {"write_json", l_write_json},     {"write_csv", l_write_csv},
+                            {"format_table", l_format_table}, {"clock", l_clock},
+                            {"write_text", l_write_text},     {nullptr, nullptr}};
   luaL_setfuncs(L, funcs, 0);
 }
 

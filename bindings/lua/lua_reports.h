@@ -1,5 +1,5 @@
 // Metrics and result files in Lua: engram.metrics, engram.run_dir, engram.write_json,
-// engram.write_csv, engram.format_table, engram.clock.
+// engram.write_csv, engram.write_text, engram.format_table, engram.clock.
 #pragma once
 
 #include <lua.hpp>
