@@ -5,6 +5,7 @@ include(${CMAKE_CURRENT_LIST_DIR}/bench/torch_benches.cmake OPTIONAL)
 engram_test(NAME test_gumbel_softmax SOURCES modules/test_gumbel_softmax.cc LIBS engram_modules LABELS unit TIMEOUT 120)
 engram_test(NAME test_discrete_vae SOURCES modules/test_discrete_vae.cc LIBS engram_modules LABELS unit TIMEOUT 180)
 engram_test(NAME test_learner SOURCES modules/test_learner.cc LIBS engram_modules LABELS unit TIMEOUT 180)
+engram_test(NAME test_compression_probe SOURCES modules/test_compression_probe.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
 engram_test(NAME test_lua_latent_size SOURCES modules/test_lua_latent_size.cc LIBS engram_lua_module LABELS unit TIMEOUT 60)
 
 # --- integration ---
