@@ -16,7 +16,7 @@
 -- compression after counting the decoder too).
 --
 -- Settings: student (cnn | mlp), episodes (10000), checkpoints (100,1000,10000), columns (all),
--- seed (1), teacher_epochs (6), vae_epochs (10), lr (1e-3), out (runs), quick (false).
+-- seed (1), teacher_epochs (8), vae_epochs (10), lr (1e-3), out (runs), quick (false).
 
 local cfg = config or {}
 local function list(value, default)
@@ -46,8 +46,8 @@ print(("distill_mnist: %s student, %d episodes, checkpoints %s -> %s")
 -- The teacher (cached across runs: training it takes minutes).
 local t0 = engram.clock()
 local teacher = engram.teacher {
-  dataset = dataset, net = "cnn", epochs = math.tointeger(cfg.teacher_epochs or (quick and 1 or 6)),
-  seed = seed, cache = cfg.teacher_cache or ("runs/teacher_cnn_seed" .. seed ..
+  dataset = dataset, net = "cnn", epochs = math.tointeger(cfg.teacher_epochs or (quick and 1 or 8)),
+  seed = seed, cache = cfg.teacher_cache or ("runs/teacher_cnn_e8_decay07_seed" .. seed ..
     (quick and "_quick" or "") .. ".state"),
 }
 local ti = teacher:info()

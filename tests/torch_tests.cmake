@@ -6,6 +6,7 @@ engram_test(NAME test_gumbel_softmax SOURCES modules/test_gumbel_softmax.cc LIBS
 engram_test(NAME test_discrete_vae SOURCES modules/test_discrete_vae.cc LIBS engram_modules LABELS unit TIMEOUT 180)
 engram_test(NAME test_learner SOURCES modules/test_learner.cc LIBS engram_modules LABELS unit TIMEOUT 180)
 engram_test(NAME test_compression_probe SOURCES modules/test_compression_probe.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
+engram_test(NAME test_distiller SOURCES modules/test_distiller.cc LIBS engram_modules LABELS unit TIMEOUT 240)
 engram_test(NAME test_lua_latent_size SOURCES modules/test_lua_latent_size.cc LIBS engram_lua_module LABELS unit TIMEOUT 60)
 
 # --- integration ---

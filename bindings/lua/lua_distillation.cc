@@ -39,7 +39,8 @@ int l_teacher(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     const char* what = "teacher";
     luaL_checktype(L, 1, LUA_TTABLE);
-    check_keys(L, 1, what, {"dataset", "net", "hidden", "epochs", "batch", "lr", "seed", "cache"});
+    check_keys(L, 1, what,
+               {"dataset", "net", "hidden", "epochs", "batch", "lr", "lr_decay", "seed", "cache"});
     auto ds = dataset_field(L, what);
     TeacherOptions o;
     o.net.net = opt_string(L, 1, what, "net", "cnn");
@@ -47,6 +48,7 @@ int l_teacher(lua_State* L) {
     o.epochs = static_cast<int>(opt_integer(L, 1, what, "epochs", o.epochs, 0, 1000));
     o.batch = static_cast<int>(opt_integer(L, 1, what, "batch", o.batch, 1, 1 << 16));
     o.lr = opt_number(L, 1, what, "lr", o.lr);
+    o.lr_decay = opt_number(L, 1, what, "lr_decay", o.lr_decay);
     o.seed = static_cast<uint64_t>(opt_integer(L, 1, what, "seed", 1, 0, INT64_MAX));
     o.cache = opt_string(L, 1, what, "cache", "");
     auto t = train_teacher(*ds, o, [](int epoch, double acc) {

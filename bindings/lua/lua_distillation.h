@@ -7,8 +7,8 @@
 namespace engram::lua {
 
 // Adds to the table on top of the stack:
-//   engram.teacher{dataset = ds, net = "cnn", hidden = {...}, epochs = 6, batch = 128,
-//                  lr = 1e-3, seed = 1, cache = "path"}  -> Teacher
+//   engram.teacher{dataset = ds, net = "cnn", hidden = {...}, epochs = 8, batch = 128,
+//                  lr = 1e-3, lr_decay = 0.7, seed = 1, cache = "path"}  -> Teacher
 //     teacher:accuracy() -> test accuracy; teacher:info() -> {accuracy, seconds, from_cache}
 //   engram.recollections{dataset = ds, c = 168, l = 2, hidden = {512}, epochs = 10,
 //                        batch = 128, seed = 1}  -> Memory

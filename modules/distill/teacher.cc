@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <random>
 
@@ -29,8 +30,9 @@ double test_accuracy(Learner& learner, const ImageDataset& ds) {
 
 Expected<Teacher> train_teacher(const ImageDataset& ds, const TeacherOptions& o,
                                 const std::function<void(int, double)>& progress) {
-  if (o.epochs < 0 || o.batch < 1) {
-    return Status(ErrorCode::invalid_argument, "teacher: epochs >= 0 and batch >= 1 required");
+  if (o.epochs < 0 || o.batch < 1 || !(o.lr_decay > 0 && o.lr_decay <= 1)) {
+    return Status(ErrorCode::invalid_argument,
+                  "teacher: epochs >= 0, batch >= 1 and lr_decay in (0, 1] required");
   }
   LearnerConfig lc;
   lc.classifier = o.net;
@@ -66,6 +68,7 @@ Expected<Teacher> train_teacher(const ImageDataset& ds, const TeacherOptions& o,
                       0.0);
     }
     if (progress) progress(epoch, test_accuracy(*t.learner, ds));
+    t.learner->set_learning_rate(o.lr * std::pow(o.lr_decay, epoch));
   }
   t.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   t.test_accuracy = test_accuracy(*t.learner, ds);

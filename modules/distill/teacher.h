@@ -14,9 +14,10 @@ namespace engram {
 
 struct TeacherOptions {
   ClassifierConfig net;  // defaults: the LeNet-style CNN ("cnn") of the classifier module
-  int epochs = 6;
+  int epochs = 8;
   int batch = 128;
   double lr = 1e-3;
+  double lr_decay = 0.7;  // the learning rate is multiplied by this after every epoch
   uint64_t seed = 1;
   // When non-empty: load the teacher from this file if it exists (trained with the same
   // options), otherwise train it and save it there (atomically).

@@ -84,6 +84,12 @@ at::Tensor Learner::predict(const at::Tensor& x, const at::Tensor& active) {
   return at::softmax(logits, 1).cpu();
 }
 
+void Learner::set_learning_rate(double lr) {
+  for (auto& group : impl_->optimizer->param_groups()) {
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+  }
+}
+
 int64_t Learner::weight_bytes() const {
   int64_t n = 0;
   for (const auto& p : impl_->net->parameters())

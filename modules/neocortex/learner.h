@@ -45,6 +45,9 @@ class Learner {
   // runs over the active units only and inactive classes get probability 0.
   at::Tensor predict(const at::Tensor& x, const at::Tensor& active = {});
 
+  // Sets the Adam learning rate of every parameter group (a schedule's step). lr > 0.
+  void set_learning_rate(double lr);
+
   int64_t weight_bytes() const;
   int classes() const;
 
