@@ -1,5 +1,7 @@
 #include "io/sensors/sensor_bridge.h"
 
+#include <algorithm>
+
 namespace engram {
 
 Expected<OverflowPolicy> parse_overflow_policy(const std::string& name) {
@@ -65,22 +67,25 @@ SensorBridge::~SensorBridge() {
 void SensorBridge::run() {
   zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
   std::vector<zmq::message_t> parts;
+  std::vector<Expected<SensorFrame>> drained;
   const bool block = config_.policy == OverflowPolicy::block;
-  auto room = [&] { return queue_.size() < config_.queue_frames; };
+  constexpr size_t kMaxDrain = 256;
   while (!stop_) {
+    size_t budget = kMaxDrain;
     if (block) {
-      // Backpressure: read nothing while the queue is full.
+      // Backpressure: read nothing while the queue is full, and never more than fits (only this
+      // thread adds to the queue, so the room seen here can only grow).
       std::unique_lock<std::mutex> lock(mutex_);
-      has_room_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stop_ || room(); });
-      if (stop_ || !room()) continue;
+      has_room_.wait_for(lock, std::chrono::milliseconds(50),
+                         [&] { return stop_ || queue_.size() < config_.queue_frames; });
+      if (stop_ || queue_.size() >= config_.queue_frames) continue;
+      budget = std::min(budget, config_.queue_frames - queue_.size());
     }
     if (zmq::poll(&item, 1, std::chrono::milliseconds(50)) <= 0) continue;
-    // Drain what has arrived (up to a batch), not one message per poll.
-    for (int n = 0; n < 256 && !stop_; ++n) {
-      if (block) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (!room()) break;
-      }
+    // Drain and decode what has arrived without the lock, then hand it over in one go: one lock
+    // and one wake-up per batch rather than per frame.
+    drained.clear();
+    while (drained.size() < budget && !stop_) {
       parts.clear();
       try {
         zmq::message_t part;
@@ -95,16 +100,24 @@ void SensorBridge::run() {
       } catch (const zmq::error_t&) {
         break;  // interrupted or closing
       }
-      auto frame = decode_sensor_frame(parts, config_.limits);
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++counters_.received;
-      if (!frame.ok()) {
-        ++counters_.malformed;
-        counters_.last_error = frame.status().message();
-        continue;
-      }
-      accept(std::move(frame.value()));
+      drained.push_back(decode_sensor_frame(parts, config_.limits));
     }
+    if (drained.empty()) continue;
+    bool any = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (auto& frame : drained) {
+        ++counters_.received;
+        if (!frame.ok()) {
+          ++counters_.malformed;
+          counters_.last_error = frame.status().message();
+          continue;
+        }
+        accept(std::move(frame.value()));
+        any = true;
+      }
+    }
+    if (any) has_frames_.notify_all();
   }
 }
 
@@ -119,7 +132,6 @@ void SensorBridge::accept(SensorFrame&& frame) {
   }
   queue_.push_back(std::move(frame));
   ++counters_.accepted;
-  has_frames_.notify_one();
 }
 
 size_t SensorBridge::pop(std::vector<SensorFrame>* out, size_t max,
