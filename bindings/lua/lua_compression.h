@@ -7,7 +7,7 @@ namespace engram::lua {
 
 // Adds engram.compression to the table on top of the stack:
 //   engram.compression{dataset = ds, latent = "discrete" | "continuous", c = 38, l = 2, h = 20,
-//                      arch = "mlp" | "conv", hidden = {512, 256}, kl_weight = 1, epochs = 5,
+//                      arch = "mlp" | "conv", hidden = {256}, kl_weight = 1, epochs = 5,
 //                      steps = 0, batch = 128, lr = 1e-3, seed = 1, train_examples = 0,
 //                      test_examples = 0, threads = 0}
 //   -> {latent, c, l, h, bits_per_code, image_bits, compression, l1, l1_train, l1_untrained,

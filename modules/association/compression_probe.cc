@@ -199,7 +199,7 @@ Status validate(const CompressionProbeConfig& c, const ImageDataset& ds) {
   if (c.train_examples < 0 || c.test_examples < 0) {
     return bad("train_examples and test_examples must be >= 0");
   }
-  if (c.threads < 0) return bad("threads must be >= 0");
+  if (c.threads < 0 || c.threads > 256) return bad("threads must be in [0, 256]");
   if (ds.train_size() == 0 || ds.test_size() == 0) {
     return bad("dataset \"" + ds.name + "\" needs a non-empty train and test split");
   }

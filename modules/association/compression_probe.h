@@ -17,22 +17,22 @@ struct CompressionProbeConfig {
   int c = 38, l = 2;                // discrete: c variables of l values
   int h = 20;                       // continuous: latent floats
   std::string arch = "mlp";         // discrete only: DiscreteVae's "mlp" or "conv"
-  std::vector<int> hidden{512, 256};
+  std::vector<int> hidden{256};     // encoder widths, mirrored in the decoder
   double kl_weight = 1.0;  // continuous only; the discrete VAE trains with 0 (project default)
   int epochs = 5;          // passes over the train split...
   int64_t steps = 0;       // ...or, when > 0, exactly this many minibatches (epochs ignored)
   int batch = 128;
   double lr = 1e-3;
   uint64_t seed = 1;           // weights, noise and minibatch order
-  int64_t train_examples = 0;  // first N of the train split (0 = all)
-  int64_t test_examples = 0;   // first N of the test split measured (0 = all)
-  int threads = 0;             // torch intra-op threads during the call (0 = leave as is)
+  int64_t train_examples = 0;  // the first N of the train split (0 or more than it has = all)
+  int64_t test_examples = 0;   // the first N of the test split measured (likewise)
+  int threads = 0;             // torch intra-op threads during the call, <= 256 (0 = as is)
   std::string device = "cpu";
 };
 
 // Checks the configuration against the dataset and names the offending field: latent kind,
 // c >= 1, l >= 2, h >= 1 (the models' own ranges apply too), epochs/steps >= 0, batch >= 1,
-// lr > 0, example counts >= 0, and a non-empty train and test split.
+// lr > 0, example counts >= 0, threads in [0, 256], and a non-empty train and test split.
 Status validate(const CompressionProbeConfig& config, const ImageDataset& ds);
 
 struct CompressionResult {

@@ -1,5 +1,6 @@
 // Distortion against compression: the Gaussian (continuous-latent) VAE, measure_compression's
-// code sizes and distortions on a small MNIST subset, its errors, and engram.compression in Lua.
+// code sizes and distortions on a small MNIST subset, its errors, engram.compression and
+// engram.write_text in Lua.
 #include "modules/association/compression_probe.h"
 
 #include <ATen/ATen.h>
@@ -223,6 +224,7 @@ TEST_CASE("measure_compression rejects bad configurations and names the field") 
        "test_examples"},
       {"bad arch", [](CompressionProbeConfig& c) { c.arch = "rnn"; }, "arch"},
       {"bad hidden", [](CompressionProbeConfig& c) { c.hidden = {-3}; }, "hidden"},
+      {"threads = 1000", [](CompressionProbeConfig& c) { c.threads = 1000; }, "threads"},
   };
   for (const Bad& b : bad) {
     CAPTURE(b.what);
@@ -278,6 +280,23 @@ TEST_CASE("engram.compression from Lua") {
   CHECK(contains(error("engram.compression{dataset = ds, latent = \"x\"}"), "latent must be"));
   CHECK(contains(error("engram.compression{dataset = ds, epoch = 3}"), "epoch"));
   CHECK(contains(error("engram.compression{dataset = 3}"), "ataset"));
+}
+
+TEST_CASE("engram.write_text writes any text atomically") {
+  LuaEngine engine;
+  Status installed = install_engram_module(engine);
+  REQUIRE_MESSAGE(installed.ok(), installed.to_string());
+  test::TempDir dir;
+  const std::string path = dir.file("plot.svg");
+  Status s = engine.run_string("engram.write_text(\"" + path + "\", \"<svg>\\0</svg>\\n\")",
+                               "write_text.lua");
+  REQUIRE_MESSAGE(s.ok(), s.to_string());
+  const std::vector<uint8_t> bytes = test::read_raw(path);
+  CHECK(std::string(bytes.begin(), bytes.end()) == std::string("<svg>\0</svg>\n", 13));
+  Status missing = engine.run_string(
+      "engram.write_text(\"" + dir.file("no/such/dir.svg") + "\", \"x\")", "write_text.lua");
+  CHECK_FALSE(missing.ok());
+  CHECK(contains(missing.message(), "no/such/dir.svg"));
 }
 
 }  // namespace engram
