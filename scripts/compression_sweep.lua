@@ -1,0 +1,264 @@
+-- Distortion against compression (papers/000 Tables 6 and 7, papers/001 Tables 3 and 4): one
+-- autoencoder per latent size, trained on the MNIST train split; L1 distortion (mean absolute
+-- pixel error, pixels in [0,1]) of decode(encode(x)) on the test split, next to the paper's.
+--
+--   engram run scripts/compression_sweep.lua                      the full sweep (20 min, 1 core)
+--   engram run scripts/compression_sweep.lua --set quick=true     a tiny run (~20 s)
+--   engram run scripts/compression_sweep.lua --set epochs=3 --set continuous=20,80
+--
+-- Settings (--set key=value): discrete (c x l list, "38x2,62x2,..."), continuous (h list),
+-- kl_weights (continuous KL weights, each h is run with each: "1,0"; 1 = a VAE, 0 = a plain
+-- autoencoder), epochs (10), steps (0 = use epochs), batch (128), lr (0.001), hidden (encoder
+-- widths, "256"), seed (1), train_examples (0 = all 60000), test_examples (0 = all 10000),
+-- threads (0 = leave torch's count: 1 under `engram run`), dataset (mnist), out (results: where
+-- compression_sweep.csv/.svg go besides the run directory), quick (false).
+--
+-- Code sizes: a discrete code costs c*ceil(log2 l) bits, a continuous one 32*h bits; an MNIST
+-- image 6272. The paper's continuous table counts compression as 49/h (128 bits per unit of its
+-- h), so its rows are matched here by compression ratio, not by h: its h=5 row (9.8x) is our
+-- h=20. The paper reports training-set distortion, best of four learning rates, with conv
+-- networks for the discrete latents; this sweep uses one learning rate and MLPs (l1_train is
+-- the training-set figure).
+
+local cfg = config or {}
+
+local function list(value, default)
+  local out = {}
+  for item in tostring(value or default):gmatch("[^,%s]+") do out[#out + 1] = item end
+  return out
+end
+
+local function int_list(value, default)
+  local out = {}
+  for _, v in ipairs(list(value, default)) do out[#out + 1] = math.tointeger(tonumber(v)) end
+  return out
+end
+
+local quick = cfg.quick == true or cfg.quick == "true" or cfg.quick == "1"
+local discrete_default = "38x2,62x2,168x2,50x18,20x2,24x6,48x10,208x2,313x4"
+local continuous_default, kl_default = "4,8,20,28,80,256", "1,0"
+if quick then
+  discrete_default, continuous_default, kl_default = "38x2,168x2,50x18", "8,20", "1"
+end
+local epochs = math.tointeger(tonumber(cfg.epochs or 10))
+local steps = math.tointeger(tonumber(cfg.steps or (quick and 500 or 0)))
+local batch = math.tointeger(tonumber(cfg.batch or 128))
+local lr = tonumber(cfg.lr or 1e-3)
+local hidden = int_list(cfg.hidden, quick and "128" or "256")
+local seed = math.tointeger(tonumber(cfg.seed or 1))
+local train_examples = math.tointeger(tonumber(cfg.train_examples or (quick and 3000 or 0)))
+local test_examples = math.tointeger(tonumber(cfg.test_examples or (quick and 1000 or 0)))
+local threads = math.tointeger(tonumber(cfg.threads or 0))
+local out = cfg.out or "results"
+
+-- papers/001 Table 3 (categorical): "c x l" -> training L1 distortion.
+local paper_discrete = {
+  ["6x20"] = 0.06609, ["10x20"] = 0.04965, ["6x16"] = 0.07546, ["12x10"] = 0.05497,
+  ["10x14"] = 0.05410, ["24x3"] = 0.05988, ["38x2"] = 0.05785, ["6x2"] = 0.13831,
+  ["40x3"] = 0.04158, ["20x2"] = 0.08446, ["8x6"] = 0.08423, ["12x6"] = 0.06756,
+  ["30x2"] = 0.06958, ["24x6"] = 0.04065, ["4x37"] = 0.07795, ["8x15"] = 0.06812,
+  ["48x10"] = 0.01649, ["209x8"] = 0.01455, ["12x37"] = 0.03996, ["313x4"] = 0.01420,
+  ["392x3"] = 0.01348, ["50x18"] = 0.01859, ["168x2"] = 0.01955, ["108x3"] = 0.01894,
+  ["62x2"] = 0.04073, ["208x2"] = 0.01832, ["68x5"] = 0.01849,
+}
+-- papers/001 Table 4 (continuous): {compression, L1}, matched by compression (see the top).
+local paper_continuous = {
+  { 49, 0.135196 }, { 24.5, 0.124725 }, { 16.3333, 0.0947032 }, { 9.8, 0.0354035 },
+  { 7, 0.031808 }, { 2.45, 0.0149272 },
+}
+
+local function paper_l1(r)
+  if r.latent == "discrete" then return paper_discrete[("%dx%d"):format(r.c, r.l)] end
+  for _, p in ipairs(paper_continuous) do
+    if math.abs(p[1] - r.compression) < 0.005 * p[1] then return p[2] end
+  end
+  return nil
+end
+
+local settings = {}
+for _, item in ipairs(list(cfg.discrete, discrete_default)) do
+  local c, l = item:match("^(%d+)x(%d+)$")
+  assert(c, ("discrete: %q is not c x l (e.g. 38x2)"):format(item))
+  settings[#settings + 1] = { latent = "discrete", c = math.tointeger(c), l = math.tointeger(l) }
+end
+for _, kl in ipairs(list(cfg.kl_weights, kl_default)) do
+  for _, h in ipairs(int_list(cfg.continuous, continuous_default)) do
+    settings[#settings + 1] = { latent = "continuous", h = h, kl_weight = tonumber(kl) }
+  end
+end
+
+local dataset = engram.dataset(cfg.dataset or "mnist")
+local run_dir = engram.run_dir("runs", "compression_sweep")
+print(("compression_sweep: %d settings, %s, batch %d, lr %g, hidden {%s}, seed %d%s -> %s")
+  :format(#settings, steps > 0 and (steps .. " steps") or (epochs .. " epochs"), batch, lr,
+          table.concat(hidden, ","), seed, quick and " (quick)" or "", run_dir))
+
+local function name_of(r)
+  if r.latent == "discrete" then return ("%d x %d"):format(r.c, r.l) end
+  return ("h=%d kl=%g"):format(r.h, r.kl_weight)
+end
+
+local started = engram.clock()
+local results = {}
+for _, s in ipairs(settings) do
+  local r = engram.compression {
+    dataset = dataset, latent = s.latent, c = s.c, l = s.l, h = s.h, kl_weight = s.kl_weight,
+    hidden = hidden, epochs = epochs, steps = steps, batch = batch, lr = lr, seed = seed,
+    train_examples = train_examples, test_examples = test_examples, threads = threads,
+  }
+  r.paper_l1 = paper_l1(r)
+  r.kl_weight = s.kl_weight
+  results[#results + 1] = r
+  print(("%-10s %-14s %5d bits %8.2fx  L1 %.4f (train %.4f, paper %s)  %.0f s")
+    :format(r.latent, name_of(r), r.bits_per_code, r.compression, r.l1, r.l1_train,
+            r.paper_l1 and ("%.4f"):format(r.paper_l1) or "-", r.seconds))
+end
+local wall = engram.clock() - started
+
+-- CSV and table.
+local function opt(v, pattern) return v and pattern:format(v) or "" end
+local header = { "latent", "c", "l", "h", "bits_per_code", "compression", "l1", "seconds",
+                 "l1_train", "l1_untrained", "steps", "paper_l1", "kl_weight" }
+local csv, rows = {}, {}
+for _, r in ipairs(results) do
+  local d = r.latent == "discrete"
+  csv[#csv + 1] = {
+    r.latent, d and tostring(r.c) or "", d and tostring(r.l) or "", d and "" or tostring(r.h),
+    tostring(r.bits_per_code), ("%.4f"):format(r.compression), ("%.5f"):format(r.l1),
+    ("%.1f"):format(r.seconds), ("%.5f"):format(r.l1_train), ("%.5f"):format(r.l1_untrained),
+    tostring(r.steps), opt(r.paper_l1, "%.5f"), d and "" or ("%g"):format(r.kl_weight),
+  }
+  rows[#rows + 1] = {
+    r.latent, name_of(r), tostring(r.bits_per_code),
+    ("%.2f"):format(r.compression), ("%.4f"):format(r.l1), ("%.4f"):format(r.l1_train),
+    opt(r.paper_l1, "%.4f"), ("%.0f"):format(r.seconds),
+  }
+end
+engram.write_csv(run_dir .. "/compression_sweep.csv", header, csv)
+
+-- SVG: compression on a log x axis against L1, our two series (filled) and the paper's (hollow).
+local W, H, left, right, top, bottom = 760, 500, 70, 200, 40, 60
+local function bits_of(c, l)
+  local b = 0
+  while 2 ^ b < l do b = b + 1 end
+  return c * b
+end
+local xs, ys = {}, {}
+for _, r in ipairs(results) do xs[#xs + 1], ys[#ys + 1] = r.compression, r.l1 end
+for key, v in pairs(paper_discrete) do
+  local c, l = key:match("(%d+)x(%d+)")
+  xs[#xs + 1], ys[#ys + 1] = 6272 / bits_of(tonumber(c), tonumber(l)), v
+end
+for _, p in ipairs(paper_continuous) do xs[#xs + 1], ys[#ys + 1] = p[1], p[2] end
+local log10 = function(v) return math.log(v, 10) end
+local x_lo = math.floor(log10(math.min(table.unpack(xs))))
+local x_hi = math.ceil(log10(math.max(table.unpack(xs))))
+if x_hi == x_lo then x_hi = x_lo + 1 end
+local y_step = 0.02
+local y_hi = math.max(y_step, math.ceil(math.max(table.unpack(ys)) / y_step) * y_step)
+local function px(v) return left + (log10(v) - x_lo) / (x_hi - x_lo) * (W - left - right) end
+local function py(v) return top + (1 - v / y_hi) * (H - top - bottom) end
+local svg = {
+  ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
+   .. 'font-size="12">'):format(W, H),
+  ('<rect width="%d" height="%d" fill="white"/>'):format(W, H),
+  ('<text x="%d" y="22" font-size="15">MNIST: L1 distortion against compression</text>')
+    :format(left),
+}
+local function add(s) svg[#svg + 1] = s end
+for e = x_lo, x_hi do
+  for m = 1, 9 do
+    local v = m * 10 ^ e
+    if e < x_hi or m == 1 then
+      add(('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"/>')
+        :format(px(v), top, px(v), H - bottom, m == 1 and "#bbb" or "#eee"))
+    end
+  end
+  add(('<text x="%.1f" y="%d" text-anchor="middle">%sx</text>')
+    :format(px(10 ^ e), H - bottom + 18, ("%g"):format(10 ^ e)))
+end
+for i = 0, math.floor(y_hi / y_step + 0.5) do
+  local v = i * y_step
+  add(('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>')
+    :format(left, py(v), W - right, py(v)))
+  add(('<text x="%d" y="%.1f" text-anchor="end">%.2f</text>'):format(left - 6, py(v) + 4, v))
+end
+add(('<text x="%d" y="%d" text-anchor="middle">compression (image bits / code bits, log scale)'
+     .. '</text>'):format((left + W - right) // 2, H - 15))
+add(('<text transform="translate(18,%d) rotate(-90)" text-anchor="middle">L1 distortion (test)'
+     .. '</text>'):format((top + H - bottom) // 2))
+local paper_d = { name = "discrete (paper, train)", color = "#1f77b4" }
+local paper_c = { name = "continuous (paper, train)", color = "#d62728" }
+-- One filled series per latent kind (and continuous KL weight) of this run, in order of first use.
+local palette = { "#d62728", "#ff7f0e", "#9467bd", "#8c564b" }
+local series, by_key, continuous_series = {}, {}, 0
+for _, r in ipairs(results) do
+  local key = r.latent == "discrete" and "discrete" or ("continuous kl=%g"):format(r.kl_weight)
+  if not by_key[key] then
+    local color = "#1f77b4"
+    if key ~= "discrete" then
+      continuous_series = continuous_series + 1
+      color = palette[(continuous_series - 1) % #palette + 1]
+    end
+    by_key[key] = { name = key .. " (this run)", color = color, filled = true, points = {} }
+    series[#series + 1] = by_key[key]
+  end
+  local pts = by_key[key].points
+  pts[#pts + 1] = r
+end
+local function marker(x, y, s, label)
+  add(('<circle cx="%.1f" cy="%.1f" r="4" fill="%s" stroke="%s" stroke-width="1.5"/>')
+    :format(x, y, s.filled and s.color or "none", s.color))
+  if label then
+    add(('<text x="%.1f" y="%.1f" font-size="10" fill="%s">%s</text>')
+      :format(x + 6, y - 5, s.color, label))
+  end
+end
+for key, v in pairs(paper_discrete) do
+  local c, l = key:match("(%d+)x(%d+)")
+  marker(px(6272 / bits_of(tonumber(c), tonumber(l))), py(v), paper_d)
+end
+for _, p in ipairs(paper_continuous) do marker(px(p[1]), py(p[2]), paper_c) end
+for _, s in ipairs(series) do
+  table.sort(s.points, function(a, b) return a.compression < b.compression end)
+  local coords = {}
+  for _, r in ipairs(s.points) do
+    coords[#coords + 1] = ("%.1f,%.1f"):format(px(r.compression), py(r.l1))
+  end
+  add(('<polyline points="%s" fill="none" stroke="%s" stroke-opacity="0.5"/>')
+    :format(table.concat(coords, " "), s.color))
+  for _, r in ipairs(s.points) do
+    marker(px(r.compression), py(r.l1), s,
+           r.latent == "discrete" and ("%dx%d"):format(r.c, r.l) or ("h=%d"):format(r.h))
+  end
+end
+local legend = { table.unpack(series) }
+legend[#legend + 1], legend[#legend + 2] = paper_d, paper_c
+for i, s in ipairs(legend) do
+  local y = top + 10 + (i - 1) * 20
+  marker(W - right + 20, y, s)
+  add(('<text x="%d" y="%d">%s</text>'):format(W - right + 30, y + 4, s.name))
+end
+add("</svg>\n")
+local svg_text = table.concat(svg, "\n")
+engram.write_text(run_dir .. "/compression_sweep.svg", svg_text)
+-- The copies under `out` (results/ by default) fail only if that directory is missing: the run
+-- directory then has the only ones.
+for _, w in ipairs({ { engram.write_csv, out .. "/compression_sweep.csv", header, csv },
+                     { engram.write_text, out .. "/compression_sweep.svg", svg_text } }) do
+  local ok, err = pcall(table.unpack(w))
+  if not ok then print(("warning: %s (the run directory has a copy)"):format(err)) end
+end
+
+engram.write_json(run_dir .. "/results.json", {
+  protocol = { epochs = epochs, steps = steps, batch = batch, lr = lr, hidden = hidden,
+               seed = seed, train_examples = train_examples, test_examples = test_examples,
+               threads = threads, torch_threads = engram.torch_threads, blas = engram.blas,
+               version = engram.version, quick = quick },
+  results = results,
+  wall_seconds = wall,
+})
+
+print(engram.format_table({ "latent", "size", "bits", "compression", "L1 test", "L1 train",
+                            "paper L1", "train s" }, rows))
+print(("wall time %.0f s; %s/compression_sweep.csv, .svg; %s"):format(wall, out, run_dir))
