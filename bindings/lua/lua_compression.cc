@@ -11,18 +11,6 @@
 namespace engram::lua {
 namespace {
 
-int raise(lua_State* L, const Status& s) { return luaL_error(L, "%s", s.message().c_str()); }
-
-void set_number(lua_State* L, const char* k, double v) {
-  lua_pushnumber(L, v);
-  lua_setfield(L, -2, k);
-}
-
-void set_int(lua_State* L, const char* k, int64_t v) {
-  lua_pushinteger(L, v);
-  lua_setfield(L, -2, k);
-}
-
 // Integer fields take any int: measure_compression's validation says what a field needs
 // ("l must be >= 2") better than a bare range would.
 int int_field(lua_State* L, const char* what, const char* field, int fallback) {

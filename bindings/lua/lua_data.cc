@@ -23,8 +23,6 @@ void push_scenario(lua_State* L, const std::shared_ptr<const ImageDataset>& ds, 
   }
 }
 
-int raise(lua_State* L, const Status& s) { return luaL_error(L, "%s", s.message().c_str()); }
-
 // engram.dataset(name [, dir]) -> Dataset
 int l_dataset(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {

@@ -15,23 +15,11 @@ namespace {
 constexpr std::pair<long long, long long> kAny = {std::numeric_limits<long long>::min(),
                                                   std::numeric_limits<long long>::max()};
 
-int raise(lua_State* L, const Status& s) { return luaL_error(L, "%s", s.message().c_str()); }
-
 // The field must be present: opt_* readers fall back silently, a budget must not.
 void require_field(lua_State* L, int index, const char* what, const char* field) {
   const int type = lua_getfield(L, index, field);
   lua_pop(L, 1);
   if (type == LUA_TNIL) luaL_error(L, "%s.%s is required", what, field);
-}
-
-void set_number(lua_State* L, const char* k, double v) {
-  lua_pushnumber(L, v);
-  lua_setfield(L, -2, k);
-}
-
-void set_int(lua_State* L, const char* k, int64_t v) {
-  lua_pushinteger(L, v);
-  lua_setfield(L, -2, k);
 }
 
 int l_latent_size(lua_State* L) {

@@ -15,18 +15,6 @@ namespace {
 constexpr const char* kTeacherMeta = "engram.Teacher";
 constexpr const char* kMemoryMeta = "engram.RecollectionMemory";
 
-int raise(lua_State* L, const Status& s) { return luaL_error(L, "%s", s.message().c_str()); }
-
-void set_number(lua_State* L, const char* k, double v) {
-  lua_pushnumber(L, v);
-  lua_setfield(L, -2, k);
-}
-
-void set_int(lua_State* L, const char* k, int64_t v) {
-  lua_pushinteger(L, v);
-  lua_setfield(L, -2, k);
-}
-
 std::shared_ptr<const ImageDataset> dataset_field(lua_State* L, const char* what) {
   lua_getfield(L, 1, "dataset");
   if (lua_isnil(L, -1)) luaL_error(L, "%s.dataset is required (engram.dataset(\"mnist\"))", what);

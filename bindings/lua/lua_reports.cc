@@ -14,8 +14,6 @@
 namespace engram::lua {
 namespace {
 
-int raise(lua_State* L, const Status& s) { return luaL_error(L, "%s", s.message().c_str()); }
-
 std::vector<std::string> string_list(lua_State* L, int idx, const char* what) {
   luaL_checktype(L, idx, LUA_TTABLE);
   std::vector<std::string> out;

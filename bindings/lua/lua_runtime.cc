@@ -20,8 +20,6 @@ std::shared_ptr<Session>& runtime_arg(lua_State* L) {
   return check_shared<Session>(L, 1, kRuntimeMeta);
 }
 
-int raise(lua_State* L, const Status& s) { return luaL_error(L, "%s", s.message().c_str()); }
-
 void read_neocortex(lua_State* L, int idx, LearnerConfig& c) {
   const char* what = "runtime.neocortex";
   check_keys(L, idx, what, {"net", "hidden", "lr"});
@@ -178,11 +176,6 @@ int l_consolidate(lua_State* L) {
     if (Status s = runtime_arg(L)->consolidate(); !s.ok()) return raise(L, s);
     return 0;
   });
-}
-
-void set_int(lua_State* L, const char* k, int64_t v) {
-  lua_pushinteger(L, v);
-  lua_setfield(L, -2, k);
 }
 
 // rt:memory() -> {codes_stored, capacity, seen, bits_per_item, bytes_used, budget_bytes,

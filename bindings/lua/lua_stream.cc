@@ -16,13 +16,6 @@ namespace {
 constexpr const char* kStreamMeta = "engram.Stream";
 constexpr const char* kRuntimeMeta = "engram.Runtime";
 
-int raise(lua_State* L, const Status& s) { return luaL_error(L, "%s", s.message().c_str()); }
-
-void set_int(lua_State* L, const char* k, int64_t v) {
-  lua_pushinteger(L, v);
-  lua_setfield(L, -2, k);
-}
-
 // engram.stream{ endpoint = "tcp://127.0.0.1:5700", policy = "block" | "drop_oldest",
 //                queue = 1024, hwm = 1000, values = 784, classes = 10,
 //                curve = { secret_key = "<Z85>", allowed_clients = { "<Z85>", ... } } }

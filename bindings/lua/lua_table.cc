@@ -126,4 +126,16 @@ void push_integer_list(lua_State* L, const std::vector<long long>& values) {
   }
 }
 
+void set_int(lua_State* L, const char* k, long long v) {
+  lua_pushinteger(L, static_cast<lua_Integer>(v));
+  lua_setfield(L, -2, k);
+}
+
+void set_number(lua_State* L, const char* k, double v) {
+  lua_pushnumber(L, v);
+  lua_setfield(L, -2, k);
+}
+
+int raise(lua_State* L, const Status& s) { return luaL_error(L, "%s", s.message().c_str()); }
+
 }  // namespace engram::lua

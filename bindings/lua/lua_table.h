@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/status.h"
+
 namespace engram::lua {
 
 // Raises a Lua error unless every key of the table at `index` is one of `allowed` (catches
@@ -27,6 +29,13 @@ std::vector<int> opt_int_list(lua_State* L, int index, const char* what, const c
 
 // Pushes the field's value when it is a table and returns true; false (nothing pushed) when nil.
 bool push_subtable(lua_State* L, int index, const char* what, const char* field);
+
+// Sets field k of the table on top of the stack.
+void set_int(lua_State* L, const char* k, long long v);
+void set_number(lua_State* L, const char* k, double v);
+
+// Raises a Lua error carrying the status message (never returns; typed int for `return raise()`).
+int raise(lua_State* L, const Status& s);
 
 // Pushes a Lua array of numbers.
 void push_number_list(lua_State* L, const std::vector<double>& values);
