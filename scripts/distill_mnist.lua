@@ -11,7 +11,8 @@
 -- modules/distill/distiller.h for why). Columns: real (true labels), real_teacher (real inputs,
 -- teacher outputs), buffer_10x/50x/100x (recollections of stored codes of the training set),
 -- codes_10x/100x (recollections of random codes), active_10x/100x (hardest of k = 10 stored
--- codes), active_diverse_10x/100x (k*n = 100 drawn, k = 10 kept by MSSS, then the hardest).
+-- codes), active_diverse_10x/100x (k*n = 100 drawn, k = 10 kept by MSSS, then the hardest);
+-- active_diverse_cosine_10x/100x: the same with cosine similarity in MSSS (not in the paper).
 -- 10x/50x/100x = 168/62/38 two-way variables (37x/101x/165x per code: the paper names the
 -- compression after counting the decoder too).
 --
@@ -82,6 +83,8 @@ local function column_spec(name)
   elseif kind == "codes" then spec.source = "codes"
   elseif kind == "active" then spec.source, spec.curriculum = "buffer", "active"
   elseif kind == "active_diverse" then spec.source, spec.curriculum = "buffer", "active_diverse"
+  elseif kind == "active_diverse_cosine" then
+    spec.source, spec.curriculum, spec.similarity = "buffer", "active_diverse", "cosine"
   else error("unknown column '" .. name .. "'") end
   return spec
 end
@@ -94,6 +97,7 @@ for _, name in ipairs(columns) do
   local r = engram.distill {
     dataset = dataset, teacher = teacher, memory = spec.memory, student = student,
     source = spec.source, curriculum = spec.curriculum or "random", seed = seed, lr = lr,
+    similarity = spec.similarity,
     episodes = episodes, checkpoints = checkpoints,
   }
   header[#header + 1] = name

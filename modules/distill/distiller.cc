@@ -37,6 +37,10 @@ Status check(const DistillOptions& o, const RecollectionStore* store) {
     return Status(ErrorCode::invalid_argument,
                   "distill: k, n, batch >= 1, lr > 0 and episodes >= 0 required");
   }
+  if (o.similarity != "dot" && o.similarity != "cosine") {
+    return Status(ErrorCode::invalid_argument,
+                  "distill: similarity must be dot or cosine, not '" + o.similarity + "'");
+  }
   if (o.curriculum == "active_diverse" && o.batch != 1) {
     return Status(ErrorCode::invalid_argument,
                   "distill: active_diverse trains one example "
@@ -115,8 +119,10 @@ Expected<DistillResult> distill(const ImageDataset& ds, Learner& teacher,
     }
     result.examples_drawn += static_cast<int64_t>(drawn_per_episode);
     if (diverse) {
+      MsssOptions msss;
+      msss.cosine = o.similarity == "cosine";
       auto keep = select_msss(x.contiguous().data_ptr<float>(), static_cast<size_t>(x.size(0)),
-                              static_cast<size_t>(x.size(1)), static_cast<size_t>(o.k));
+                              static_cast<size_t>(x.size(1)), static_cast<size_t>(o.k), msss);
       if (!keep.ok()) return keep.status();
       std::vector<int64_t> kept(keep->begin(), keep->end());
       const at::Tensor sel = at::tensor(kept, at::kLong);

@@ -34,6 +34,9 @@ struct DistillOptions {
   //                     the inputs), then the one with the highest student loss
   std::string curriculum = "random";
   int k = 10, n = 10;
+  // MSSS similarity for active_diverse: "dot" (the paper: dot product of the inputs) or
+  // "cosine" (dot product of unit vectors, so near-blank recollections are not "diverse").
+  std::string similarity = "dot";
   int batch = 1;
   double lr = 1e-3;
   uint64_t seed = 1;
