@@ -17,7 +17,9 @@
 -- compression after counting the decoder too).
 --
 -- Settings: student (cnn | mlp), episodes (10000), checkpoints (100,1000,10000), columns (all),
--- seed (1), teacher_epochs (8), vae_epochs (10), lr (1e-3), out (runs), quick (false).
+-- seed (1), teacher_epochs (8), vae_epochs (10), vae_arch (mlp | conv), vae_hidden (512; conv: the
+-- filters, 0 = c*l/4), lr (1e-3), out (runs), quick (false). The teacher and the memories are
+-- cached in runs/ (keyed by their options), so later runs skip training them.
 
 local cfg = config or {}
 local function list(value, default)
@@ -60,13 +62,22 @@ local variables = { ["10x"] = 168, ["50x"] = 62, ["100x"] = 38 }
 local memories, memory_rows = {}, {}
 local function memory(level)
   if not memories[level] then
+    local arch = cfg.vae_arch or "mlp"
+    local hidden = {}
+    for _, h in ipairs(list(cfg.vae_hidden, arch == "conv" and "0" or "512")) do
+      hidden[#hidden + 1] = math.tointeger(tonumber(h))
+    end
+    local epochs = math.tointeger(cfg.vae_epochs or (quick and 1 or 10))
     local m = engram.recollections {
-      dataset = dataset, c = variables[level], l = 2, seed = seed,
-      epochs = math.tointeger(cfg.vae_epochs or (quick and 1 or 10)),
+      dataset = dataset, c = variables[level], l = 2, seed = seed, epochs = epochs,
+      arch = arch, hidden = hidden,
+      cache = ("runs/memory_c%d_l2_%s%s_e%d_seed%d.state"):format(variables[level], arch,
+        table.concat(hidden, "-"), epochs, seed),
     }
     local s = m:stats()
-    print(("memory %s: c=%d l=%d, %d codes, %.1fx per code, %d bytes of codes, L1 %.4f (%.0f s)")
-      :format(level, s.c, s.l, s.codes, s.compression, s.buffer_bytes, s.l1, s.seconds))
+    print(("memory %s: c=%d l=%d, %d codes, %.1fx per code, %d bytes of codes, L1 %.4f (%s)")
+      :format(level, s.c, s.l, s.codes, s.compression, s.buffer_bytes, s.l1,
+        s.from_cache and "from cache" or ("%.0f s"):format(s.seconds)))
     memory_rows[#memory_rows + 1] = { level, s.c, s.l, s.codes, ("%.1f"):format(s.compression),
       s.buffer_bytes, s.decoder_weight_bytes, ("%.4f"):format(s.l1), ("%.0f"):format(s.seconds) }
     memories[level] = m

@@ -72,17 +72,23 @@ int l_recollections(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     const char* what = "recollections";
     luaL_checktype(L, 1, LUA_TTABLE);
-    check_keys(L, 1, what, {"dataset", "c", "l", "hidden", "epochs", "batch", "seed", "lr"});
+    check_keys(L, 1, what,
+               {"dataset", "c", "l", "arch", "hidden", "tau", "epochs", "batch", "seed", "lr",
+                "cache"});
     auto ds = dataset_field(L, what);
     RecollectionStoreOptions o;
     o.dvae.hidden = {512};
     o.dvae.c = static_cast<int>(opt_integer(L, 1, what, "c", 168, 1, 65536));
     o.dvae.l = static_cast<int>(opt_integer(L, 1, what, "l", 2, 2, 65536));
+    o.dvae.arch = opt_string(L, 1, what, "arch", o.dvae.arch);
+    if (o.dvae.arch == "conv") o.dvae.hidden = {0};
     o.dvae.hidden = opt_int_list(L, 1, what, "hidden", o.dvae.hidden);
+    o.dvae.tau = opt_number(L, 1, what, "tau", o.dvae.tau);
     o.dvae.lr = opt_number(L, 1, what, "lr", o.dvae.lr);
     o.dvae.seed = static_cast<uint64_t>(opt_integer(L, 1, what, "seed", 1, 0, INT64_MAX));
     o.epochs = static_cast<int>(opt_integer(L, 1, what, "epochs", o.epochs, 0, 1000));
     o.batch = static_cast<int>(opt_integer(L, 1, what, "batch", o.batch, 1, 1 << 16));
+    o.cache = opt_string(L, 1, what, "cache", "");
     auto store = RecollectionStore::build(*ds, o);
     if (!store.ok()) return raise(L, store.status());
     push_shared(L, std::shared_ptr<RecollectionStore>(std::move(*store)), kMemoryMeta);
@@ -93,7 +99,7 @@ int l_recollections(lua_State* L) {
 int l_memory_stats(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     const RecollectionStoreStats& s = check_shared<RecollectionStore>(L, 1, kMemoryMeta)->stats();
-    lua_createtable(L, 0, 9);
+    lua_createtable(L, 0, 10);
     set_int(L, "c", s.c);
     set_int(L, "l", s.l);
     set_int(L, "codes", s.codes);
@@ -103,6 +109,8 @@ int l_memory_stats(lua_State* L) {
     set_int(L, "decoder_weight_bytes", s.decoder_weight_bytes);
     set_number(L, "l1", s.l1_distortion);
     set_number(L, "seconds", s.train_seconds);
+    lua_pushboolean(L, s.from_cache);
+    lua_setfield(L, -2, "from_cache");
     return 1;
   });
 }

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include "modules/distill/mnist_tensors.h"
+#include "runtime/atomic_file.h"
 
 namespace engram {
 
@@ -31,15 +33,28 @@ Expected<std::unique_ptr<RecollectionStore>> RecollectionStore::build(
   auto impl = std::make_unique<Impl>();
   impl->vae = std::move(*vae);
   const auto start = std::chrono::steady_clock::now();
-  std::mt19937_64 rng(vc.seed * 7919 + 3);
-  std::vector<int64_t> order = all_indices(ds.train_size());
-  for (int epoch = 0; epoch < o.epochs; ++epoch) {
-    std::shuffle(order.begin(), order.end(), rng);
-    for (size_t b = 0; b + static_cast<size_t>(o.batch) <= order.size(); b += o.batch) {
-      std::vector<int64_t> idx(order.begin() + static_cast<int64_t>(b),
-                               order.begin() + static_cast<int64_t>(b) + o.batch);
-      AssociationStats s;
-      impl->vae->learn(dataset_images(ds, true, idx), {}, {}, &s);
+  if (!o.cache.empty() && std::filesystem::exists(o.cache)) {
+    std::string bytes;
+    if (Status s = read_file(o.cache, &bytes); !s.ok()) return s;
+    if (Status s = impl->vae->load_state(bytes); !s.ok()) {
+      return Status(s.code(), "recollections cache " + o.cache + ": " + s.message());
+    }
+    impl->stats.from_cache = true;
+  } else {
+    std::mt19937_64 rng(vc.seed * 7919 + 3);
+    std::vector<int64_t> order = all_indices(ds.train_size());
+    for (int epoch = 0; epoch < o.epochs; ++epoch) {
+      std::shuffle(order.begin(), order.end(), rng);
+      for (size_t b = 0; b + static_cast<size_t>(o.batch) <= order.size(); b += o.batch) {
+        std::vector<int64_t> idx(order.begin() + static_cast<int64_t>(b),
+                                 order.begin() + static_cast<int64_t>(b) + o.batch);
+        AssociationStats s;
+        impl->vae->learn(dataset_images(ds, true, idx), {}, {}, &s);
+      }
+    }
+    if (!o.cache.empty()) {
+      const std::string bytes = impl->vae->save_state();
+      if (Status s = write_file_atomically(o.cache, bytes.data(), bytes.size()); !s.ok()) return s;
     }
   }
   impl->vae->consolidate();
@@ -55,7 +70,8 @@ Expected<std::unique_ptr<RecollectionStore>> RecollectionStore::build(
   impl->codes = n == 0 ? at::empty({0, vc.c}, dtype) : at::cat(parts).to(dtype);
   RecollectionStoreStats& st = impl->stats;
   st.train_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      st.from_cache ? 0.0
+                    : std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   st.c = vc.c;
   st.l = vc.l;
   st.codes = static_cast<int64_t>(n);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <string>
 
 #include "io/datasets/dataset.h"
 #include "modules/association/discrete_vae.h"
@@ -20,6 +21,9 @@ struct RecollectionStoreOptions {
   int epochs = 10;
   int batch = 128;
   size_t distortion_examples = 2000;  // test images for the L1 distortion figure
+  // When non-empty: load the trained VAE from this file if it exists (trained with the same
+  // options; the codes are then re-encoded), otherwise train it and save it there (atomically).
+  std::string cache;
 };
 
 struct RecollectionStoreStats {
@@ -30,13 +34,15 @@ struct RecollectionStoreStats {
   int64_t buffer_bytes = 0;   // all codes bit-packed
   int64_t decoder_weight_bytes = 0;
   double l1_distortion = 0;  // mean |x - decode(encode(x))| on test images, pixels in [0,1]
-  double train_seconds = 0;
+  double train_seconds = 0;   // 0 when loaded from the cache
+  bool from_cache = false;
 };
 
 class RecollectionStore {
  public:
-  // Trains the VAE on ds's training split (deterministic from dvae.seed), freezes its decoder,
-  // and encodes every training image. Errors: bad options.
+  // Trains the VAE on ds's training split (deterministic from dvae.seed) or loads it from
+  // o.cache, freezes its decoder, and encodes every training image. Errors: bad options, a
+  // cache file that does not hold such a VAE, io errors.
   static Expected<std::unique_ptr<RecollectionStore>> build(const ImageDataset& ds,
                                                             const RecollectionStoreOptions& o);
   ~RecollectionStore();

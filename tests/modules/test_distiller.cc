@@ -11,7 +11,9 @@
 #include <doctest/doctest.h>
 // clang-format on
 
+#include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 
 #include "tests/temp_dir.h"
@@ -136,4 +138,34 @@ TEST_CASE("distillation: the teacher cache gives back the same teacher") {
   auto broken = train_teacher(ds, o);
   REQUIRE_FALSE(broken.ok());
   CHECK(broken.status().message().find("teacher cache") != std::string::npos);
+}
+
+TEST_CASE("distillation: the memory cache gives back the same recollections") {
+  const ImageDataset& ds = subset();
+  engram::test::TempDir dir;
+  RecollectionStoreOptions o = small_memory();
+  o.epochs = 1;
+  o.cache = dir.file("memory.state");
+  auto first = RecollectionStore::build(ds, o);
+  REQUIRE(first.ok());
+  CHECK_FALSE((*first)->stats().from_cache);
+  auto second = RecollectionStore::build(ds, o);
+  REQUIRE(second.ok());
+  CHECK((*second)->stats().from_cache);
+  CHECK((*second)->stats().train_seconds == 0.0);
+  CHECK((*second)->stats().l1_distortion == (*first)->stats().l1_distortion);
+  std::mt19937_64 a(5), b(5);
+  const at::Tensor codes = (*first)->sample_stored(16, a);
+  CHECK(at::equal(codes, (*second)->sample_stored(16, b)));
+  CHECK(at::equal((*first)->decode(codes), (*second)->decode(codes)));
+  std::ofstream(o.cache) << "not a memory";
+  auto broken = RecollectionStore::build(ds, o);
+  REQUIRE_FALSE(broken.ok());
+  CHECK(broken.status().message().find("recollections cache") != std::string::npos);
+  std::filesystem::remove(o.cache);
+  REQUIRE(RecollectionStore::build(ds, o).ok());
+  o.dvae.c = 100;  // a cache of another shape is refused, not silently used
+  auto other = RecollectionStore::build(ds, o);
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.status().message().find("recollections cache") != std::string::npos);
 }
