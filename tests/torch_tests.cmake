@@ -26,3 +26,13 @@ add_test(NAME stream_learn_curve
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/stream_learn.sh $<TARGET_FILE:engram>
                  ${PROJECT_SOURCE_DIR} 5792 curve)
 set_tests_properties(stream_learn_curve PROPERTIES LABELS integration TIMEOUT 600)
+# scripts/distill_mnist.lua end to end at a tiny scale (tables, caches, a bad column).
+add_test(NAME distill_script
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/distill_script.sh $<TARGET_FILE:engram>
+                 ${PROJECT_SOURCE_DIR})
+set_tests_properties(distill_script PROPERTIES LABELS integration TIMEOUT 600)
+# scripts/compression_sweep.lua --set quick=true end to end (CSV, plot, distortion ordering).
+add_test(NAME compression_sweep_script
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/compression_sweep_script.sh
+                 $<TARGET_FILE:engram> ${PROJECT_SOURCE_DIR})
+set_tests_properties(compression_sweep_script PROPERTIES LABELS integration TIMEOUT 600)

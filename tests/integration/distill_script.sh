@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# scripts/distill_mnist.lua end to end at a tiny scale: a fast MLP teacher, 1-epoch memories,
+# 300 episodes. Checks the tables it writes, that a second run takes the teacher and the memory
+# from the cache, and that a bad column is a clear error. Usage: distill_script.sh ENGRAM SOURCE_DIR
+set -euo pipefail
+engram=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+args=(--set quick=true --set teacher_net=mlp --set student=mlp --set episodes=300
+      --set checkpoints=100,300 --set columns=real,buffer_10x,codes_100x,active_diverse_10x
+      --set out="$work")
+cd "$work"
+"$engram" run "$src/scripts/distill_mnist.lua" "${args[@]}" | tee first.txt
+run=$(sed -n 's/^results in //p' first.txt)
+test "$(head -1 "$run/accuracy.csv")" = "episodes,real,buffer_10x,codes_100x,active_diverse_10x"
+test "$(wc -l <"$run/accuracy.csv")" -eq 3
+# The teacher learned (an MLP after one epoch is far above the 10% of chance).
+awk '/^teacher: test accuracy/ { if ($4 < 0.85) exit 1; found = 1 } END { exit !found }' first.txt
+# After 300 episodes on recollections the active+diverse student is above chance.
+awk -F, '$1 == 300 { if ($5 < 30) exit 1; found = 1 } END { exit !found }' "$run/accuracy.csv"
+grep -q "memory 100x: c=38" first.txt
+"$engram" run "$src/scripts/distill_mnist.lua" "${args[@]}" --set columns=buffer_10x >second.txt
+grep -q "teacher: .*from cache" second.txt
+grep -q "memory 10x: .*from cache" second.txt
+if "$engram" run "$src/scripts/distill_mnist.lua" "${args[@]}" --set columns=buffer_7x 2>err.txt; then
+  echo "an unknown column was accepted"
+  exit 1
+fi
+grep -q "unknown column 'buffer_7x'" err.txt
+echo "distill_mnist.lua: tables written, caches reused, bad column refused"
