@@ -72,9 +72,9 @@ int l_recollections(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     const char* what = "recollections";
     luaL_checktype(L, 1, LUA_TTABLE);
-    check_keys(L, 1, what,
-               {"dataset", "c", "l", "arch", "hidden", "tau", "epochs", "batch", "seed", "lr",
-                "cache"});
+    check_keys(
+        L, 1, what,
+        {"dataset", "c", "l", "arch", "hidden", "tau", "epochs", "batch", "seed", "lr", "cache"});
     auto ds = dataset_field(L, what);
     RecollectionStoreOptions o;
     o.dvae.hidden = {512};

@@ -70,8 +70,9 @@ Expected<std::unique_ptr<RecollectionStore>> RecollectionStore::build(
   impl->codes = n == 0 ? at::empty({0, vc.c}, dtype) : at::cat(parts).to(dtype);
   RecollectionStoreStats& st = impl->stats;
   st.train_seconds =
-      st.from_cache ? 0.0
-                    : std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      st.from_cache
+          ? 0.0
+          : std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   st.c = vc.c;
   st.l = vc.l;
   st.codes = static_cast<int64_t>(n);

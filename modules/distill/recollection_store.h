@@ -34,7 +34,7 @@ struct RecollectionStoreStats {
   int64_t buffer_bytes = 0;   // all codes bit-packed
   int64_t decoder_weight_bytes = 0;
   double l1_distortion = 0;  // mean |x - decode(encode(x))| on test images, pixels in [0,1]
-  double train_seconds = 0;   // 0 when loaded from the cache
+  double train_seconds = 0;  // 0 when loaded from the cache
   bool from_cache = false;
 };
 
