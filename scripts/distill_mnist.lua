@@ -12,7 +12,8 @@
 -- teacher outputs), buffer_10x/50x/100x (recollections of stored codes of the training set),
 -- codes_10x/100x (recollections of random codes), active_10x/100x (hardest of k = 10 stored
 -- codes), active_diverse_10x/100x (k*n = 100 drawn, k = 10 kept by MSSS, then the hardest);
--- active_diverse_cosine_10x/100x: the same with cosine similarity in MSSS (not in the paper).
+-- active_diverse_cosine_10x/100x and active_diverse_centered_10x/100x: the same with cosine
+-- similarity, or dot products of mean-centred candidates, in MSSS (not in the paper).
 -- 10x/50x/100x = 168/62/38 two-way variables (37x/101x/165x per code: the paper names the
 -- compression after counting the decoder too).
 --
@@ -101,6 +102,8 @@ local function column_spec(name)
   elseif kind == "active_diverse" then spec.source, spec.curriculum = "buffer", "active_diverse"
   elseif kind == "active_diverse_cosine" then
     spec.source, spec.curriculum, spec.similarity = "buffer", "active_diverse", "cosine"
+  elseif kind == "active_diverse_centered" then
+    spec.source, spec.curriculum, spec.similarity = "buffer", "active_diverse", "centered"
   else error("unknown column '" .. name .. "'") end
   return spec
 end

@@ -37,9 +37,10 @@ Status check(const DistillOptions& o, const RecollectionStore* store) {
     return Status(ErrorCode::invalid_argument,
                   "distill: k, n, batch >= 1, lr > 0 and episodes >= 0 required");
   }
-  if (o.similarity != "dot" && o.similarity != "cosine") {
-    return Status(ErrorCode::invalid_argument,
-                  "distill: similarity must be dot or cosine, not '" + o.similarity + "'");
+  if (o.similarity != "dot" && o.similarity != "cosine" && o.similarity != "centered") {
+    return Status(
+        ErrorCode::invalid_argument,
+        "distill: similarity must be dot, cosine or centered, not '" + o.similarity + "'");
   }
   if (o.curriculum == "active_diverse" && o.batch != 1) {
     return Status(ErrorCode::invalid_argument,
@@ -121,7 +122,10 @@ Expected<DistillResult> distill(const ImageDataset& ds, Learner& teacher,
     if (diverse) {
       MsssOptions msss;
       msss.cosine = o.similarity == "cosine";
-      auto keep = select_msss(x.contiguous().data_ptr<float>(), static_cast<size_t>(x.size(0)),
+      // "centered": dot products of the candidates' deviations from their mean image.
+      const at::Tensor features =
+          (o.similarity == "centered" ? x - x.mean(0, /*keepdim=*/true) : x).contiguous();
+      auto keep = select_msss(features.data_ptr<float>(), static_cast<size_t>(x.size(0)),
                               static_cast<size_t>(x.size(1)), static_cast<size_t>(o.k), msss);
       if (!keep.ok()) return keep.status();
       std::vector<int64_t> kept(keep->begin(), keep->end());

@@ -34,8 +34,9 @@ struct DistillOptions {
   //                     the inputs), then the one with the highest student loss
   std::string curriculum = "random";
   int k = 10, n = 10;
-  // MSSS similarity for active_diverse: "dot" (the paper: dot product of the inputs) or
-  // "cosine" (dot product of unit vectors, so near-blank recollections are not "diverse").
+  // MSSS similarity for active_diverse: "dot" (the paper: dot product of the inputs),
+  // "cosine" (dot product of unit vectors, so near-blank recollections are not "diverse") or
+  // "centered" (dot product of the inputs minus the mean of the k*n candidates).
   std::string similarity = "dot";
   int batch = 1;
   double lr = 1e-3;

@@ -117,6 +117,19 @@ TEST_CASE("distillation: bad options are errors naming the option") {
   auto bad_curriculum = distill(ds, *teacher->learner, nullptr, student("real", "greedy"));
   REQUIRE_FALSE(bad_curriculum.ok());
   CHECK(bad_curriculum.status().message().find("curriculum") != std::string::npos);
+  DistillOptions bad_similarity = student("real", "active_diverse");
+  bad_similarity.similarity = "euclid";
+  auto refused = distill(ds, *teacher->learner, nullptr, bad_similarity);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("similarity must be dot, cosine or centered") !=
+        std::string::npos);
+  DistillOptions centered = student("real", "active_diverse");
+  centered.similarity = "centered";
+  centered.episodes = 5;
+  centered.checkpoints = {5};
+  auto ran = distill(ds, *teacher->learner, nullptr, centered);
+  REQUIRE(ran.ok());
+  CHECK(ran->examples_drawn == 5 * 100);
 }
 
 TEST_CASE("distillation: the teacher cache gives back the same teacher") {
