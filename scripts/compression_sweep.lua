@@ -22,18 +22,6 @@
 
 local cfg = config or {}
 
-local function list(value, default)
-  local out = {}
-  for item in tostring(value or default):gmatch("[^,%s]+") do out[#out + 1] = item end
-  return out
-end
-
-local function int_list(value, default)
-  local out = {}
-  for _, v in ipairs(list(value, default)) do out[#out + 1] = math.tointeger(tonumber(v)) end
-  return out
-end
-
 local quick = cfg.quick == true or cfg.quick == "true" or cfg.quick == "1"
 local discrete_default = "38x2,62x2,168x2,50x18,20x2,24x6,48x10,208x2,313x4"
 local continuous_default, kl_default = "4,8,20,28,80,256", "1,0"
@@ -44,7 +32,7 @@ local epochs = math.tointeger(tonumber(cfg.epochs or 10))
 local steps = math.tointeger(tonumber(cfg.steps or (quick and 500 or 0)))
 local batch = math.tointeger(tonumber(cfg.batch or 128))
 local lr = tonumber(cfg.lr or 1e-3)
-local hidden = int_list(cfg.hidden, quick and "128" or "256")
+local hidden = engram.numbers(cfg.hidden, quick and "128" or "256")
 local seed = math.tointeger(tonumber(cfg.seed or 1))
 local train_examples = math.tointeger(tonumber(cfg.train_examples or (quick and 3000 or 0)))
 local test_examples = math.tointeger(tonumber(cfg.test_examples or (quick and 1000 or 0)))
@@ -76,13 +64,13 @@ local function paper_l1(r)
 end
 
 local settings = {}
-for _, item in ipairs(list(cfg.discrete, discrete_default)) do
+for _, item in ipairs(engram.list(cfg.discrete, discrete_default)) do
   local c, l = item:match("^(%d+)x(%d+)$")
   assert(c, ("discrete: %q is not c x l (e.g. 38x2)"):format(item))
   settings[#settings + 1] = { latent = "discrete", c = math.tointeger(c), l = math.tointeger(l) }
 end
-for _, kl in ipairs(list(cfg.kl_weights, kl_default)) do
-  for _, h in ipairs(int_list(cfg.continuous, continuous_default)) do
+for _, kl in ipairs(engram.list(cfg.kl_weights, kl_default)) do
+  for _, h in ipairs(engram.numbers(cfg.continuous, continuous_default)) do
     settings[#settings + 1] = { latent = "continuous", h = h, kl_weight = tonumber(kl) }
   end
 end

@@ -21,28 +21,27 @@
 -- seed (1), teacher_epochs (8), vae_epochs (30), vae_arch (mlp | conv), vae_hidden (512; conv: the
 -- filters, 0 = c*l/4), lr (1e-4), out (runs), quick (false). The paper used lr 1e-3 or 1e-4;
 -- 1e-4 and a 30-epoch memory measured best here (docs/results/DISTILLATION.md). teacher_net
--- (cnn | mlp: a fast MLP teacher, for smoke tests). The teacher and the memories are cached in
--- `out` (keyed by their options), so later runs skip training them.
+-- (cnn | mlp: a fast MLP teacher, for smoke tests). msss_gamma (1): the fraction of the
+-- candidates each MSSS step examines (gamma of papers/000 Algorithm 1; the paper does not give
+-- it). The teacher and the memories are cached in `out` (keyed by their options), so later runs
+-- skip training them.
 
 local cfg = config or {}
-local function list(value, default)
-  local out = {}
-  for item in tostring(value or default):gmatch("[^,%s]+") do out[#out + 1] = item end
-  return out
-end
 local quick = cfg.quick == true or cfg.quick == "true"
 local student = cfg.student or "cnn"
 local episodes = math.tointeger(cfg.episodes or (quick and 1000 or 10000))
 local checkpoints = {}
-for _, v in ipairs(list(cfg.checkpoints, quick and "100,1000" or "100,1000,10000")) do
-  local e = math.tointeger(tonumber(v))
+for _, e in ipairs(engram.numbers(cfg.checkpoints, quick and "100,1000" or "100,1000,10000")) do
   if e <= episodes then checkpoints[#checkpoints + 1] = e end
 end
 local seed = math.tointeger(cfg.seed or 1)
 local lr = tonumber(cfg.lr or 1e-4)
+local msss_gamma = tonumber(cfg.msss_gamma or 1)
+local vae_arch = cfg.vae_arch or "mlp"
+local vae_epochs = math.tointeger(cfg.vae_epochs or (quick and 1 or 30))
 local all_columns = "real,real_teacher,buffer_10x,buffer_50x,buffer_100x,codes_10x,codes_100x," ..
   "active_10x,active_100x,active_diverse_10x,active_diverse_100x"
-local columns = list(cfg.columns, all_columns)
+local columns = engram.list(cfg.columns, all_columns)
 
 local dataset = engram.dataset(cfg.dataset or "mnist")
 local out = cfg.out or "runs"
@@ -68,12 +67,9 @@ local variables = { ["10x"] = 168, ["50x"] = 62, ["100x"] = 38 }
 local memories, memory_rows = {}, {}
 local function memory(level)
   if not memories[level] then
-    local arch = cfg.vae_arch or "mlp"
-    local hidden = {}
-    for _, h in ipairs(list(cfg.vae_hidden, arch == "conv" and "0" or "512")) do
-      hidden[#hidden + 1] = math.tointeger(tonumber(h))
-    end
-    local epochs = math.tointeger(cfg.vae_epochs or (quick and 1 or 30))
+    local arch = vae_arch
+    local hidden = engram.numbers(cfg.vae_hidden, arch == "conv" and "0" or "512")
+    local epochs = vae_epochs
     local m = engram.recollections {
       dataset = dataset, c = variables[level], l = 2, seed = seed, epochs = epochs,
       arch = arch, hidden = hidden,
@@ -116,7 +112,7 @@ for _, name in ipairs(columns) do
   local r = engram.distill {
     dataset = dataset, teacher = teacher, memory = spec.memory, student = student,
     source = spec.source, curriculum = spec.curriculum or "random", seed = seed, lr = lr,
-    similarity = spec.similarity,
+    similarity = spec.similarity, msss_gamma = msss_gamma,
     episodes = episodes, checkpoints = checkpoints,
   }
   header[#header + 1] = name
@@ -150,7 +146,8 @@ engram.write_csv(run_dir .. "/memories.csv", { "memory", "c", "l", "codes", "com
 engram.write_csv(run_dir .. "/timing.csv", { "column", "seconds", "eval_seconds", "drawn" },
   timing_rows)
 engram.write_json(run_dir .. "/summary.json", {
-  student = student, seed = seed, episodes = episodes, checkpoints = checkpoints,
+  student = student, seed = seed, episodes = episodes, checkpoints = checkpoints, lr = lr,
+  vae_arch = vae_arch, vae_epochs = vae_epochs, msss_gamma = msss_gamma,
   teacher_accuracy = ti.accuracy, columns = columns,
   accuracy = (function()
     local t = {}

@@ -12,19 +12,13 @@
 
 local cfg = config or {}
 
-local function list(value, default)
-  local out = {}
-  for item in tostring(value or default):gmatch("[^,%s]+") do out[#out + 1] = item end
-  return out
-end
-
 local iterations = math.tointeger(cfg.iterations or 2000)
 local batch = math.tointeger(cfg.batch or 128)
 local replay = math.tointeger(cfg.replay or 128)
 local budget = math.tointeger(cfg.budget_bytes or 156800)
 local threads = math.tointeger(cfg.threads or 1)
-local methods = list(cfg.methods, "finetune,er,recollections,er_total,joint")
-local seeds = list(cfg.seeds, "1")
+local methods = engram.list(cfg.methods, "finetune,er,recollections,er_total,joint")
+local seeds = engram.list(cfg.seeds, "1")
 local association = {
   kind = "dvae", c = math.tointeger(cfg.c or 100), l = math.tointeger(cfg.l or 2),
   hidden = { math.tointeger(cfg.hidden or 256) }, kl_weight = tonumber(cfg.kl_weight or 0),

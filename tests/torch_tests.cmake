@@ -7,7 +7,7 @@ engram_test(NAME test_discrete_vae SOURCES modules/test_discrete_vae.cc LIBS eng
 engram_test(NAME test_learner SOURCES modules/test_learner.cc LIBS engram_modules LABELS unit TIMEOUT 180)
 engram_test(NAME test_compression_probe SOURCES modules/test_compression_probe.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
 engram_test(NAME test_distiller SOURCES modules/test_distiller.cc LIBS engram_modules LABELS unit TIMEOUT 240)
-engram_test(NAME test_lua_latent_size SOURCES modules/test_lua_latent_size.cc LIBS engram_lua_module LABELS unit TIMEOUT 60)
+engram_test(NAME test_lua_module SOURCES modules/test_lua_module.cc LIBS engram_lua_module LABELS unit TIMEOUT 60)
 
 # --- integration ---
 engram_test(NAME test_split_small SOURCES integration/test_split_small.cc LIBS engram_modules LABELS integration TIMEOUT 300)

@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include "bindings/lua/lua_compression.h"
+#include "bindings/lua/lua_config_values.h"
 #include "bindings/lua/lua_data.h"
 #include "bindings/lua/lua_distill.h"
 #include "bindings/lua/lua_distillation.h"
@@ -18,6 +19,7 @@ Status install_engram_module(LuaEngine& engine) {
   auto result = engine.protect(0, [](lua_State* L) {
     lua_newtable(L);
     lua::open_data(L);
+    lua::open_config_values(L);
     lua::open_runtime(L);
     lua::open_reports(L);
     lua::open_stream(L);

@@ -121,7 +121,7 @@ int l_distill(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     check_keys(L, 1, what,
                {"dataset", "teacher", "memory", "student", "hidden", "source", "curriculum", "k",
-                "n", "similarity", "batch", "lr", "seed", "episodes", "checkpoints"});
+                "n", "similarity", "msss_gamma", "batch", "lr", "seed", "episodes", "checkpoints"});
     auto ds = dataset_field(L, what);
     lua_getfield(L, 1, "teacher");
     std::shared_ptr<Teacher> teacher = check_shared<Teacher>(L, -1, kTeacherMeta);
@@ -139,6 +139,7 @@ int l_distill(lua_State* L) {
     o.k = static_cast<int>(opt_integer(L, 1, what, "k", o.k, 1, 100000));
     o.n = static_cast<int>(opt_integer(L, 1, what, "n", o.n, 1, 100000));
     o.similarity = opt_string(L, 1, what, "similarity", o.similarity);
+    o.msss_gamma = opt_number(L, 1, what, "msss_gamma", o.msss_gamma);
     o.batch = static_cast<int>(opt_integer(L, 1, what, "batch", o.batch, 1, 1 << 16));
     o.lr = opt_number(L, 1, what, "lr", o.lr);
     o.seed = static_cast<uint64_t>(opt_integer(L, 1, what, "seed", 1, 0, INT64_MAX));

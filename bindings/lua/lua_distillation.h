@@ -18,7 +18,8 @@ namespace engram::lua {
 //                  student = "cnn" | "mlp", hidden = {300, 300},
 //                  source = "real" | "real_teacher" | "buffer" | "codes",
 //                  curriculum = "random" | "active" | "active_diverse", k = 10, n = 10,
-//                  similarity = "dot" | "cosine" (MSSS of active_diverse),
+//                  similarity = "dot" | "cosine" | "centered" (MSSS of active_diverse),
+//                  msss_gamma = 1 (fraction of candidates each MSSS step examines),
 //                  batch = 1, lr = 1e-3, seed = 1, episodes = 10000,
 //                  checkpoints = {100, 1000, 10000}}
 //     -> {episodes = {...}, accuracy = {...}, seconds, eval_seconds, drawn}

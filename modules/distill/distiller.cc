@@ -42,6 +42,10 @@ Status check(const DistillOptions& o, const RecollectionStore* store) {
         ErrorCode::invalid_argument,
         "distill: similarity must be dot, cosine or centered, not '" + o.similarity + "'");
   }
+  if (!(o.msss_gamma > 0 && o.msss_gamma <= 1)) {
+    return Status(ErrorCode::invalid_argument,
+                  "distill: msss_gamma must be in (0, 1], not " + std::to_string(o.msss_gamma));
+  }
   if (o.curriculum == "active_diverse" && o.batch != 1) {
     return Status(ErrorCode::invalid_argument,
                   "distill: active_diverse trains one example "
@@ -122,11 +126,12 @@ Expected<DistillResult> distill(const ImageDataset& ds, Learner& teacher,
     if (diverse) {
       MsssOptions msss;
       msss.cosine = o.similarity == "cosine";
+      msss.subset_fraction = o.msss_gamma;
       // "centered": dot products of the candidates' deviations from their mean image.
       const at::Tensor features =
           (o.similarity == "centered" ? x - x.mean(0, /*keepdim=*/true) : x).contiguous();
       auto keep = select_msss(features.data_ptr<float>(), static_cast<size_t>(x.size(0)),
-                              static_cast<size_t>(x.size(1)), static_cast<size_t>(o.k), msss);
+                              static_cast<size_t>(x.size(1)), static_cast<size_t>(o.k), msss, &rng);
       if (!keep.ok()) return keep.status();
       std::vector<int64_t> kept(keep->begin(), keep->end());
       const at::Tensor sel = at::tensor(kept, at::kLong);

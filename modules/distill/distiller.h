@@ -38,6 +38,10 @@ struct DistillOptions {
   // "cosine" (dot product of unit vectors, so near-blank recollections are not "diverse") or
   // "centered" (dot product of the inputs minus the mean of the k*n candidates).
   std::string similarity = "dot";
+  // gamma of MSSS (Algorithm 1): the fraction of the not yet chosen candidates that each greedy
+  // step examines, a random subset drawn with the run's rng. In (0, 1]; 1 examines all of them.
+  // The paper does not give its value; small values move active_diverse towards active.
+  double msss_gamma = 1;
   int batch = 1;
   double lr = 1e-3;
   uint64_t seed = 1;

@@ -123,8 +123,16 @@ TEST_CASE("distillation: bad options are errors naming the option") {
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().message().find("similarity must be dot, cosine or centered") !=
         std::string::npos);
+  for (double gamma : {0.0, -0.5, 1.5}) {
+    DistillOptions bad_gamma = student("real", "active_diverse");
+    bad_gamma.msss_gamma = gamma;
+    auto no = distill(ds, *teacher->learner, nullptr, bad_gamma);
+    REQUIRE_FALSE(no.ok());
+    CHECK(no.status().message().find("msss_gamma must be in (0, 1]") != std::string::npos);
+  }
   DistillOptions centered = student("real", "active_diverse");
   centered.similarity = "centered";
+  centered.msss_gamma = 0.25;  // Algorithm 1 on random quarters of the candidates
   centered.episodes = 5;
   centered.checkpoints = {5};
   auto ran = distill(ds, *teacher->learner, nullptr, centered);

@@ -1,5 +1,6 @@
-// engram.latent_size from Lua: the table it returns and the errors it raises. The budgets are
-// the hand-checked cases of test_latent_budget.cc.
+// Functions of the engram Lua module seen from a script: engram.latent_size (the table it
+// returns and the errors it raises; the budgets are the hand-checked cases of
+// test_latent_budget.cc), engram.list and engram.numbers (list-valued `--set` settings).
 #include <doctest/doctest.h>
 
 #include <string>
@@ -98,6 +99,36 @@ TEST_CASE("engram.latent_size raises errors that say what is wrong") {
       "engram.latent_size{budget_bytes = 1250, examples = 100, kind = 'total',\n"
       "  param_quadratic_bits = 1, param_fixed_bits = 9900}");
   CHECK(contains(m, "total budget"));
+}
+
+TEST_CASE("engram.list and engram.numbers read list-valued settings") {
+  Lua lua;
+  lua.run(
+      "local a = engram.list('real, buffer_10x,,codes_10x ')\n"
+      "n_a, first, last = #a, a[1], a[3]\n"
+      "local d = engram.list(nil, 'x y')\n"
+      "n_d, second = #d, d[2]\n"
+      "local num = engram.numbers('100,1e5, 0.25')\n"
+      "n1, n2, n3, t2 = num[1], num[2], num[3], math.type(num[2])\n"
+      "local one = engram.numbers(7)\n"
+      "n_one, seven = #one, one[1]\n"
+      "n_empty = #engram.list('')\n");
+  CHECK(std::get<int64_t>(lua.global("n_a")) == 3);
+  CHECK(std::get<std::string>(lua.global("first")) == "real");
+  CHECK(std::get<std::string>(lua.global("last")) == "codes_10x");
+  CHECK(std::get<int64_t>(lua.global("n_d")) == 2);
+  CHECK(std::get<std::string>(lua.global("second")) == "y");
+  CHECK(std::get<int64_t>(lua.global("n1")) == 100);
+  CHECK(std::get<int64_t>(lua.global("n2")) == 100000);  // integral: an integer
+  CHECK(std::get<std::string>(lua.global("t2")) == "integer");
+  CHECK(std::get<double>(lua.global("n3")) == 0.25);
+  CHECK(std::get<int64_t>(lua.global("n_one")) == 1);
+  CHECK(std::get<int64_t>(lua.global("seven")) == 7);
+  CHECK(std::get<int64_t>(lua.global("n_empty")) == 0);
+  CHECK(
+      contains(lua.error("engram.numbers('100,1o00')"), "engram.numbers: '1o00' is not a number"));
+  CHECK(contains(lua.error("engram.list(true)"), "expected a comma-separated string, got boolean"));
+  CHECK(contains(lua.error("engram.list(nil, nil)"), "got nil"));
 }
 
 }  // namespace engram
