@@ -122,7 +122,7 @@ for _, name in ipairs(columns) do
   print(("%-20s %s  (%.0f s, %.0f s evaluating)"):format(name, table.concat(accs, "  "),
     r.seconds, r.eval_seconds))
   timing_rows[#timing_rows + 1] = { name, ("%.1f"):format(r.seconds), ("%.1f"):format(r.eval_seconds),
-    math.tointeger(r.drawn) }
+    math.tointeger(r.drawn), ("%.4f"):format(r.drawn_mean_pixel), ("%.4f"):format(r.trained_mean_pixel) }
 end
 
 -- The table: student test accuracy (%) per column (rows: episodes).
@@ -139,12 +139,13 @@ print(("\nstudent (%s) test accuracy, %%, teacher %.2f%%:"):format(student, 100 
 print(engram.format_table(header, rows))
 print(engram.format_table({ "memory", "c", "l", "codes", "compression/code", "code bytes",
   "decoder bytes", "L1", "train s" }, memory_rows))
-print(engram.format_table({ "column", "seconds", "eval s", "examples drawn" }, timing_rows))
+print(engram.format_table({ "column", "seconds", "eval s", "examples drawn", "drawn mean pixel",
+  "trained mean pixel" }, timing_rows))
 engram.write_csv(run_dir .. "/accuracy.csv", header, rows)
 engram.write_csv(run_dir .. "/memories.csv", { "memory", "c", "l", "codes", "compression",
   "code_bytes", "decoder_bytes", "l1", "train_seconds" }, memory_rows)
-engram.write_csv(run_dir .. "/timing.csv", { "column", "seconds", "eval_seconds", "drawn" },
-  timing_rows)
+engram.write_csv(run_dir .. "/timing.csv", { "column", "seconds", "eval_seconds", "drawn",
+  "drawn_mean_pixel", "trained_mean_pixel" }, timing_rows)
 engram.write_json(run_dir .. "/summary.json", {
   student = student, seed = seed, episodes = episodes, checkpoints = checkpoints, lr = lr,
   vae_arch = vae_arch, vae_epochs = vae_epochs, msss_gamma = msss_gamma,

@@ -148,7 +148,7 @@ int l_distill(lua_State* L) {
     o.checkpoints.assign(cps.begin(), cps.end());
     auto r = distill(*ds, *teacher->learner, memory.get(), o);
     if (!r.ok()) return raise(L, r.status());
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 7);
     lua_createtable(L, static_cast<int>(r->episodes.size()), 0);
     for (size_t i = 0; i < r->episodes.size(); ++i) {
       lua_pushinteger(L, r->episodes[i]);
@@ -164,6 +164,8 @@ int l_distill(lua_State* L) {
     set_number(L, "seconds", r->seconds);
     set_number(L, "eval_seconds", r->eval_seconds);
     set_int(L, "drawn", r->examples_drawn);
+    set_number(L, "drawn_mean_pixel", r->drawn_mean_pixel);
+    set_number(L, "trained_mean_pixel", r->trained_mean_pixel);
     return 1;
   });
 }

@@ -22,7 +22,8 @@ namespace engram::lua {
 //                  msss_gamma = 1 (fraction of candidates each MSSS step examines),
 //                  batch = 1, lr = 1e-3, seed = 1, episodes = 10000,
 //                  checkpoints = {100, 1000, 10000}}
-//     -> {episodes = {...}, accuracy = {...}, seconds, eval_seconds, drawn}
+//     -> {episodes = {...}, accuracy = {...}, seconds, eval_seconds, drawn,
+//         drawn_mean_pixel, trained_mean_pixel}
 void open_distillation(lua_State* L);
 
 }  // namespace engram::lua

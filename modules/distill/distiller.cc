@@ -107,6 +107,8 @@ Expected<DistillResult> distill(const ImageDataset& ds, Learner& teacher,
   while (next_checkpoint < checkpoints.size() && checkpoints[next_checkpoint] <= 0) {
     ++next_checkpoint;
   }
+  double drawn_pixels = 0, trained_pixels = 0;
+  int64_t trained_values = 0;
   const auto start = Clock::now();
   net.train();
   for (int64_t episode = 1; episode <= o.episodes; ++episode) {
@@ -123,6 +125,7 @@ Expected<DistillResult> distill(const ImageDataset& ds, Learner& teacher,
       x = store->decode(codes);
     }
     result.examples_drawn += static_cast<int64_t>(drawn_per_episode);
+    drawn_pixels += x.sum().item<double>();
     if (diverse) {
       MsssOptions msss;
       msss.cosine = o.similarity == "cosine";
@@ -162,6 +165,8 @@ Expected<DistillResult> distill(const ImageDataset& ds, Learner& teacher,
       x = x.index_select(0, sel);
       target = target.index_select(0, sel);
     }
+    trained_pixels += x.sum().item<double>();
+    trained_values += x.numel();
     adam.zero_grad();
     per_example_loss(net.forward(x), target).mean().backward();
     adam.step();
@@ -175,6 +180,11 @@ Expected<DistillResult> distill(const ImageDataset& ds, Learner& teacher,
     }
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const auto pixels = static_cast<double>(ds.pixels_per_image());
+  if (result.examples_drawn > 0) {
+    result.drawn_mean_pixel = drawn_pixels / (static_cast<double>(result.examples_drawn) * pixels);
+    result.trained_mean_pixel = trained_pixels / static_cast<double>(trained_values);
+  }
   return result;
 }
 

@@ -55,6 +55,10 @@ struct DistillResult {
   double seconds = 0;             // wall time of the run, evaluations included
   double eval_seconds = 0;        // of which evaluating
   int64_t examples_drawn = 0;     // candidates generated (decoded or read)
+  // Mean pixel value of every candidate drawn, and of the examples the student trained on: how
+  // far the curriculum shifts what the student sees (e.g. towards faint recollections).
+  double drawn_mean_pixel = 0;
+  double trained_mean_pixel = 0;
 };
 
 // Runs one distillation. `store` is required for sources "buffer" and "codes" (null
