@@ -20,6 +20,18 @@ awk '/^teacher: test accuracy/ { if ($4 < 0.85) exit 1; found = 1 } END { exit !
 # After 300 episodes on recollections the active+diverse student is above chance.
 awk -F, '$1 == 300 { if ($5 < 30) exit 1; found = 1 } END { exit !found }' "$run/accuracy.csv"
 grep -q "memory 100x: c=38" first.txt
+# timing.csv: one row per column, mean pixels in (0, 1); random sampling trains on what it drew.
+test "$(head -1 "$run/timing.csv")" = \
+  "column,seconds,eval_seconds,drawn,drawn_mean_pixel,trained_mean_pixel"
+awk -F, 'NR > 1 { if (!($5 > 0 && $5 < 1 && $6 > 0 && $6 < 1)) exit 1; rows++ }
+         $1 == "buffer_10x" { if ($5 != $6) exit 1 } END { exit rows != 4 }' "$run/timing.csv"
+# A list setting with an item that is not a number is an error naming it.
+if "$engram" run "$src/scripts/distill_mnist.lua" "${args[@]}" --set checkpoints=100,3oo \
+    2>err.txt; then
+  echo "a bad checkpoint list was accepted"
+  exit 1
+fi
+grep -q "'3oo' is not a number" err.txt
 "$engram" run "$src/scripts/distill_mnist.lua" "${args[@]}" --set columns=buffer_10x >second.txt
 grep -q "teacher: .*from cache" second.txt
 grep -q "memory 10x: .*from cache" second.txt
