@@ -20,7 +20,10 @@
 -- networks for the discrete latents; this sweep uses one learning rate and MLPs (l1_train is
 -- the training-set figure).
 
-local cfg = config or {}
+local cfg = engram.settings {
+  "batch", "continuous", "dataset", "discrete", "epochs", "hidden", "kl_weights", "lr", "out",
+  "quick", "seed", "steps", "test_examples", "threads", "train_examples"
+}
 
 local quick = cfg.quick == true or cfg.quick == "true" or cfg.quick == "1"
 local discrete_default = "38x2,62x2,168x2,50x18,20x2,24x6,48x10,208x2,313x4"

@@ -26,7 +26,11 @@
 -- it). The teacher and the memories are cached in `out` (keyed by their options), so later runs
 -- skip training them.
 
-local cfg = config or {}
+local cfg = engram.settings {
+  "checkpoints", "columns", "dataset", "episodes", "lr", "msss_gamma", "out", "quick", "seed",
+  "student", "teacher_cache", "teacher_epochs", "teacher_net", "vae_arch", "vae_epochs",
+  "vae_hidden"
+}
 local quick = cfg.quick == true or cfg.quick == "true"
 local student = cfg.student or "cnn"
 local episodes = math.tointeger(cfg.episodes or (quick and 1000 or 10000))

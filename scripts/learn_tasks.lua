@@ -13,7 +13,10 @@
 -- memory (dvae | raw | none), budget_bytes (156800), c (100), l (2), hidden (256), seed (1),
 -- threads (1), dataset (mnist), snapshot (path), stop_after (task number), out (JSON path).
 
-local cfg = config or {}
+local cfg = engram.settings {
+  "batch", "budget_bytes", "c", "dataset", "hidden", "iterations", "l", "memory", "out", "replay",
+  "seed", "snapshot", "stop_after", "tasks", "threads"
+}
 local n_tasks = math.tointeger(cfg.tasks or 5)
 local learn_options = {
   iterations = math.tointeger(cfg.iterations or 2000),

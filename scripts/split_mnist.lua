@@ -10,7 +10,10 @@
 -- methods (finetune,er,recollections,er_total,joint), seeds (1), threads (1), dataset (mnist),
 -- out (runs).
 
-local cfg = config or {}
+local cfg = engram.settings {
+  "batch", "budget_bytes", "c", "dataset", "hidden", "iterations", "kl_weight", "l", "methods",
+  "out", "replay", "seeds", "threads"
+}
 
 local iterations = math.tointeger(cfg.iterations or 2000)
 local batch = math.tointeger(cfg.batch or 128)

@@ -13,7 +13,10 @@
 -- secret key, from `engram keygen`) and curve_clients (the publishers' public keys, comma-
 -- separated); Z85 keys hold shell characters, so quote them.
 
-local cfg = config or {}
+local cfg = engram.settings {
+  "batch", "batches", "budget_bytes", "curve_clients", "curve_secret", "dataset", "endpoint",
+  "policy", "replay", "seed", "tasks", "timeout"
+}
 local n_tasks = math.tointeger(cfg.tasks or 2)
 local pairs_of_classes = { {0, 1}, {2, 3}, {4, 5}, {6, 7}, {8, 9} }
 local schedule = {}

@@ -1,5 +1,7 @@
-// Reading list-valued settings in Lua: `--set columns=real,buffer_10x` arrives in a script as
-// the string "real,buffer_10x". engram.list and engram.numbers turn such a value into a table.
+// Reading a script's settings in Lua. `--set key=value` pairs arrive in the global table
+// `config`; engram.settings refuses keys the script does not take (a typo must not silently
+// leave a default in place), and engram.list / engram.numbers turn a list-valued setting such as
+// `--set columns=real,buffer_10x` (the string "real,buffer_10x") into a table.
 #pragma once
 
 #include <lua.hpp>
@@ -7,6 +9,9 @@
 namespace engram::lua {
 
 // Adds to the table on top of the stack:
+//   engram.settings{"name", ...} -> config: the global `config` table (an empty table when there
+//     is none) after checking that each of its keys is one of the names. An unknown key is an
+//     error that names it, suggests the closest name and lists the ones the script takes.
 //   engram.list(value, default) -> {strings}: value (or default when value is nil) split at
 //     commas and white space; empty items are dropped. value and default must be strings or
 //     numbers.

@@ -32,6 +32,12 @@ if "$engram" run "$src/scripts/distill_mnist.lua" "${args[@]}" --set checkpoints
   exit 1
 fi
 grep -q "'3oo' is not a number" err.txt
+# A misspelled setting is refused, not ignored.
+if "$engram" run "$src/scripts/distill_mnist.lua" "${args[@]}" --set vae_epoch=3 2>err.txt; then
+  echo "a misspelled setting was accepted"
+  exit 1
+fi
+grep -q "unknown setting 'vae_epoch' (did you mean 'vae_epochs'?)" err.txt
 "$engram" run "$src/scripts/distill_mnist.lua" "${args[@]}" --set columns=buffer_10x >second.txt
 grep -q "teacher: .*from cache" second.txt
 grep -q "memory 10x: .*from cache" second.txt

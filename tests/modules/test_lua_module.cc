@@ -1,6 +1,7 @@
 // Functions of the engram Lua module seen from a script: engram.latent_size (the table it
 // returns and the errors it raises; the budgets are the hand-checked cases of
-// test_latent_budget.cc), engram.list and engram.numbers (list-valued `--set` settings).
+// test_latent_budget.cc), engram.settings, engram.list and engram.numbers (reading `--set`
+// settings).
 #include <doctest/doctest.h>
 
 #include <string>
@@ -99,6 +100,34 @@ TEST_CASE("engram.latent_size raises errors that say what is wrong") {
       "engram.latent_size{budget_bytes = 1250, examples = 100, kind = 'total',\n"
       "  param_quadratic_bits = 1, param_fixed_bits = 9900}");
   CHECK(contains(m, "total budget"));
+}
+
+TEST_CASE("engram.settings refuses a setting the script does not take") {
+  Lua lua;
+  SUBCASE("no --set at all: an empty table") {
+    lua.run("local cfg = engram.settings{'seed'}\nn = 0\nfor _ in pairs(cfg) do n = n + 1 end\n");
+    CHECK(std::get<int64_t>(lua.global("n")) == 0);
+  }
+  SUBCASE("known settings pass through") {
+    REQUIRE(lua.engine.set_config({"seed=3", "columns=real,buffer_10x"}).ok());
+    lua.run(
+        "local cfg = engram.settings{'seed', 'columns', 'lr'}\nseed, cols = cfg.seed, "
+        "cfg.columns\n");
+    CHECK(std::get<int64_t>(lua.global("seed")) == 3);
+    CHECK(std::get<std::string>(lua.global("cols")) == "real,buffer_10x");
+  }
+  SUBCASE("a typo is an error naming it, the closest name and the known ones") {
+    REQUIRE(lua.engine.set_config({"vae_epoch=30"}).ok());
+    const std::string m = lua.error("local cfg = engram.settings{'vae_epochs', 'seed'}");
+    CHECK(contains(m, "latent.lua:1: unknown setting 'vae_epoch' (did you mean 'vae_epochs'?)"));
+    CHECK(contains(m, "this script takes: vae_epochs, seed"));
+  }
+  SUBCASE("no suggestion when nothing is close") {
+    REQUIRE(lua.engine.set_config({"colour=red"}).ok());
+    const std::string m = lua.error("engram.settings{'seed', 'lr'}");
+    CHECK(contains(m, "unknown setting 'colour'; this script takes: seed, lr"));
+  }
+  CHECK(contains(lua.error("engram.settings{'seed', 3}"), "entry 2 of the names is not a string"));
 }
 
 TEST_CASE("engram.list and engram.numbers read list-valued settings") {
