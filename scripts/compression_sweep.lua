@@ -31,15 +31,15 @@ local continuous_default, kl_default = "4,8,20,28,80,256", "1,0"
 if quick then
   discrete_default, continuous_default, kl_default = "38x2,168x2,50x18", "8,20", "1"
 end
-local epochs = math.tointeger(tonumber(cfg.epochs or 10))
-local steps = math.tointeger(tonumber(cfg.steps or (quick and 500 or 0)))
-local batch = math.tointeger(tonumber(cfg.batch or 128))
-local lr = tonumber(cfg.lr or 1e-3)
+local epochs = engram.integer(cfg.epochs, 10)
+local steps = engram.integer(cfg.steps, quick and 500 or 0)
+local batch = engram.integer(cfg.batch, 128)
+local lr = engram.number(cfg.lr, 1e-3)
 local hidden = engram.numbers(cfg.hidden, quick and "128" or "256")
-local seed = math.tointeger(tonumber(cfg.seed or 1))
-local train_examples = math.tointeger(tonumber(cfg.train_examples or (quick and 3000 or 0)))
-local test_examples = math.tointeger(tonumber(cfg.test_examples or (quick and 1000 or 0)))
-local threads = math.tointeger(tonumber(cfg.threads or 0))
+local seed = engram.integer(cfg.seed, 1)
+local train_examples = engram.integer(cfg.train_examples, quick and 3000 or 0)
+local test_examples = engram.integer(cfg.test_examples, quick and 1000 or 0)
+local threads = engram.integer(cfg.threads, 0)
 local out = cfg.out or "results"
 
 -- papers/001 Table 3 (categorical): "c x l" -> training L1 distortion.
@@ -72,9 +72,9 @@ for _, item in ipairs(engram.list(cfg.discrete, discrete_default)) do
   assert(c, ("discrete: %q is not c x l (e.g. 38x2)"):format(item))
   settings[#settings + 1] = { latent = "discrete", c = math.tointeger(c), l = math.tointeger(l) }
 end
-for _, kl in ipairs(engram.list(cfg.kl_weights, kl_default)) do
+for _, kl in ipairs(engram.numbers(cfg.kl_weights, kl_default)) do
   for _, h in ipairs(engram.numbers(cfg.continuous, continuous_default)) do
-    settings[#settings + 1] = { latent = "continuous", h = h, kl_weight = tonumber(kl) }
+    settings[#settings + 1] = { latent = "continuous", h = h, kl_weight = kl }
   end
 end
 

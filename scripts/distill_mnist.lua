@@ -33,16 +33,16 @@ local cfg = engram.settings {
 }
 local quick = cfg.quick == true or cfg.quick == "true"
 local student = cfg.student or "cnn"
-local episodes = math.tointeger(cfg.episodes or (quick and 1000 or 10000))
+local episodes = engram.integer(cfg.episodes, quick and 1000 or 10000)
 local checkpoints = {}
 for _, e in ipairs(engram.numbers(cfg.checkpoints, quick and "100,1000" or "100,1000,10000")) do
   if e <= episodes then checkpoints[#checkpoints + 1] = e end
 end
-local seed = math.tointeger(cfg.seed or 1)
-local lr = tonumber(cfg.lr or 1e-4)
-local msss_gamma = tonumber(cfg.msss_gamma or 1)
+local seed = engram.integer(cfg.seed, 1)
+local lr = engram.number(cfg.lr, 1e-4)
+local msss_gamma = engram.number(cfg.msss_gamma, 1)
 local vae_arch = cfg.vae_arch or "mlp"
-local vae_epochs = math.tointeger(cfg.vae_epochs or (quick and 1 or 30))
+local vae_epochs = engram.integer(cfg.vae_epochs, quick and 1 or 30)
 local all_columns = "real,real_teacher,buffer_10x,buffer_50x,buffer_100x,codes_10x,codes_100x," ..
   "active_10x,active_100x,active_diverse_10x,active_diverse_100x"
 local columns = engram.list(cfg.columns, all_columns)
@@ -56,7 +56,7 @@ print(("distill_mnist: %s student, %d episodes, checkpoints %s -> %s")
 -- The teacher (cached across runs: training it takes minutes).
 local t0 = engram.clock()
 local teacher_net = cfg.teacher_net or "cnn"
-local teacher_epochs = math.tointeger(cfg.teacher_epochs or (quick and 1 or 8))
+local teacher_epochs = engram.integer(cfg.teacher_epochs, quick and 1 or 8)
 local teacher = engram.teacher {
   dataset = dataset, net = teacher_net, epochs = teacher_epochs, seed = seed,
   cache = cfg.teacher_cache or ("%s/teacher_%s_e%d_decay07_seed%d.state")

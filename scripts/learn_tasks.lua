@@ -17,11 +17,11 @@ local cfg = engram.settings {
   "batch", "budget_bytes", "c", "dataset", "hidden", "iterations", "l", "memory", "out", "replay",
   "seed", "snapshot", "stop_after", "tasks", "threads"
 }
-local n_tasks = math.tointeger(cfg.tasks or 5)
+local n_tasks = engram.integer(cfg.tasks, 5)
 local learn_options = {
-  iterations = math.tointeger(cfg.iterations or 2000),
-  batch = math.tointeger(cfg.batch or 128),
-  replay = math.tointeger(cfg.replay or 128),
+  iterations = engram.integer(cfg.iterations, 2000),
+  batch = engram.integer(cfg.batch, 128),
+  replay = engram.integer(cfg.replay, 128),
 }
 local pairs_of_classes = { {0, 1}, {2, 3}, {4, 5}, {6, 7}, {8, 9} }
 assert(n_tasks >= 1 and n_tasks <= #pairs_of_classes, "tasks must be in 1..5")
@@ -36,22 +36,22 @@ if engram.resume then
   rt, state = engram.restore(engram.resume, { dataset = dataset })
   print(("resumed from %s: tasks 1..%d learned"):format(engram.resume, state.next_task - 1))
 else
-  local memory = { kind = cfg.memory or "dvae", budget_bytes = math.tointeger(cfg.budget_bytes or 156800) }
+  local memory = { kind = cfg.memory or "dvae", budget_bytes = engram.integer(cfg.budget_bytes, 156800) }
   if memory.kind == "dvae" then
-    memory.c = math.tointeger(cfg.c or 100)
-    memory.l = math.tointeger(cfg.l or 2)
-    memory.hidden = { math.tointeger(cfg.hidden or 256) }
+    memory.c = engram.integer(cfg.c, 100)
+    memory.l = engram.integer(cfg.l, 2)
+    memory.hidden = { engram.integer(cfg.hidden, 256) }
   end
   rt = engram.runtime {
-    dataset = dataset, tasks = #tasks, seed = math.tointeger(cfg.seed or 1),
-    threads = math.tointeger(cfg.threads or 1),
+    dataset = dataset, tasks = #tasks, seed = engram.integer(cfg.seed, 1),
+    threads = engram.integer(cfg.threads, 1),
     neocortex = { net = "mlp", hidden = { 400, 400 }, lr = 1e-3 },
     memory = memory,
   }
   state = { next_task = 1, class_il = {}, task_il = {} }
 end
 
-local stop_after = math.tointeger(cfg.stop_after or #tasks)
+local stop_after = engram.integer(cfg.stop_after, #tasks)
 for i = state.next_task, math.min(stop_after, #tasks) do
   learn_options.label = ("task %d"):format(i)
   rt:learn(tasks[i], learn_options)

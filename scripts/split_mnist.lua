@@ -15,16 +15,16 @@ local cfg = engram.settings {
   "out", "replay", "seeds", "threads"
 }
 
-local iterations = math.tointeger(cfg.iterations or 2000)
-local batch = math.tointeger(cfg.batch or 128)
-local replay = math.tointeger(cfg.replay or 128)
-local budget = math.tointeger(cfg.budget_bytes or 156800)
-local threads = math.tointeger(cfg.threads or 1)
+local iterations = engram.integer(cfg.iterations, 2000)
+local batch = engram.integer(cfg.batch, 128)
+local replay = engram.integer(cfg.replay, 128)
+local budget = engram.integer(cfg.budget_bytes, 156800)
+local threads = engram.integer(cfg.threads, 1)
 local methods = engram.list(cfg.methods, "finetune,er,recollections,er_total,joint")
-local seeds = engram.list(cfg.seeds, "1")
+local seeds = engram.numbers(cfg.seeds, "1")
 local association = {
-  kind = "dvae", c = math.tointeger(cfg.c or 100), l = math.tointeger(cfg.l or 2),
-  hidden = { math.tointeger(cfg.hidden or 256) }, kl_weight = tonumber(cfg.kl_weight or 0),
+  kind = "dvae", c = engram.integer(cfg.c, 100), l = engram.integer(cfg.l, 2),
+  hidden = { engram.integer(cfg.hidden, 256) }, kl_weight = engram.number(cfg.kl_weight, 0),
 }
 
 local dataset = engram.dataset(cfg.dataset or "mnist")
@@ -98,7 +98,7 @@ end
 local results = {}
 for _, seed in ipairs(seeds) do
   for _, method in ipairs(methods) do
-    local r = run(method, math.tointeger(seed))
+    local r = run(method, seed)
     results[#results + 1] = r
     print(("%-13s seed %s: class-IL ACC %.4f  task-IL ACC %.4f  (%.0f s)")
       :format(method, seed, r.acc_class, r.acc_task, r.wall_seconds))

@@ -17,7 +17,7 @@ local cfg = engram.settings {
   "batch", "batches", "budget_bytes", "curve_clients", "curve_secret", "dataset", "endpoint",
   "policy", "replay", "seed", "tasks", "timeout"
 }
-local n_tasks = math.tointeger(cfg.tasks or 2)
+local n_tasks = engram.integer(cfg.tasks, 2)
 local pairs_of_classes = { {0, 1}, {2, 3}, {4, 5}, {6, 7}, {8, 9} }
 local schedule = {}
 for i = 1, n_tasks do schedule[i] = pairs_of_classes[i] end
@@ -37,13 +37,13 @@ local stream = engram.stream {
 }
 print("listening on " .. stream:endpoint())
 local rt = engram.runtime {
-  dataset = dataset, tasks = n_tasks, seed = math.tointeger(cfg.seed or 1),
+  dataset = dataset, tasks = n_tasks, seed = engram.integer(cfg.seed, 1),
   neocortex = { net = "mlp", hidden = { 400, 400 } },
-  memory = { kind = "dvae", budget_bytes = math.tointeger(cfg.budget_bytes or 156800) },
+  memory = { kind = "dvae", budget_bytes = engram.integer(cfg.budget_bytes, 156800) },
 }
 local options = {
-  batches = math.tointeger(cfg.batches or 50), batch = math.tointeger(cfg.batch or 32),
-  replay = math.tointeger(cfg.replay or 32), timeout = tonumber(cfg.timeout or 10),
+  batches = engram.integer(cfg.batches, 50), batch = engram.integer(cfg.batch, 32),
+  replay = engram.integer(cfg.replay, 32), timeout = engram.number(cfg.timeout, 10),
 }
 -- Learn until the stream stays silent for `timeout` seconds, reporting every `batches` batches.
 local total = 0

@@ -8,9 +8,12 @@
 namespace engram::lua {
 namespace {
 
+// Where a setting's value is: argument 1, or argument 2 (the default) when 1 is nil.
+int setting_index(lua_State* L) { return lua_isnoneornil(L, 1) ? 2 : 1; }
+
 // The items of argument 1 (or argument 2 when 1 is nil), split at commas and white space.
 std::vector<std::string> items(lua_State* L, const char* what) {
-  const int idx = lua_isnoneornil(L, 1) ? 2 : 1;
+  const int idx = setting_index(L);
   const int type = lua_type(L, idx);
   if (type != LUA_TSTRING && type != LUA_TNUMBER) {
     luaL_error(L, "%s: expected a comma-separated string, got %s", what, luaL_typename(L, idx));
@@ -30,6 +33,46 @@ std::vector<std::string> items(lua_State* L, const char* what) {
   return out;
 }
 
+// Pushes the number that `idx` holds or spells (a number, or a string Lua reads as one).
+// Returns false (pushing nothing) when it is neither.
+bool push_number(lua_State* L, int idx) {
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    lua_pushvalue(L, idx);
+    return true;
+  }
+  return lua_type(L, idx) == LUA_TSTRING && lua_stringtonumber(L, lua_tostring(L, idx)) != 0;
+}
+
+// Replaces the number on top of the stack by an integer when it is a float with an integral
+// value inside the integer range; leaves it alone otherwise.
+void integral_to_integer(lua_State* L) {
+  if (lua_isinteger(L, -1)) return;
+  const lua_Number n = lua_tonumber(L, -1);
+  lua_Integer as_integer = 0;
+  if (std::floor(n) == n && lua_numbertointeger(n, &as_integer)) {
+    lua_pop(L, 1);
+    lua_pushinteger(L, as_integer);
+  }
+}
+
+int l_integer(lua_State* L) {
+  const int idx = setting_index(L);
+  if (push_number(L, idx)) {
+    integral_to_integer(L);
+    if (lua_isinteger(L, -1)) return 1;
+    lua_pop(L, 1);
+  }
+  return luaL_error(L, "engram.integer: '%s' is not an integer", luaL_tolstring(L, idx, nullptr));
+}
+
+int l_number(lua_State* L) {
+  const int idx = setting_index(L);
+  if (!push_number(L, idx)) {
+    return luaL_error(L, "engram.number: '%s' is not a number", luaL_tolstring(L, idx, nullptr));
+  }
+  return 1;
+}
+
 int l_list(lua_State* L) {
   const std::vector<std::string> list = items(L, "engram.list");
   lua_createtable(L, static_cast<int>(list.size()), 0);
@@ -47,15 +90,7 @@ int l_numbers(lua_State* L) {
     if (lua_stringtonumber(L, list[i].c_str()) == 0) {
       return luaL_error(L, "engram.numbers: '%s' is not a number", list[i].c_str());
     }
-    if (!lua_isinteger(L, -1)) {
-      lua_Integer as_integer = 0;
-      if (lua_numbertointeger(lua_tonumber(L, -1), &as_integer)) {
-        if (static_cast<lua_Number>(as_integer) == lua_tonumber(L, -1)) {
-          lua_pop(L, 1);
-          lua_pushinteger(L, as_integer);
-        }
-      }
-    }
+    integral_to_integer(L);
     lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
   }
   return 1;
@@ -121,8 +156,8 @@ int l_settings(lua_State* L) {
 }  // namespace
 
 void open_config_values(lua_State* L) {
-  const luaL_Reg funcs[] = {
-      {"settings", l_settings}, {"list", l_list}, {"numbers", l_numbers}, {nullptr, nullptr}};
+  const luaL_Reg funcs[] = {{"settings", l_settings}, {"integer", l_integer}, {"number", l_number},
+                            {"list", l_list},         {"numbers", l_numbers}, {nullptr, nullptr}};
   luaL_setfuncs(L, funcs, 0);
 }
 

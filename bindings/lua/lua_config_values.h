@@ -18,6 +18,9 @@ namespace engram::lua {
 //   engram.numbers(value, default) -> {numbers}: the same items, each converted to a number;
 //     integral values become integers ("1e5" -> 100000). An item that is not a number is an
 //     error naming it.
+//   engram.integer(value, default) -> integer: value (or default when value is nil) as an
+//     integer; "1e3" and 1000.0 give 1000. Anything else ("500x", 2.5, true) is an error naming it.
+//   engram.number(value, default) -> number: the same for any finite or infinite number.
 void open_config_values(lua_State* L);
 
 }  // namespace engram::lua

@@ -1,7 +1,7 @@
 // Functions of the engram Lua module seen from a script: engram.latent_size (the table it
 // returns and the errors it raises; the budgets are the hand-checked cases of
-// test_latent_budget.cc), engram.settings, engram.list and engram.numbers (reading `--set`
-// settings).
+// test_latent_budget.cc), and engram.settings, engram.integer, engram.number, engram.list and
+// engram.numbers (reading `--set` settings).
 #include <doctest/doctest.h>
 
 #include <string>
@@ -128,6 +128,31 @@ TEST_CASE("engram.settings refuses a setting the script does not take") {
     CHECK(contains(m, "unknown setting 'colour'; this script takes: seed, lr"));
   }
   CHECK(contains(lua.error("engram.settings{'seed', 3}"), "entry 2 of the names is not a string"));
+}
+
+TEST_CASE("engram.integer and engram.number read scalar settings or refuse them") {
+  Lua lua;
+  lua.run(
+      "a, b, c, d = engram.integer('500'), engram.integer('1e3'), engram.integer(nil, 7),\n"
+      "  engram.integer(12.0)\n"
+      "ta, tb = math.type(b), math.type(d)\n"
+      "x, y, z = engram.number('1e-4'), engram.number(nil, 0.5), engram.number(3)\n");
+  CHECK(std::get<int64_t>(lua.global("a")) == 500);
+  CHECK(std::get<int64_t>(lua.global("b")) == 1000);
+  CHECK(std::get<int64_t>(lua.global("c")) == 7);
+  CHECK(std::get<int64_t>(lua.global("d")) == 12);
+  CHECK(std::get<std::string>(lua.global("ta")) == "integer");
+  CHECK(std::get<std::string>(lua.global("tb")) == "integer");
+  CHECK(std::get<double>(lua.global("x")) == doctest::Approx(1e-4));
+  CHECK(std::get<double>(lua.global("y")) == 0.5);
+  CHECK(std::get<int64_t>(lua.global("z")) == 3);
+  // Before these, `math.tointeger(cfg.iterations or 2000)` turned "500x" into nil and the
+  // runtime's default silently took its place.
+  CHECK(contains(lua.error("engram.integer('500x', 2000)"),
+                 "latent.lua:1: engram.integer: '500x' is not an integer"));
+  CHECK(contains(lua.error("engram.integer('2.5')"), "'2.5' is not an integer"));
+  CHECK(contains(lua.error("engram.integer(true)"), "'true' is not an integer"));
+  CHECK(contains(lua.error("engram.number('fast', 1)"), "engram.number: 'fast' is not a number"));
 }
 
 TEST_CASE("engram.list and engram.numbers read list-valued settings") {
