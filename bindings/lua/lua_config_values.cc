@@ -1,6 +1,7 @@
 #include "bindings/lua/lua_config_values.h"
 
-#include <algorithm>
+#include "bindings/lua/lua_table.h"
+
 #include <cmath>
 #include <string>
 #include <vector>
@@ -96,22 +97,6 @@ int l_numbers(lua_State* L) {
   return 1;
 }
 
-// Edit distance (insertions, deletions, substitutions) between a and b.
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 int l_settings(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   std::vector<std::string> names;
@@ -130,27 +115,10 @@ int l_settings(lua_State* L) {
     return 1;
   }
   if (type != LUA_TTABLE) return luaL_error(L, "engram.settings: config is not a table");
-  const int config = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, config) != 0) {
-    lua_pop(L, 1);  // the value
-    if (lua_type(L, -1) != LUA_TSTRING) {
-      return luaL_error(L, "engram.settings: config has a key that is not a string");
-    }
-    const std::string key = lua_tostring(L, -1);
-    if (std::find(names.begin(), names.end(), key) != names.end()) continue;
-    std::string known, closest;
-    size_t best = 3;  // suggest only names within two edits
-    for (const std::string& name : names) {
-      known += (known.empty() ? "" : ", ") + name;
-      const size_t d = edit_distance(key, name);
-      if (d < best) best = d, closest = name;
-    }
-    const std::string hint = closest.empty() ? "" : " (did you mean '" + closest + "'?)";
-    return luaL_error(L, "unknown setting '%s'%s; this script takes: %s", key.c_str(), hint.c_str(),
-                      known.c_str());
-  }
-  return 1;
+  const std::string key = unknown_key(L, -1, "engram.settings: config", names);
+  if (key.empty()) return 1;
+  return luaL_error(L, "unknown setting '%s'%s; this script takes: %s", key.c_str(),
+                    did_you_mean(key, names).c_str(), join_names(names).c_str());
 }
 
 }  // namespace

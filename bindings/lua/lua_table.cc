@@ -1,27 +1,70 @@
 #include "bindings/lua/lua_table.h"
 
+#include <algorithm>
 #include <cmath>
-#include <cstring>
 
 namespace engram::lua {
 
-void check_keys(lua_State* L, int index, const char* what,
-                std::initializer_list<const char*> allowed) {
+namespace {
+
+// Edit distance (insertions, deletions, substitutions) between a and b.
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::string unknown_key(lua_State* L, int index, const char* what,
+                        const std::vector<std::string>& allowed) {
   index = lua_absindex(L, index);
   luaL_checktype(L, index, LUA_TTABLE);
   lua_pushnil(L);
   while (lua_next(L, index) != 0) {
     lua_pop(L, 1);  // value
     if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s: keys must be names", what);
-    const char* key = lua_tostring(L, -1);
-    bool known = false;
-    for (const char* a : allowed) known = known || std::strcmp(a, key) == 0;
-    if (!known) {
-      std::string list;
-      for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      luaL_error(L, "%s: unknown field '%s' (known: %s)", what, key, list.c_str());
+    std::string key = lua_tostring(L, -1);
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      lua_pop(L, 1);  // the key: the traversal ends here
+      return key;
     }
   }
+  return "";
+}
+
+std::string did_you_mean(const std::string& key, const std::vector<std::string>& allowed) {
+  std::string closest;
+  size_t best = 3;  // suggest only names within two edits
+  for (const std::string& name : allowed) {
+    const size_t d = edit_distance(key, name);
+    if (d < best) best = d, closest = name;
+  }
+  return closest.empty() ? "" : " (did you mean '" + closest + "'?)";
+}
+
+std::string join_names(const std::vector<std::string>& allowed) {
+  std::string list;
+  for (const std::string& name : allowed) list += (list.empty() ? "" : ", ") + name;
+  return list;
+}
+
+void check_keys(lua_State* L, int index, const char* what,
+                std::initializer_list<const char*> allowed) {
+  const std::vector<std::string> names(allowed.begin(), allowed.end());
+  const std::string key = unknown_key(L, index, what, names);
+  if (key.empty()) return;
+  luaL_error(L, "%s: unknown field '%s'%s (known: %s)", what, key.c_str(),
+             did_you_mean(key, names).c_str(), join_names(names).c_str());
 }
 
 double opt_number(lua_State* L, int index, const char* what, const char* field, double fallback) {

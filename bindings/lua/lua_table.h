@@ -12,9 +12,22 @@
 namespace engram::lua {
 
 // Raises a Lua error unless every key of the table at `index` is one of `allowed` (catches
-// typos such as `iteration = 2000`). `what` names the table in the message.
+// typos such as `iteration = 2000`). `what` names the table in the message, which also suggests
+// the closest allowed name and lists them all.
 void check_keys(lua_State* L, int index, const char* what,
                 std::initializer_list<const char*> allowed);
+
+// The first key of the table at `index` that is not one of `allowed` ("" when every key is).
+// Raises a Lua error naming `what` when a key is not a string.
+std::string unknown_key(lua_State* L, int index, const char* what,
+                        const std::vector<std::string>& allowed);
+
+// " (did you mean 'NAME'?)" for the name of `allowed` closest to the unknown `key` by edit
+// distance, if within two edits; "" otherwise.
+std::string did_you_mean(const std::string& key, const std::vector<std::string>& allowed);
+
+// `allowed` joined with ", ", for listing the known names in a message.
+std::string join_names(const std::vector<std::string>& allowed);
 
 // Field readers for the table at `index`: the default when the field is nil, a Lua error naming
 // `what.field` when it has the wrong type or range.
