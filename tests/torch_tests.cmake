@@ -8,6 +8,9 @@ engram_test(NAME test_learner SOURCES modules/test_learner.cc LIBS engram_module
 engram_test(NAME test_compression_probe SOURCES modules/test_compression_probe.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
 engram_test(NAME test_distiller SOURCES modules/test_distiller.cc LIBS engram_modules LABELS unit TIMEOUT 240)
 engram_test(NAME test_lua_module SOURCES modules/test_lua_module.cc LIBS engram_lua_module LABELS unit TIMEOUT 60)
+# Integer settings from JSON and from Lua: range-checked before they are narrowed.
+engram_test(NAME test_json_settings SOURCES modules/test_json_settings.cc LIBS engram_modules LABELS unit TIMEOUT 60)
+engram_test(NAME test_lua_settings SOURCES modules/test_lua_settings.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
 
 # --- integration ---
 engram_test(NAME test_split_small SOURCES integration/test_split_small.cc LIBS engram_modules LABELS integration TIMEOUT 300)
@@ -15,6 +18,9 @@ engram_test(NAME test_split_small SOURCES integration/test_split_small.cc LIBS e
 engram_test(NAME test_cli SOURCES integration/test_cli.cc LABELS integration TIMEOUT 120)
 target_compile_definitions(test_cli PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
 add_dependencies(test_cli engram)
+engram_test(NAME test_cli_settings SOURCES integration/test_cli_settings.cc LABELS integration TIMEOUT 120)
+target_compile_definitions(test_cli_settings PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
+add_dependencies(test_cli_settings engram)
 
 # A Python publisher streams MNIST into a learning engram (needs Debian's python3-zmq/-msgpack).
 add_test(NAME stream_learn

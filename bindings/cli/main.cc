@@ -2,8 +2,11 @@
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 
+#include <charconv>
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
+#include <string>
 
 #include "bindings/cli/inspect.h"
 #include "bindings/lua/engram_module.h"
@@ -23,6 +26,23 @@ std::string environment_line() {
   return engram::describe_blas(engram::probe_blas()) +
          "; LibTorch threads: " + std::to_string(at::get_num_threads()) +
          " (each learning actor uses the runtime's `threads`)";
+}
+
+// Accepts a decimal integer in [min, max]. CLI11's own conversion to an unsigned option lets
+// "-1" wrap to 2^64 - 1 and clamps overflow silently, so the text is checked first.
+CLI::Validator integer_in(uint64_t min, uint64_t max) {
+  const std::string range = "[" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  return CLI::Validator(
+      [min, max, range](std::string& text) -> std::string {
+        uint64_t v = 0;
+        const char* last = text.data() + text.size();
+        auto [end, err] = std::from_chars(text.data(), last, v);
+        if (err != std::errc() || end != last || v < min || v > max) {
+          return "must be an integer in " + range + ", got " + text;
+        }
+        return "";
+      },
+      "INT in " + range);
 }
 
 // Makes the snapshot path visible to the script as engram.resume.
@@ -80,8 +100,11 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);  // one value per --set; later words are script arguments
   run->add_option("--max-instructions", max_instructions,
                   "Lua instruction budget per call into the script (0 = unlimited)")
+      ->check(integer_in(0, UINT64_MAX))
       ->capture_default_str();
+  // At most 2^40 MiB, so that the budget in bytes (MiB << 20) cannot overflow.
   run->add_option("--max-memory-mb", max_memory_mb, "Lua memory budget in MiB")
+      ->check(integer_in(1, uint64_t{1} << 40))
       ->capture_default_str();
   std::string resume;
   run->add_option("--resume", resume,

@@ -1,6 +1,5 @@
 #include "bindings/lua/lua_compression.h"
 
-#include <climits>
 #include <cstdint>
 
 #include "bindings/lua/lua_data.h"
@@ -14,7 +13,7 @@ namespace {
 // Integer fields take any int: measure_compression's validation says what a field needs
 // ("l must be >= 2") better than a bare range would.
 int int_field(lua_State* L, const char* what, const char* field, int fallback) {
-  return static_cast<int>(opt_integer(L, 1, what, field, fallback, INT_MIN, INT_MAX));
+  return opt_int<int>(L, 1, what, field, fallback);
 }
 
 int l_compression(lua_State* L) {
@@ -38,13 +37,12 @@ int l_compression(lua_State* L) {
     c.hidden = opt_int_list(L, 1, what, "hidden", c.hidden);
     c.kl_weight = opt_number(L, 1, what, "kl_weight", c.kl_weight);
     c.epochs = int_field(L, what, "epochs", c.epochs);
-    c.steps = opt_integer(L, 1, what, "steps", c.steps, 0, LLONG_MAX);
+    c.steps = opt_int<int64_t>(L, 1, what, "steps", c.steps, 0);
     c.batch = int_field(L, what, "batch", c.batch);
     c.lr = opt_number(L, 1, what, "lr", c.lr);
-    c.seed = static_cast<uint64_t>(
-        opt_integer(L, 1, what, "seed", static_cast<long long>(c.seed), 0, LLONG_MAX));
-    c.train_examples = opt_integer(L, 1, what, "train_examples", 0, 0, LLONG_MAX);
-    c.test_examples = opt_integer(L, 1, what, "test_examples", 0, 0, LLONG_MAX);
+    c.seed = opt_int<uint64_t>(L, 1, what, "seed", c.seed);
+    c.train_examples = opt_int<int64_t>(L, 1, what, "train_examples", 0, 0);
+    c.test_examples = opt_int<int64_t>(L, 1, what, "test_examples", 0, 0);
     c.threads = int_field(L, what, "threads", c.threads);
     auto r = measure_compression(*ds, c);
     if (!r.ok()) return raise(L, r.status());

@@ -1,6 +1,7 @@
 #include "bindings/lua/lua_data.h"
 
 #include <set>
+#include <string>
 
 #include "bindings/lua/lua_table.h"
 #include "bindings/lua/lua_userdata.h"
@@ -50,10 +51,8 @@ int l_split(lua_State* L) {
       const lua_Integer m = luaL_len(L, -1);
       for (lua_Integer j = 1; j <= m; ++j) {
         lua_geti(L, -1, j);
-        int ok = 0;
-        const lua_Integer c = lua_tointegerx(L, -1, &ok);
-        if (!ok) luaL_error(L, "split: group %d has a non-integer class", static_cast<int>(i));
-        g.push_back(static_cast<int>(c));
+        const std::string name = "split: group " + std::to_string(i) + " class";
+        g.push_back(check_int<int>(L, -1, name.c_str(), 0));
         lua_pop(L, 1);
       }
       groups.push_back(std::move(g));
@@ -70,10 +69,9 @@ int l_split(lua_State* L) {
 int l_permuted(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     auto ds = dataset_arg(L, 1);
-    const lua_Integer n = luaL_checkinteger(L, 2);
-    const lua_Integer seed = luaL_optinteger(L, 3, 1);
-    if (n < 1 || n > 1000) luaL_error(L, "permuted: n_tasks must be in [1, 1000]");
-    auto s = permuted(*ds, static_cast<int>(n), static_cast<uint64_t>(seed));
+    const int n = check_int<int>(L, 2, "permuted: n_tasks", 1, 1000);
+    const uint64_t seed = lua_isnoneornil(L, 3) ? 1 : check_int<uint64_t>(L, 3, "permuted: seed");
+    auto s = permuted(*ds, n, seed);
     if (!s.ok()) return raise(L, s.status());
     push_scenario(L, ds, std::move(*s));
     return 1;

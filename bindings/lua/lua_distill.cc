@@ -1,19 +1,11 @@
 #include "bindings/lua/lua_distill.h"
 
-#include <limits>
-#include <utility>
-
 #include "bindings/lua/lua_table.h"
 #include "modules/distill/latent_budget.h"
 #include "runtime/lua_engine.h"
 
 namespace engram::lua {
 namespace {
-
-// Integer fields are range-checked by optimize_latent_size, whose messages say what the field
-// means ("examples (N) must be >= 1"), so opt_integer accepts any integer here.
-constexpr std::pair<long long, long long> kAny = {std::numeric_limits<long long>::min(),
-                                                  std::numeric_limits<long long>::max()};
 
 // The field must be present: opt_* readers fall back silently, a budget must not.
 void require_field(lua_State* L, int index, const char* what, const char* field) {
@@ -34,12 +26,14 @@ int l_latent_size(lua_State* L) {
     LatentBudget b;
     b.budget_bytes = opt_number(L, 1, what, "budget_bytes", 0);
     b.rho = opt_number(L, 1, what, "rho", b.rho);
-    b.examples = opt_integer(L, 1, what, "examples", 0, kAny.first, kAny.second);
+    // Integer fields take any int64: optimize_latent_size's messages say what a field means
+    // ("examples (N) must be >= 1") better than a bare range would.
+    b.examples = opt_int<int64_t>(L, 1, what, "examples", 0);
     auto kind = parse_budget_kind(opt_string(L, 1, what, "kind", "incremental"));
     if (!kind.ok()) return raise(L, kind.status());
     b.kind = *kind;
-    b.max_c = opt_integer(L, 1, what, "max_c", b.max_c, kAny.first, kAny.second);
-    b.max_l = opt_integer(L, 1, what, "max_l", b.max_l, kAny.first, kAny.second);
+    b.max_c = opt_int<int64_t>(L, 1, what, "max_c", b.max_c);
+    b.max_l = opt_int<int64_t>(L, 1, what, "max_l", b.max_l);
     b.parameters.quadratic_bits =
         opt_number(L, 1, what, "param_quadratic_bits", b.parameters.quadratic_bits);
     b.parameters.linear_bits =

@@ -65,9 +65,16 @@ void push_json(lua_State* L, const nlohmann::json& value) {
     case nlohmann::json::value_t::number_integer:
       lua_pushinteger(L, static_cast<lua_Integer>(value.get<int64_t>()));
       break;
-    case nlohmann::json::value_t::number_unsigned:
-      lua_pushinteger(L, static_cast<lua_Integer>(value.get<uint64_t>()));
+    case nlohmann::json::value_t::number_unsigned: {
+      // Beyond lua_Integer it becomes a float, as the same literal does in Lua (never negative).
+      const uint64_t v = value.get<uint64_t>();
+      if (v <= static_cast<uint64_t>(LUA_MAXINTEGER)) {
+        lua_pushinteger(L, static_cast<lua_Integer>(v));
+      } else {
+        lua_pushnumber(L, static_cast<lua_Number>(v));
+      }
       break;
+    }
     case nlohmann::json::value_t::number_float: lua_pushnumber(L, value.get<double>()); break;
     case nlohmann::json::value_t::string:
       lua_pushstring(L, value.get_ref<const std::string&>().c_str());

@@ -34,14 +34,13 @@ void read_memory(lua_State* L, int idx, MemoryConfig& m) {
              {"kind", "budget_bytes", "selector", "c", "l", "arch", "hidden", "kl_weight",
               "distill_weight", "lr", "tau"});
   m.kind = opt_string(L, idx, what, "kind", m.kind);
-  m.budget_bytes = static_cast<size_t>(opt_integer(
-      L, idx, what, "budget_bytes", static_cast<long long>(m.budget_bytes), 1, 1LL << 40));
+  m.budget_bytes = opt_int<size_t>(L, idx, what, "budget_bytes", m.budget_bytes, 1, 1LL << 40);
   auto selector = parse_selector(opt_string(L, idx, what, "selector", selector_name(m.selector)));
   if (!selector.ok()) raise(L, selector.status());
   m.selector = *selector;
   DiscreteVaeConfig& v = m.dvae;
-  v.c = static_cast<int>(opt_integer(L, idx, what, "c", v.c, 1, 65536));
-  v.l = static_cast<int>(opt_integer(L, idx, what, "l", v.l, 2, 65536));
+  v.c = opt_int<int>(L, idx, what, "c", v.c, 1, 65536);
+  v.l = opt_int<int>(L, idx, what, "l", v.l, 2, 65536);
   v.arch = opt_string(L, idx, what, "arch", v.arch);
   v.hidden = opt_int_list(L, idx, what, "hidden", v.hidden);
   v.kl_weight = opt_number(L, idx, what, "kl_weight", v.kl_weight);
@@ -63,10 +62,9 @@ int l_runtime(lua_State* L) {
     std::shared_ptr<const ImageDataset> ds = check_dataset(L, -1);
     lua_pop(L, 1);
     SessionConfig config;
-    config.num_tasks =
-        static_cast<int>(opt_integer(L, 1, what, "tasks", config.num_tasks, 1, 65536));
-    config.seed = static_cast<uint64_t>(opt_integer(L, 1, what, "seed", 1, 0, INT64_MAX));
-    config.threads = static_cast<int>(opt_integer(L, 1, what, "threads", config.threads, 1, 256));
+    config.num_tasks = opt_int<int>(L, 1, what, "tasks", config.num_tasks, 1, 65536);
+    config.seed = opt_int<uint64_t>(L, 1, what, "seed", 1);
+    config.threads = opt_int<int>(L, 1, what, "threads", config.threads, 1, 256);
     const std::string device = opt_string(L, 1, what, "device", "cpu");
     config.neocortex.device = device;
     config.memory.dvae.device = device;
@@ -104,11 +102,10 @@ int l_learn(lua_State* L) {
     if (!lua_isnoneornil(L, 3)) {
       const char* what = "learn options";
       check_keys(L, 3, what, {"iterations", "batch", "replay", "window", "label", "progress"});
-      o.iterations =
-          static_cast<int>(opt_integer(L, 3, what, "iterations", o.iterations, 0, 100000000));
-      o.batch = static_cast<int>(opt_integer(L, 3, what, "batch", o.batch, 1, 1 << 20));
-      o.replay = static_cast<int>(opt_integer(L, 3, what, "replay", o.replay, 0, 1 << 20));
-      o.window = static_cast<int>(opt_integer(L, 3, what, "window", o.window, 1, 1024));
+      o.iterations = opt_int<int>(L, 3, what, "iterations", o.iterations, 0, 100000000);
+      o.batch = opt_int<int>(L, 3, what, "batch", o.batch, 1, 1 << 20);
+      o.replay = opt_int<int>(L, 3, what, "replay", o.replay, 0, 1 << 20);
+      o.window = opt_int<int>(L, 3, what, "window", o.window, 1, 1024);
       label = opt_string(L, 3, what, "label", label);
       show = opt_boolean(L, 3, what, "progress", show);
     }
@@ -137,6 +134,7 @@ int l_learn(lua_State* L) {
     lua_setfield(L, -2, "loss_real");
     lua_pushnumber(L, stats->loss_replay);
     lua_setfield(L, -2, "loss_replay");
+    set_int(L, "skipped_steps", stats->skipped_steps);  // non-finite loss or gradients
     return 1;
   });
 }
@@ -161,9 +159,9 @@ int l_distortion(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     auto& rt = runtime_arg(L);
     const auto& task = check_task(L, 2);
-    const lua_Integer n = luaL_optinteger(L, 3, 1000);
-    if (n < 1) luaL_error(L, "distortion: max_examples must be >= 1");
-    auto d = rt->distortion(task->task, static_cast<size_t>(n));
+    const size_t n =
+        lua_isnoneornil(L, 3) ? 1000 : check_int<size_t>(L, 3, "distortion: max_examples", 1);
+    auto d = rt->distortion(task->task, n);
     if (!d.ok()) return raise(L, d.status());
     lua_pushnumber(L, *d);
     return 1;

@@ -80,19 +80,34 @@ double opt_number(lua_State* L, int index, const char* what, const char* field, 
   return v;
 }
 
+long long check_integer(lua_State* L, int index, const char* name, long long min, long long max) {
+  int ok = 0;
+  const lua_Integer v = lua_tointegerx(L, index, &ok);
+  if (!ok) {
+    const int type = lua_type(L, index);
+    if (type == LUA_TNUMBER || type == LUA_TSTRING) {
+      luaL_error(L, "%s must be an integer, got %s", name, luaL_tolstring(L, index, nullptr));
+    }
+    luaL_error(L, "%s must be an integer, got %s", name, luaL_typename(L, index));
+  }
+  if (v < min || v > max) {
+    luaL_error(L, "%s must be in [%I, %I], got %I", name, static_cast<lua_Integer>(min),
+               static_cast<lua_Integer>(max), v);
+  }
+  return static_cast<long long>(v);
+}
+
 long long opt_integer(lua_State* L, int index, const char* what, const char* field,
                       long long fallback, long long min, long long max) {
   const int type = lua_getfield(L, index, field);
   long long v = fallback;
   if (type != LUA_TNIL) {
-    int ok = 0;
-    v = static_cast<long long>(lua_tointegerx(L, -1, &ok));
-    if (!ok) luaL_error(L, "%s.%s must be an integer, got %s", what, field, luaL_typename(L, -1));
+    v = check_integer(L, -1, (std::string(what) + "." + field).c_str(), min, max);
+  } else if (v < min || v > max) {  // a default outside the range is a bug of the caller
+    luaL_error(L, "%s.%s: default %I is outside [%I, %I]", what, field, static_cast<lua_Integer>(v),
+               static_cast<lua_Integer>(min), static_cast<lua_Integer>(max));
   }
   lua_pop(L, 1);
-  if (v < min || v > max)
-    luaL_error(L, "%s.%s = %I is outside [%I, %I]", what, field, static_cast<lua_Integer>(v),
-               static_cast<lua_Integer>(min), static_cast<lua_Integer>(max));
   return v;
 }
 
@@ -133,12 +148,8 @@ std::vector<int> opt_int_list(lua_State* L, int index, const char* what, const c
   const lua_Integer n = luaL_len(L, -1);
   for (lua_Integer i = 1; i <= n; ++i) {
     lua_geti(L, -1, i);
-    int ok = 0;
-    const lua_Integer v = lua_tointegerx(L, -1, &ok);
-    if (!ok || v < INT32_MIN || v > INT32_MAX) {
-      luaL_error(L, "%s.%s[%d] must be an integer", what, field, static_cast<int>(i));
-    }
-    out.push_back(static_cast<int>(v));
+    const std::string name = std::string(what) + "." + field + "[" + std::to_string(i) + "]";
+    out.push_back(check_int<int>(L, -1, name.c_str()));
     lua_pop(L, 1);
   }
   lua_pop(L, 1);

@@ -4,6 +4,9 @@
 
 #include <initializer_list>
 #include <limits>
+#include <type_traits>
+
+#include "modules/session/json_integer.h"
 
 namespace engram {
 namespace {
@@ -29,20 +32,16 @@ void check_keys(const json& j, const std::string& what, std::initializer_list<co
   }
 }
 
-// Reads j[key] as an integer in [min, max] when present.
+// Reads j[key] as an integer in [min, max] when present; the range is checked on the JSON
+// number, before it is narrowed to T.
 template <typename T>
-void opt_int(const json& j, const std::string& what, const char* key, T& out, long long min,
-             long long max) {
+void opt_int(const json& j, const std::string& what, const char* key, T& out,
+             std::common_type_t<T> min, std::common_type_t<T> max) {
   auto it = j.find(key);
   if (it == j.end()) return;
-  if (!it->is_number_integer())
-    fail(ErrorCode::malformed, what + "." + key + " must be an integer");
-  const long long v = it->get<long long>();
-  if (v < min || v > max) {
-    fail(ErrorCode::invalid_argument, what + "." + key + " must be in [" + std::to_string(min) +
-                                          ", " + std::to_string(max) + "]");
-  }
-  out = static_cast<T>(v);
+  Expected<T> v = json_integer<T>(*it, what + "." + key, min, max);
+  if (!v.ok()) fail(v.status().code(), v.status().message());
+  out = *v;
 }
 
 void opt_number(const json& j, const std::string& what, const char* key, double& out) {
@@ -62,17 +61,17 @@ void opt_string(const json& j, const std::string& what, const char* key, std::st
 void opt_int_list(const json& j, const std::string& what, const char* key, std::vector<int>& out) {
   auto it = j.find(key);
   if (it == j.end()) return;
-  std::vector<int> v;
-  if (it->is_array()) {
-    for (const json& e : *it) {
-      if (!e.is_number_integer() || e.get<long long>() < 1 || e.get<long long>() > (1 << 20)) {
-        v.clear();
-        break;
-      }
-      v.push_back(e.get<int>());
-    }
+  const std::string name = what + "." + key;
+  if (!it->is_array() || it->empty()) {
+    fail(ErrorCode::malformed, name + " must be a non-empty list of widths");
   }
-  if (v.empty()) fail(ErrorCode::malformed, what + "." + key + " must be a list of widths >= 1");
+  std::vector<int> v;
+  for (const json& e : *it) {
+    Expected<int> width =
+        json_integer<int>(e, name + "[" + std::to_string(v.size()) + "]", 1, 1 << 20);
+    if (!width.ok()) fail(width.status().code(), width.status().message());
+    v.push_back(*width);
+  }
   out = std::move(v);
 }
 

@@ -1,9 +1,13 @@
 // Session::snapshot and Session::restore: the session's state as snapshot sections.
 #include <nlohmann/json.hpp>
 
+#include <limits>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "modules/actors/messages.h"
+#include "modules/session/json_integer.h"
 #include "modules/session/session.h"
 #include "modules/session/session_config_json.h"
 #include "modules/session/session_impl.h"
@@ -24,6 +28,37 @@ Expected<json> json_section(const SnapshotSections& state, const std::string& na
   json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return bad_section(name, "not a JSON object");
   return j;
+}
+
+// An integer of a snapshot section that its field cannot hold (thrown below, caught with the
+// section's json::exception).
+struct BadInteger {
+  std::string why;
+};
+
+// j[key] as a T in [min, max], checked before it is narrowed (a last_task of 2^32 must not
+// arrive as 0); throws json::exception when missing, BadInteger when not such an integer.
+template <typename T>
+T integer_at(const json& j, const char* key, T min = std::numeric_limits<T>::min(),
+             T max = std::numeric_limits<T>::max()) {
+  Expected<T> v = json_integer<T>(j.at(key), key, min, max);
+  if (!v.ok()) throw BadInteger{v.status().message()};
+  return *v;
+}
+
+// j[key] as a list of such integers.
+template <typename T>
+std::vector<T> integer_list_at(const json& j, const char* key, T min, T max) {
+  const json& list = j.at(key);
+  if (!list.is_array()) throw BadInteger{std::string(key) + " must be a list of integers"};
+  std::vector<T> out;
+  for (const json& e : list) {
+    const std::string name = std::string(key) + "[" + std::to_string(out.size()) + "]";
+    Expected<T> v = json_integer<T>(e, name, min, max);
+    if (!v.ok()) throw BadInteger{v.status().message()};
+    out.push_back(*v);
+  }
+  return out;
 }
 
 // The u8 payload `index` of a kState reply as bytes.
@@ -48,32 +83,30 @@ Expected<DriverPosition> restore_driver_position(const SnapshotSections& state,
   if (!j.ok()) return j.status();
   try {
     const json& d = j->at("dataset");
-    if (d.at("rows").get<int64_t>() != dataset.rows ||
-        d.at("cols").get<int64_t>() != dataset.cols ||
-        d.at("classes").get<int>() != dataset.num_classes) {
+    if (integer_at<int64_t>(d, "rows") != dataset.rows ||
+        integer_at<int64_t>(d, "cols") != dataset.cols ||
+        integer_at<int>(d, "classes") != dataset.num_classes) {
       return Status(ErrorCode::invalid_argument,
                     "snapshot was taken on dataset '" + d.at("name").get<std::string>() +
                         "' with a different image shape or class count than '" + dataset.name +
                         "'");
     }
-    auto seen = j->at("seen_classes").get<std::vector<uint8_t>>();
+    auto seen = integer_list_at<uint8_t>(*j, "seen_classes", 0, 1);
     if (seen.size() != static_cast<size_t>(dataset.num_classes)) {
       return bad_section("session", "seen_classes has the wrong length");
     }
-    auto learned = j->at("learned_tasks").get<std::vector<int>>();
-    const int last = j->at("last_task").get<int>();
-    for (int t : learned) {
-      if (t < 0 || t >= num_tasks) return bad_section("session", "bad task id");
-    }
-    if (last < -1 || last >= num_tasks) return bad_section("session", "bad last_task");
+    auto learned = integer_list_at<int>(*j, "learned_tasks", 0, num_tasks - 1);
+    const int last = integer_at<int>(*j, "last_task", -1, num_tasks - 1);
     DriverPosition p;
     p.seen_classes = std::move(seen);
     p.learned_tasks = std::move(learned);
     p.last_task = last;
-    p.seed_counter = j->at("seed_counter").get<uint64_t>();
+    p.seed_counter = integer_at<uint64_t>(*j, "seed_counter");
     return p;
   } catch (const json::exception& e) {
     return bad_section("session", e.what());
+  } catch (const BadInteger& e) {
+    return bad_section("session", e.why);
   }
 }
 

@@ -194,7 +194,7 @@ TEST_CASE("Lua integer fields out of range say which field and the range") {
   REQUIRE(install_engram_module(engine).ok());
   Status s = engine.run_string("engram.stream{ queue = 0 }", "range.lua");
   REQUIRE_FALSE(s.ok());
-  CHECK(s.message().find("stream.queue = 0 is outside [1, 16777216]") != std::string::npos);
+  CHECK(s.message().find("stream.queue must be in [1, 16777216], got 0") != std::string::npos);
 }
 
 }  // namespace engram
