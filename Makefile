@@ -6,7 +6,11 @@
 #   make test SANITIZE=address ASan+UBSan build of everything that does not link LibTorch
 #   make test SANITIZE=thread  TSan build of the same
 #   make bench                 build and run the benchmarks (they print figures)
-#   make fuzz                  libFuzzer on the snapshot loader (clang; FUZZ_RUNS=1000000)
+#   make fuzz                  libFuzzer (clang, ASan+UBSan) on every decoder of untrusted bytes:
+#                              snapshot container, sensor frames, envelopes, the C API's JSON
+#                              configuration, every module's load_state; FUZZ_RUNS=1000000
+#                              executions each from tests/fuzz/corpus (FUZZ_RUNS=10000: quick)
+#   make fuzz-seeds            regenerate the seed corpora tests/fuzz/corpus from the modules
 #   make format / format-check clang-format the tree / fail on unformatted files
 
 SANITIZE ?=
@@ -30,7 +34,7 @@ DEB_PACKAGES := build-essential cmake pkg-config ccache clang-format \
 ENGRAM := $(BUILD_DIR)/bindings/cli/engram
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps configure build demo test bench fuzz format format-check clean
+.PHONY: all deps configure build demo test bench fuzz fuzz-build fuzz-seeds format format-check clean
 
 all: build
 
@@ -63,19 +67,64 @@ test: build
 bench: build
 	@for b in $(BUILD_DIR)/tests/bench_*; do [ -x "$$b" ] && echo "== $$b" && "$$b"; done
 
-# The snapshot loader under libFuzzer (clang + ASan/UBSan), seeded with valid snapshots.
-FUZZ_RUNS ?= 1000000
-FUZZ_DIR  := build-fuzz
-fuzz: deps
+# libFuzzer targets (tests/fuzz/fuzz_*.cc; clang, ASan+UBSan), each run for FUZZ_RUNS executions
+# from its committed seed corpus tests/fuzz/corpus/<name> (read only: new inputs go to
+# $(FUZZ_DIR)/corpus/<name>). The torch-free ones build in $(FUZZ_DIR); fuzz_agent_config and
+# fuzz_load_state link LibTorch and build in $(FUZZ_TORCH_DIR) (LibTorch itself is not
+# instrumented: the sanitizers and coverage see engram's code only). A crash stops with the
+# input saved as $(FUZZ_DIR)/crash-*; each run's log is $(FUZZ_DIR)/<name>.log.
+FUZZ_RUNS      ?= 1000000
+FUZZ_DIR       := build-fuzz
+FUZZ_TORCH_DIR := build-fuzz-torch
+FUZZ_JOBS      ?= $(JOBS)
+FUZZ_TARGETS       := snapshot sensor_frame envelope
+FUZZ_TORCH_TARGETS := agent_config load_state
+# -max_len per target: room around its largest seed.
+FUZZ_MAX_LEN_snapshot     := 65536
+FUZZ_MAX_LEN_sensor_frame := 4096
+FUZZ_MAX_LEN_envelope     := 4096
+FUZZ_MAX_LEN_agent_config := 4096
+FUZZ_MAX_LEN_load_state   := 65536
+# ASAN_OPTIONS per target (none needed so far).
+FUZZ_ASAN_load_state   :=
+FUZZ_ASAN_agent_config :=
+FUZZ_CMAKE := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+  -DCMAKE_C_COMPILER_LAUNCHER=ccache -DENGRAM_FUZZ=ON -DENGRAM_SANITIZE=address
+
+FUZZ_BIN_snapshot     := $(FUZZ_DIR)
+FUZZ_BIN_sensor_frame := $(FUZZ_DIR)
+FUZZ_BIN_envelope     := $(FUZZ_DIR)
+FUZZ_BIN_agent_config := $(FUZZ_TORCH_DIR)
+FUZZ_BIN_load_state   := $(FUZZ_TORCH_DIR)
+
+fuzz-build: deps
 	@command -v clang++ >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends clang; }
-	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DENGRAM_WITH_TORCH=OFF -DENGRAM_FUZZ=ON \
-	  -DENGRAM_SANITIZE=address
-	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_snapshot snapshot_seeds
-	mkdir -p $(FUZZ_DIR)/corpus
-	$(FUZZ_DIR)/tests/snapshot_seeds $(FUZZ_DIR)/corpus
-	$(FUZZ_DIR)/tests/fuzz_snapshot -runs=$(FUZZ_RUNS) -max_len=65536 -print_final_stats=1 \
-	  $(FUZZ_DIR)/corpus
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) $(FUZZ_CMAKE) -DENGRAM_WITH_TORCH=OFF
+	cmake --build $(FUZZ_DIR) -j $(FUZZ_JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS)) \
+	  snapshot_seeds wire_seeds
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_TORCH_DIR) $(FUZZ_CMAKE) -DENGRAM_WITH_TORCH=ON
+	cmake --build $(FUZZ_TORCH_DIR) -j $(FUZZ_JOBS) \
+	  --target $(addprefix fuzz_,$(FUZZ_TORCH_TARGETS)) load_state_seeds
+
+fuzz: fuzz-build
+	@$(MAKE) --no-print-directory -j 1 $(addprefix fuzz-run-,$(FUZZ_TARGETS) $(FUZZ_TORCH_TARGETS))
+
+# fuzz-run-<name>: runs fuzz_<name> (already built) and prints libFuzzer's final stats.
+fuzz-run-%:
+	@mkdir -p $(FUZZ_DIR)/corpus/$*
+	@echo "== fuzz_$*: $(FUZZ_RUNS) runs (log: $(FUZZ_DIR)/$*.log)"
+	@ASAN_OPTIONS=$(FUZZ_ASAN_$*) $(FUZZ_BIN_$*)/tests/fuzz_$* -runs=$(FUZZ_RUNS) \
+	  -max_len=$(FUZZ_MAX_LEN_$*) -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ \
+	  $$(test -f tests/fuzz/$*.dict && echo -dict=tests/fuzz/$*.dict) \
+	  $(FUZZ_DIR)/corpus/$* tests/fuzz/corpus/$* > $(FUZZ_DIR)/$*.log 2>&1 \
+	  || { tail -n 60 $(FUZZ_DIR)/$*.log; echo "fuzz_$* FAILED (log: $(FUZZ_DIR)/$*.log)"; exit 1; }
+	@grep -E '^(stat::|Done )' $(FUZZ_DIR)/$*.log
+
+# Rewrites the generated seeds (agent_config's are hand-written JSON) of tests/fuzz/corpus.
+fuzz-seeds: fuzz-build
+	$(FUZZ_DIR)/tests/snapshot_seeds tests/fuzz/corpus/snapshot
+	$(FUZZ_DIR)/tests/wire_seeds tests/fuzz/corpus/sensor_frame tests/fuzz/corpus/envelope
+	$(FUZZ_TORCH_DIR)/tests/load_state_seeds tests/fuzz/corpus/load_state
 
 FORMAT_FILES = $(shell git ls-files '*.h' '*.cc' '*.c' '*.hpp' 2>/dev/null)
 format:
@@ -85,4 +134,4 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf build build-address build-thread build-fuzz
+	rm -rf build build-address build-thread build-fuzz build-fuzz-torch
