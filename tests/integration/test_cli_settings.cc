@@ -28,7 +28,7 @@ struct Result {
 };
 
 // Runs `engram ARGS` through the shell and collects its exit code and output.
-Result engram(const std::string& args) {
+Result run_engram(const std::string& args) {
   const std::string cmd = quote(ENGRAM_CLI) + " " + args + " 2>&1";
   Result r;
   FILE* pipe = popen(cmd.c_str(), "r");
@@ -66,13 +66,13 @@ TEST_CASE("engram run: budgets outside their range are usage errors, not wrapped
            Case{"--max-instructions 18446744073709551616", "got 18446744073709551616"},
        }) {
     CAPTURE(c.option);
-    Result r = engram(std::string("run ") + c.option + " " + ok);
+    Result r = run_engram(std::string("run ") + c.option + " " + ok);
     CAPTURE(r.output);
     CHECK(r.exit_code == 2);
     CHECK(contains(r.output, c.message));
     CHECK_FALSE(contains(r.output, "fine"));
   }
-  Result r = engram("run --max-memory-mb 64 --max-instructions 0 " + ok);
+  Result r = run_engram("run --max-memory-mb 64 --max-instructions 0 " + ok);
   CAPTURE(r.output);
   CHECK(r.exit_code == 0);
   CHECK(contains(r.output, "fine"));
@@ -80,16 +80,17 @@ TEST_CASE("engram run: budgets outside their range are usage errors, not wrapped
 
 TEST_CASE("engram run --set tasks=2^40 is refused naming the setting and its range") {
   TempDir dir;
-  const std::string script = dir.write(
-      "tasks.lua",
-      "local cfg = engram.settings{'tasks'}\n"
-      "local ds = engram.dataset('mnist', '" ENGRAM_SOURCE_DIR "/data/mnist')\n"
-      "engram.runtime{dataset = ds, tasks = engram.integer(cfg.tasks, 5)}\n");
-  Result r = engram("run --set tasks=1099511627776 " + quote(script));
+  const std::string script =
+      dir.write("tasks.lua",
+                "local cfg = engram.settings{'tasks'}\n"
+                "local ds = engram.dataset('mnist', '" ENGRAM_SOURCE_DIR
+                "/data/mnist')\n"
+                "engram.runtime{dataset = ds, tasks = engram.integer(cfg.tasks, 5)}\n");
+  Result r = run_engram("run --set tasks=1099511627776 " + quote(script));
   CAPTURE(r.output);
   CHECK(r.exit_code == 1);
   CHECK(contains(r.output, "runtime.tasks must be in [1, 65536], got 1099511627776"));
-  r = engram("run --set tasks=2.5 " + quote(script));
+  r = run_engram("run --set tasks=2.5 " + quote(script));
   CAPTURE(r.output);
   CHECK(r.exit_code == 1);
   CHECK(contains(r.output, "'2.5' is not an integer"));
