@@ -2,6 +2,7 @@
 add_library(engram_modules STATIC
   common/device.cc
   common/torch_state.cc
+  common/finite_step.cc
   association/gumbel_softmax.cc
   association/discrete_vae.cc
   association/raw_codec.cc
@@ -17,12 +18,13 @@ add_library(engram_modules STATIC
   session/session_snapshot.cc
   session/agent_config.cc
   session/online_agent.cc
+  session/stream_learning.cc
   distill/mnist_tensors.cc
   distill/teacher.cc
   distill/recollection_store.cc
   distill/distiller.cc
 )
-target_link_libraries(engram_modules PUBLIC engram_hippocampus engram_distill engram_io engram_runtime ${TORCH_LIBRARIES}
+target_link_libraries(engram_modules PUBLIC engram_hippocampus engram_distill engram_io engram_sensors engram_runtime ${TORCH_LIBRARIES}
   PRIVATE nlohmann_json::nlohmann_json)
 # A torch translation unit costs 20-30 s; the precompiled header pays that once per build.
 target_precompile_headers(engram_modules PRIVATE torch_pch.h)

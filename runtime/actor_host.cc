@@ -75,6 +75,22 @@ std::vector<std::string> ActorHost::failures() const {
   return out;
 }
 
+Status ActorHost::bind_driver(zmq::socket_t& socket, const std::string& name) {
+  auto it = config_.endpoints.find(name);
+  const std::string configured = it != config_.endpoints.end() ? it->second : "inproc://" + name;
+  endpoints_->configure(name, configured);
+  std::string concrete;
+  try {
+    socket.bind(configured);
+    concrete = socket.get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status(ErrorCode::io_error,
+                  "cannot bind " + name + " endpoint " + configured + ": " + e.what());
+  }
+  if (!concrete.empty() && concrete != configured) endpoints_->resolve(name, concrete);
+  return Status();
+}
+
 zmq::socket_t ActorHost::make_socket(zmq::socket_type type) {
   zmq::socket_t sock(context_, type);
   sock.set(zmq::sockopt::linger, 0);

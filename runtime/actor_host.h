@@ -57,6 +57,11 @@ class ActorHost {
   zmq::context_t& context() { return context_; }
   // A socket on context() with linger 0, for a driver thread.
   zmq::socket_t make_socket(zmq::socket_type type);
+  // Binds a driver thread's socket to the endpoint configured for `name` ("inproc://<name>"
+  // when absent) and records the concrete endpoint, so that actors connecting to `name` (e.g.
+  // to report progress) reach it after a wildcard bind such as "tcp://127.0.0.1:*". Call
+  // before start_all(). Errors: io_error naming the endpoint.
+  Status bind_driver(zmq::socket_t& socket, const std::string& name);
 
  private:
   zmq::context_t context_;  // first member: destroyed after the actors and their sockets

@@ -46,10 +46,11 @@ local options = {
   replay = engram.integer(cfg.replay, 32), timeout = engram.number(cfg.timeout, 10),
 }
 -- Learn until the stream stays silent for `timeout` seconds, reporting every `batches` batches.
-local total = 0
+local total, skipped_steps = 0, 0
 repeat
   local s = rt:learn_stream(stream, options)
   total = total + s.batches
+  skipped_steps = skipped_steps + s.skipped_steps
   if s.batches > 0 then
     local row = {}
     for _, t in ipairs(tasks) do row[#row + 1] = ("%.4f"):format(rt:accuracy(t, "class")) end
@@ -57,10 +58,20 @@ repeat
       :format(total, s.frames, s.seconds, table.concat(row, " ")))
   end
 until s.batches < options.batches
+-- Every frame is accounted for: refused ones by cause, accepted ones as learned, skipped
+-- (unlabelled), still queued or held, or dropped (drop_oldest only).
 local c = stream:counters()
-print(("stream: %d received, %d accepted, %d malformed, %d dropped, %d gaps%s")
-  :format(c.received, c.accepted, c.malformed, c.dropped, c.gaps,
-          curve and (", CURVE on, %d refused"):format(c.auth_denied) or ""))
+print(("stream: %d received, %d accepted, %d malformed, %d non-finite, %d out of range, "
+  .. "%d dropped, %d gaps%s"):format(c.received, c.accepted, c.malformed, c.non_finite,
+  c.out_of_range, c.dropped, c.gaps,
+  curve and (", CURVE on, %d refused"):format(c.auth_denied) or ""))
+print(("frames: %d accepted = %d learned + %d skipped + %d waiting + %d dropped%s")
+  :format(c.accepted, c.learned, c.skipped, c.queued + c.held, c.dropped,
+          c.accepted == c.learned + c.skipped + c.queued + c.held + c.dropped and ""
+            or "  (DO NOT RECONCILE)"))
+if skipped_steps > 0 then
+  print(("%d training steps skipped: loss or gradients not finite"):format(skipped_steps))
+end
 local acc = 0
 for _, t in ipairs(tasks) do acc = acc + rt:accuracy(t, "class") end
 print(("final class-IL ACC %.4f"):format(acc / #tasks))

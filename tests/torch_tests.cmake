@@ -14,6 +14,8 @@ engram_test(NAME test_lua_settings SOURCES modules/test_lua_settings.cc LIBS eng
 
 # --- integration ---
 engram_test(NAME test_split_small SOURCES integration/test_split_small.cc LIBS engram_modules LABELS integration TIMEOUT 300)
+# Sensor frames through SensorBridge into Session learning: nothing lost, NaN never learned.
+engram_test(NAME test_stream_learning SOURCES integration/test_stream_learning.cc LIBS engram_modules LABELS integration TIMEOUT 300)
 # Runs the built `engram` binary (exit codes, messages).
 engram_test(NAME test_cli SOURCES integration/test_cli.cc LABELS integration TIMEOUT 120)
 target_compile_definitions(test_cli PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")

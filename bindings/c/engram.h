@@ -51,7 +51,7 @@ extern "C" {
 
 /* Pixel encodings of an input. */
 #define ENGRAM_U8 0  /* uint8_t values 0..255 */
-#define ENGRAM_F32 1 /* float values in [0, 1] */
+#define ENGRAM_F32 1 /* float values, finite and in [0, 1]; others are refused and counted */
 
 typedef struct engram_handle engram_t; /* an opaque learner */
 
@@ -62,7 +62,9 @@ typedef struct engram_input {
   int32_t encoding; /* ENGRAM_U8 or ENGRAM_F32 */
 } engram_input;
 
-/* What engram has done so far (engram_get_counters). */
+/* What engram has done so far (engram_get_counters). Fields are only ever added at the end:
+ * a program built against an older engram.h passes its smaller sizeof and gets the fields it
+ * knows. */
 typedef struct engram_counters {
   uint64_t observed;         /* observations accepted by engram_observe */
   uint64_t rejected_full;    /* engram_observe calls that returned ENGRAM_FULL */
@@ -75,7 +77,16 @@ typedef struct engram_counters {
   uint64_t model_updates;    /* times predictions picked up newer weights */
   double loss_real;          /* cross-entropy on new observations, last step */
   double loss_replay;        /* cross-entropy on recollections, last step */
+  /* Added after 0.1.0: */
+  uint64_t rejected_non_finite;   /* of rejected_invalid: an ENGRAM_F32 value was NaN or Inf */
+  uint64_t rejected_out_of_range; /* of rejected_invalid: an ENGRAM_F32 value was outside [0,1] */
+  uint64_t skipped_steps;         /* training steps not applied because their loss or gradients were
+                                     not finite (the weights are never updated with NaN or Inf) */
 } engram_counters;
+
+/* sizeof(engram_counters) of the first version (0.1): the smallest size engram_get_counters
+ * accepts. */
+#define ENGRAM_COUNTERS_V1_SIZE 88
 
 /* The library version, e.g. "0.1.0". */
 ENGRAM_API const char* engram_version(void);
@@ -116,12 +127,20 @@ ENGRAM_API int engram_flush(engram_t* e, double timeout_s);
  * leaves the previous file). Learns everything observed before the call first. */
 ENGRAM_API int engram_snapshot(engram_t* e, const char* path);
 
-/* Copies the counters into *out. size must be sizeof(engram_counters) (lets the struct grow in
- * later versions without breaking programs built against this one). */
+/* Copies the counters into *out. size is the caller's sizeof(engram_counters): any size from
+ * ENGRAM_COUNTERS_V1_SIZE up is accepted. engram fills the fields that fit in `size` and zeroes
+ * any bytes beyond the fields it knows, so programs built against older or newer headers both
+ * work. */
 ENGRAM_API int engram_get_counters(engram_t* e, engram_counters* out, size_t size);
 
 /* Stops learning and frees the learner. Observations still queued are discarded: call
- * engram_flush first to keep them. NULL is allowed and does nothing. */
+ * engram_flush first to keep them. NULL is allowed and does nothing.
+ * Safe while other threads use the handle: engram_close makes a waiting engram_flush or
+ * engram_snapshot return ENGRAM_E_CLOSED at once, lets the other calls in progress finish,
+ * waits for all of them to return, then frees the model and its memory. Every call made with
+ * the handle afterwards returns ENGRAM_E_CLOSED (a second engram_close does nothing): the
+ * handle's few bytes are kept until the process exits, so a late call never touches freed
+ * memory. */
 ENGRAM_API void engram_close(engram_t* e);
 
 #ifdef __cplusplus

@@ -148,7 +148,7 @@ int l_distill(lua_State* L) {
     o.checkpoints.assign(cps.begin(), cps.end());
     auto r = distill(*ds, *teacher->learner, memory.get(), o);
     if (!r.ok()) return raise(L, r.status());
-    lua_createtable(L, 0, 7);
+    lua_createtable(L, 0, 8);
     lua_createtable(L, static_cast<int>(r->episodes.size()), 0);
     for (size_t i = 0; i < r->episodes.size(); ++i) {
       lua_pushinteger(L, r->episodes[i]);
@@ -166,6 +166,7 @@ int l_distill(lua_State* L) {
     set_int(L, "drawn", r->examples_drawn);
     set_number(L, "drawn_mean_pixel", r->drawn_mean_pixel);
     set_number(L, "trained_mean_pixel", r->trained_mean_pixel);
+    set_int(L, "skipped_steps", r->skipped_steps);
     return 1;
   });
 }

@@ -1,13 +1,12 @@
 #include "bindings/lua/lua_stream.h"
 
-#include <ATen/ATen.h>
-
 #include <chrono>
 
 #include "bindings/lua/lua_table.h"
 #include "bindings/lua/lua_userdata.h"
 #include "io/sensors/sensor_bridge.h"
 #include "modules/session/session.h"
+#include "modules/session/stream_learning.h"
 #include "runtime/lua_engine.h"
 
 namespace engram::lua {
@@ -57,20 +56,29 @@ int l_stream(lua_State* L) {
   });
 }
 
-// stream:counters() -> {received, accepted, malformed, dropped, gaps, out_of_order, queued,
-//                       auth_denied, last_error}
+// stream:counters() -> {received, accepted, malformed, non_finite, out_of_range, dropped,
+//                       learned, skipped, queued, held, gaps, out_of_order, auth_denied,
+//                       last_error}. They reconcile (io/sensors/sensor_bridge.h):
+//   received = accepted + malformed + non_finite + out_of_range
+//   accepted = learned + skipped + queued + held + dropped
 int l_counters(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     const SensorCounters c = check_shared<SensorBridge>(L, 1, kStreamMeta)->counters();
-    lua_createtable(L, 0, 8);
-    set_int(L, "received", static_cast<int64_t>(c.received));
-    set_int(L, "accepted", static_cast<int64_t>(c.accepted));
-    set_int(L, "malformed", static_cast<int64_t>(c.malformed));
-    set_int(L, "dropped", static_cast<int64_t>(c.dropped));
-    set_int(L, "gaps", static_cast<int64_t>(c.gaps));
-    set_int(L, "out_of_order", static_cast<int64_t>(c.out_of_order));
-    set_int(L, "queued", static_cast<int64_t>(c.queued));
-    set_int(L, "auth_denied", static_cast<int64_t>(c.auth_denied));
+    lua_createtable(L, 0, 14);
+    const std::pair<const char*, uint64_t> counts[] = {{"received", c.received},
+                                                       {"accepted", c.accepted},
+                                                       {"malformed", c.malformed},
+                                                       {"non_finite", c.non_finite},
+                                                       {"out_of_range", c.out_of_range},
+                                                       {"dropped", c.dropped},
+                                                       {"learned", c.learned},
+                                                       {"skipped", c.skipped},
+                                                       {"queued", c.queued},
+                                                       {"held", c.held},
+                                                       {"gaps", c.gaps},
+                                                       {"out_of_order", c.out_of_order},
+                                                       {"auth_denied", c.auth_denied}};
+    for (const auto& [name, value] : counts) set_int(L, name, static_cast<int64_t>(value));
     lua_pushstring(L, c.last_error.c_str());
     lua_setfield(L, -2, "last_error");
     return 1;
@@ -92,73 +100,40 @@ int l_close(lua_State* L) {
 
 }  // namespace
 
-// Frames become batches of `batch` frames of one task (a task change flushes the partial
-// batch); frames without a label are skipped and counted. Returns when `batches` batches were
-// learned or no frame arrived for `timeout` seconds.
+// rt:learn_stream(stream, {batches, batch, replay, timeout}) -> {batches, frames, skipped,
+// given_back, skipped_steps, seconds, loss_real}. Frames become batches of `batch` frames of one
+// task (a task change ends the batch); frames without a label are skipped and counted. Returns
+// when `batches` batches were learned or no frame arrived for `timeout` seconds. Nothing taken
+// from the stream is lost: frames left when the call ends stay queued for the next call
+// (modules/session/stream_learning.h).
 int learn_stream(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     auto& rt = check_shared<Session>(L, 1, kRuntimeMeta);
     auto& stream = check_shared<SensorBridge>(L, 2, kStreamMeta);
     const char* what = "learn_stream options";
-    int64_t batches = 100, batch = 32, replay = 32;
+    StreamLearnOptions o;
     double timeout = 10;
     if (!lua_isnoneornil(L, 3)) {
       check_keys(L, 3, what, {"batches", "batch", "replay", "timeout"});
-      batches = opt_integer(L, 3, what, "batches", batches, 1, 1LL << 40);
-      batch = opt_integer(L, 3, what, "batch", batch, 1, 1 << 16);
-      replay = opt_integer(L, 3, what, "replay", replay, 0, 1 << 16);
+      o.batches = opt_integer(L, 3, what, "batches", o.batches, 1, 1LL << 40);
+      o.batch = static_cast<int>(opt_integer(L, 3, what, "batch", o.batch, 1, 1 << 16));
+      o.replay = static_cast<int>(opt_integer(L, 3, what, "replay", o.replay, 0, 1 << 16));
       timeout = opt_number(L, 3, what, "timeout", timeout);
     }
-    const auto wait = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
-    const int64_t pixels = static_cast<int64_t>(rt->config().neocortex.classifier.rows) *
-                           rt->config().neocortex.classifier.cols;
-    std::vector<SensorFrame> frames, pending;
-    int64_t learned = 0, frames_used = 0, unlabelled = 0;
-    int64_t pending_task = -1;
-    double loss = 0;
-    const auto start = std::chrono::steady_clock::now();
-    auto flush = [&]() {
-      if (pending.empty()) return;
-      const int64_t n = static_cast<int64_t>(pending.size());
-      at::Tensor x = at::empty({n, pixels});
-      at::Tensor y = at::empty({n}, at::kLong);
-      for (int64_t i = 0; i < n; ++i) {
-        pending[static_cast<size_t>(i)].to_floats(x.data_ptr<float>() + i * pixels);
-        y.data_ptr<int64_t>()[i] = *pending[static_cast<size_t>(i)].label;
-      }
-      auto stats = rt->learn_batch(x, y, static_cast<int>(pending_task), static_cast<int>(replay));
-      if (!stats.ok()) raise(L, stats.status());
-      loss = stats->loss_real;
-      frames_used += n;
-      ++learned;
-      pending.clear();
-    };
-    while (learned < batches) {
-      frames.clear();
-      if (stream->pop(&frames, static_cast<size_t>(batch), wait) == 0) break;
-      for (SensorFrame& f : frames) {
-        if (!f.label || f.values() != pixels) {
-          ++unlabelled;
-          continue;
-        }
-        const int64_t task = f.task.value_or(0);
-        if (task != pending_task) flush();
-        pending_task = task;
-        pending.push_back(std::move(f));
-        if (static_cast<int64_t>(pending.size()) == batch) flush();
-        if (learned >= batches) break;
-      }
+    if (!(timeout >= 0 && timeout <= 1e6)) {
+      return luaL_error(L, "learn_stream options: timeout must be in [0, 1e6] seconds");
     }
-    flush();
-    lua_createtable(L, 0, 5);
-    set_int(L, "batches", learned);
-    set_int(L, "frames", frames_used);
-    set_int(L, "skipped", unlabelled);
-    lua_pushnumber(L,
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    lua_setfield(L, -2, "seconds");
-    lua_pushnumber(L, loss);
-    lua_setfield(L, -2, "loss_real");
+    o.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
+    auto r = learn_from_stream(*rt, *stream, o);
+    if (!r.ok()) return raise(L, r.status());
+    lua_createtable(L, 0, 7);
+    set_int(L, "batches", r->batches);
+    set_int(L, "frames", r->frames);
+    set_int(L, "skipped", r->skipped);
+    set_int(L, "given_back", r->given_back);
+    set_int(L, "skipped_steps", r->skipped_steps);
+    set_number(L, "seconds", r->seconds);
+    set_number(L, "loss_real", r->loss_real);
     return 1;
   });
 }

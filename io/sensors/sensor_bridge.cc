@@ -67,7 +67,11 @@ SensorBridge::~SensorBridge() {
 void SensorBridge::run() {
   zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
   std::vector<zmq::message_t> parts;
-  std::vector<Expected<SensorFrame>> drained;
+  struct Decoded {
+    Expected<SensorFrame> frame;
+    SensorFault fault;
+  };
+  std::vector<Decoded> drained;
   const bool block = config_.policy == OverflowPolicy::block;
   constexpr size_t kMaxDrain = 256;
   while (!stop_) {
@@ -100,16 +104,20 @@ void SensorBridge::run() {
       } catch (const zmq::error_t&) {
         break;  // interrupted or closing
       }
-      drained.push_back(decode_sensor_frame(parts, config_.limits));
+      SensorFault fault = SensorFault::none;
+      Expected<SensorFrame> frame = decode_sensor_frame(parts, config_.limits, &fault);
+      drained.push_back({std::move(frame), fault});
     }
     if (drained.empty()) continue;
     bool any = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      for (auto& frame : drained) {
+      for (auto& [frame, fault] : drained) {
         ++counters_.received;
         if (!frame.ok()) {
-          ++counters_.malformed;
+          ++(fault == SensorFault::non_finite     ? counters_.non_finite
+             : fault == SensorFault::out_of_range ? counters_.out_of_range
+                                                  : counters_.malformed);
           counters_.last_error = frame.status().message();
           continue;
         }
@@ -144,8 +152,34 @@ size_t SensorBridge::pop(std::vector<SensorFrame>* out, size_t max,
     queue_.pop_front();
     ++taken;
   }
+  counters_.held += taken;
   if (taken > 0) has_room_.notify_one();
   return taken;
+}
+
+void SensorBridge::give_back(std::vector<SensorFrame>&& frames) {
+  if (frames.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = frames.rbegin(); it != frames.rend(); ++it) queue_.push_front(std::move(*it));
+    counters_.held -= std::min<uint64_t>(counters_.held, frames.size());
+  }
+  frames.clear();
+  has_frames_.notify_all();
+}
+
+Status SensorBridge::settle(uint64_t learned, uint64_t skipped) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (learned > counters_.held || skipped > counters_.held - learned) {
+    return Status(ErrorCode::invalid_argument, "sensor bridge: settle(" + std::to_string(learned) +
+                                                   ", " + std::to_string(skipped) + ") but only " +
+                                                   std::to_string(counters_.held) +
+                                                   " frames are held");
+  }
+  counters_.learned += learned;
+  counters_.skipped += skipped;
+  counters_.held -= learned + skipped;
+  return Status();
 }
 
 SensorCounters SensorBridge::counters() const {

@@ -45,16 +45,24 @@ struct SensorBridgeConfig {
   CurveConfig curve;
 };
 
+// Every frame is accounted for; at any moment (one counters() call):
+//   received = accepted + malformed + non_finite + out_of_range
+//   accepted = learned + skipped + queued + held + dropped
 struct SensorCounters {
   uint64_t received = 0;      // multiparts read from the socket
   uint64_t accepted = 0;      // valid frames queued
-  uint64_t malformed = 0;     // rejected by validation
+  uint64_t malformed = 0;     // refused: not the schema, or over a limit
+  uint64_t non_finite = 0;    // refused: an f32 value is NaN or infinite
+  uint64_t out_of_range = 0;  // refused: an f32 value is outside [0, 1]
   uint64_t dropped = 0;       // valid frames discarded by drop_oldest
+  uint64_t learned = 0;       // frames a consumer trained on (settle())
+  uint64_t skipped = 0;       // frames a consumer could not use, e.g. unlabelled (settle())
+  uint64_t queued = 0;        // frames waiting now
+  uint64_t held = 0;          // frames a consumer has taken and not yet settled or given back
   uint64_t gaps = 0;          // frames missing according to sequence numbers
   uint64_t out_of_order = 0;  // frames whose seq was not above the source's last
-  uint64_t queued = 0;        // frames waiting now
   uint64_t auth_denied = 0;   // CURVE connections refused (unknown client key)
-  std::string last_error;     // why the last malformed frame was rejected
+  std::string last_error;     // why the last refused frame was refused
 };
 
 class SensorBridge {
@@ -65,8 +73,14 @@ class SensorBridge {
   ~SensorBridge();
 
   // Moves up to `max` queued frames into *out (appended), waiting up to `timeout` for the first.
-  // Returns how many were taken. Thread-safe.
+  // Returns how many were taken; they count as held until settle() or give_back(). Thread-safe.
   size_t pop(std::vector<SensorFrame>* out, size_t max, std::chrono::milliseconds timeout);
+  // Returns taken frames, unused, to the head of the queue in their order (the next pop() gets
+  // them first). Frames given back may make the queue exceed queue_frames until consumed.
+  void give_back(std::vector<SensorFrame>&& frames);
+  // Records the fate of frames taken: `learned` trained on, `skipped` unusable. Their sum must
+  // not exceed the frames held (invalid_argument otherwise, nothing recorded).
+  Status settle(uint64_t learned, uint64_t skipped);
 
   SensorCounters counters() const;
   // The bound endpoint, with the port the system chose when the configured one was 0.
@@ -88,7 +102,7 @@ class SensorBridge {
   mutable std::mutex mutex_;
   std::condition_variable has_frames_, has_room_;
   std::deque<SensorFrame> queue_;
-  SensorCounters counters_;
+  SensorCounters counters_;  // queued is queue_.size(), filled in by counters()
   SequenceTracker sequences_;
   std::thread thread_;
 };

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "runtime/msgpack_read.h"
+#include "runtime/unit_interval.h"
 
 namespace engram {
 namespace {
@@ -33,8 +34,10 @@ void SensorFrame::to_floats(float* out) const {
   }
 }
 
-Expected<SensorFrame> decode_sensor_frame(std::vector<zmq::message_t>& parts,
-                                          const SensorLimits& limits) {
+namespace {
+
+Expected<SensorFrame> decode_frame(std::vector<zmq::message_t>& parts, const SensorLimits& limits,
+                                   SensorFault* fault) {
   if (parts.size() != 3) {
     return bad("expected 3 frames [topic][header][payload], got " + std::to_string(parts.size()));
   }
@@ -131,8 +134,27 @@ Expected<SensorFrame> decode_sensor_frame(std::vector<zmq::message_t>& parts,
     return bad("'label' " + std::to_string(*f.label) + " outside [0, " +
                std::to_string(limits.num_classes) + ")");
   }
+  if (f.encoding == SensorEncoding::f32) {
+    const UnitIntervalCheck check =
+        check_unit_interval(parts[2].data(), static_cast<size_t>(count));
+    if (!check.ok()) {
+      *fault = check.fault == ValueFault::non_finite ? SensorFault::non_finite
+                                                     : SensorFault::out_of_range;
+      return Status(ErrorCode::invalid_argument, "sensor frame: f32 " + check.describe());
+    }
+  }
   f.payload.assign(static_cast<const char*>(parts[2].data()), parts[2].size());
   return f;
+}
+
+}  // namespace
+
+Expected<SensorFrame> decode_sensor_frame(std::vector<zmq::message_t>& parts,
+                                          const SensorLimits& limits, SensorFault* fault) {
+  SensorFault cause = SensorFault::malformed;
+  Expected<SensorFrame> frame = decode_frame(parts, limits, &cause);
+  if (fault != nullptr) *fault = frame.ok() ? SensorFault::none : cause;
+  return frame;
 }
 
 std::vector<zmq::message_t> encode_sensor_frame(const SensorFrame& f) {

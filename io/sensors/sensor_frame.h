@@ -9,7 +9,9 @@
 //              src    str    source id, 1..256 bytes (sequence numbers are per source)
 //              seq    uint   per-source sequence number, +1 per frame (gaps are counted)
 //              t_acq  int    acquisition time, ns since the Unix epoch (as ROS stamps)
-//              enc    str    "u8" (pixels 0..255, scaled to [0,1]) or "f32" (little-endian)
+//              enc    str    "u8" (pixels 0..255, scaled to [0,1]) or "f32" (little-endian,
+//                            every value finite and in [0, 1]: NaN, Inf and values outside
+//                            are refused, counted by cause)
 //              shape  [uint] 1 to 4 positive dims, e.g. [28, 28]
 //              label  int    optional: the class, for supervised learning
 //              task   int    optional: the task id
@@ -57,11 +59,21 @@ struct SensorLimits {
   size_t max_header_bytes = 4096;
 };
 
+// Why decode_sensor_frame refused a frame (the bridge counts each cause).
+enum class SensorFault {
+  none,
+  malformed,     // the bytes do not follow the schema, or exceed a limit
+  non_finite,    // an f32 value is NaN or infinite
+  out_of_range,  // an f32 value is finite but outside [0, 1]
+};
+
 // Decodes and validates one multipart. Errors: malformed (wrong frame count, bad msgpack,
 // missing or mistyped field, payload size not matching shape and encoding, shape or label not
-// accepted by limits), unsupported_version, too_large. The message names the problem.
+// accepted by limits), unsupported_version, too_large, invalid_argument (an f32 value that is
+// not finite or not in [0, 1]). The message names the problem; *fault (if non-null) receives
+// the cause, none on success.
 Expected<SensorFrame> decode_sensor_frame(std::vector<zmq::message_t>& parts,
-                                          const SensorLimits& limits);
+                                          const SensorLimits& limits, SensorFault* fault = nullptr);
 
 // The multipart of a frame (for C++ publishers and tests).
 std::vector<zmq::message_t> encode_sensor_frame(const SensorFrame& frame);

@@ -6,6 +6,7 @@
 
 #include "modules/actors/messages.h"
 #include "modules/actors/tensor_payload.h"
+#include "modules/common/finite_step.h"
 
 namespace engram {
 namespace {
@@ -84,6 +85,7 @@ Status AssociationActor::on_message(ActorContext& ctx, SocketId from,
     out.header.ints["decoder_weight_bytes"] =
         association_ ? association_->decoder_weight_bytes() : 0;
     out.header.ints["batches"] = static_cast<int64_t>(batches_);
+    out.header.ints["skipped_steps"] = skipped_steps_;
     if (association_) {
       out.header.ints["c"] = association_->code_shape().c;
       out.header.ints["l"] = association_->code_shape().l;
@@ -152,6 +154,8 @@ Status AssociationActor::observe(ActorContext& ctx, Message& m) {
     at::Tensor codes = association_->learn(*x, stored, recalled, &stats);
     last_reconstruction_ = stats.reconstruction;
     last_distillation_ = stats.distillation;
+    if (stats.skipped) log_skipped_step("association", ++skipped_steps_);
+    train.header.ints["association_skipped"] = stats.skipped ? 1 : 0;
     Message store;
     store.header.type = msg::kStore;
     const bool small = association_->code_shape().l <= 256;

@@ -30,6 +30,7 @@ class AssociationActor final : public ActorBehavior {
   int torch_threads_;
   SocketId inbox_ = 0, hippocampus_ = 0, neocortex_ = 0;
   uint64_t batches_ = 0;
+  int64_t skipped_steps_ = 0;  // learning steps not applied: loss or gradients not finite
   double last_reconstruction_ = 0, last_distillation_ = 0;
 };
 

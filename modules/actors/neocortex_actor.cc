@@ -6,6 +6,7 @@
 
 #include "modules/actors/messages.h"
 #include "modules/actors/tensor_payload.h"
+#include "modules/common/finite_step.h"
 
 namespace engram {
 
@@ -43,6 +44,7 @@ Status NeocortexActor::on_message(ActorContext& ctx, SocketId from,
   } else if (type == msg::kGetStats) {
     out.header.type = msg::kStats;
     out.header.ints["steps"] = static_cast<int64_t>(steps_);
+    out.header.ints["skipped_steps"] = skipped_steps_;
     out.header.ints["weight_bytes"] = learner_->weight_bytes();
   } else if (type == msg::kSaveState) {
     out.header.type = msg::kState;
@@ -75,9 +77,14 @@ Status NeocortexActor::train(ActorContext& ctx, Message& m) {
   const double replay_weight = w == m.header.reals.end() ? 0.5 : w->second;
   StepStats stats = learner_->step(*x, *y, xr, yr, active->to(at::kBool), replay_weight);
   ++steps_;
+  if (stats.skipped) log_skipped_step("neocortex", ++skipped_steps_);
   Message done;
   done.header.type = msg::kTrained;
   done.header.t_acq_ns = m.header.t_acq_ns;
+  // Steps of this batch not applied, here and (as the train message says) in the association.
+  auto upstream = m.header.ints.find("association_skipped");
+  done.header.ints["neocortex_skipped"] = stats.skipped ? 1 : 0;
+  done.header.ints["association_skipped"] = upstream == m.header.ints.end() ? 0 : upstream->second;
   done.header.reals["loss_real"] = stats.loss_real;
   done.header.reals["loss_replay"] = stats.loss_replay;
   return ctx.send(progress_, std::move(done));

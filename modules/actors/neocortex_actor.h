@@ -25,6 +25,7 @@ class NeocortexActor final : public ActorBehavior {
   int torch_threads_;
   SocketId inbox_ = 0, progress_ = 0;
   uint64_t steps_ = 0;
+  int64_t skipped_steps_ = 0;  // steps not applied: loss or gradients not finite
 };
 
 }  // namespace engram

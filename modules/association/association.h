@@ -21,6 +21,7 @@ struct AssociationStats {
   double reconstruction = 0;  // -log p(x|z) per example on the real batch (nats)
   double kl = 0;              // KL(q(z|x) || uniform) per example
   double distillation = 0;    // live vs frozen decode of stored codes, per example
+  bool skipped = false;       // the loss or a gradient was not finite: the step was not applied
 };
 
 class Association {
@@ -34,6 +35,7 @@ class Association {
   // One learning step on a real batch x [B, P] (pixels in [0,1]). When stored_codes [R, c] is
   // defined, also trains the live decoder to decode them to `recalled` [R, P] (the frozen copy's
   // decodes), so stored codes keep their meaning. Returns the codes of x [B, c] (int64) to store.
+  // A step whose loss or gradients are not finite is not applied (stats->skipped).
   // Not thread-safe: one actor owns an association.
   virtual at::Tensor learn(const at::Tensor& x, const at::Tensor& stored_codes,
                            const at::Tensor& recalled, AssociationStats* stats) = 0;

@@ -13,6 +13,7 @@
 
 #include "modules/association/gumbel_softmax.h"
 #include "modules/common/device.h"
+#include "modules/common/finite_step.h"
 #include "modules/common/torch_state.h"
 
 namespace engram {
@@ -199,8 +200,9 @@ at::Tensor DiscreteVae::learn(const at::Tensor& x, const at::Tensor& stored_code
     loss = loss + cfg.distill_weight * distillation;
   }
   loss.backward();
-  m.optimizer->step();
+  const bool applied = step_if_finite(*m.optimizer, loss);
   if (stats != nullptr) {
+    stats->skipped = !applied;
     stats->reconstruction = reconstruction.item<double>();
     stats->kl = kl.defined() ? kl.item<double>() : 0.0;
     stats->distillation = distillation.defined() ? distillation.item<double>() : 0.0;
@@ -282,7 +284,7 @@ Status DiscreteVae::load_state(const std::string& bytes) {
                                  torch::serialize::InputArchive optimizer;
                                  archive.read("optimizer", optimizer);
                                  f.optimizer->load(optimizer);
-                                 return Status();
+                                 return check_adam_state(*f.optimizer);
                                });
       !s.ok()) {
     return s;

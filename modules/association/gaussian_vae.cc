@@ -9,6 +9,7 @@
 #include <torch/utils.h>
 
 #include "modules/common/device.h"
+#include "modules/common/finite_step.h"
 
 namespace engram {
 namespace nn = torch::nn;
@@ -108,8 +109,9 @@ double GaussianVae::learn(const at::Tensor& x, GaussianVaeStats* stats) {
   at::Tensor kl = -0.5 * (1 + logvar - mu * mu - at::exp(logvar)).sum() / n;
   at::Tensor loss = reconstruction + m.config.kl_weight * kl;
   loss.backward();
-  m.optimizer->step();
+  const bool applied = step_if_finite(*m.optimizer, loss);
   if (stats != nullptr) {
+    stats->skipped = !applied;
     stats->reconstruction = reconstruction.item<double>();
     stats->kl = kl.item<double>();
   }

@@ -31,6 +31,7 @@ Status validate(const GaussianVaeConfig& config);
 struct GaussianVaeStats {
   double reconstruction = 0;  // binary cross-entropy per example (nats, summed over pixels)
   double kl = 0;              // KL(q(z|x) || N(0, I)) per example
+  bool skipped = false;       // the loss or a gradient was not finite: the step was not applied
 };
 
 class GaussianVae {
@@ -49,7 +50,8 @@ class GaussianVae {
 
   // One Adam step on x [B, P] (pixels in [0,1]) with z = mu + sigma * eps sampled by the
   // reparameterisation trick. Returns the loss per example (reconstruction + kl_weight * kl);
-  // fills stats when given. Not thread-safe: one owner at a time.
+  // fills stats when given. A step whose loss or gradients are not finite is not applied
+  // (stats->skipped). Not thread-safe: one owner at a time.
   double learn(const at::Tensor& x, GaussianVaeStats* stats = nullptr);
 
   // The code of x [B, P]: the posterior mean [B, h] (float, on the CPU). No learning.

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <random>
 
+#include "modules/common/finite_step.h"
 #include "modules/distill/diverse_selection.h"
 #include "modules/distill/mnist_tensors.h"
 
@@ -168,8 +169,9 @@ Expected<DistillResult> distill(const ImageDataset& ds, Learner& teacher,
     trained_pixels += x.sum().item<double>();
     trained_values += x.numel();
     adam.zero_grad();
-    per_example_loss(net.forward(x), target).mean().backward();
-    adam.step();
+    const at::Tensor loss = per_example_loss(net.forward(x), target).mean();
+    loss.backward();
+    if (!step_if_finite(adam, loss)) ++result.skipped_steps;
 
     if (next_checkpoint < checkpoints.size() && episode == checkpoints[next_checkpoint]) {
       const auto eval_start = Clock::now();

@@ -59,6 +59,7 @@ struct DistillResult {
   // far the curriculum shifts what the student sees (e.g. towards faint recollections).
   double drawn_mean_pixel = 0;
   double trained_mean_pixel = 0;
+  int64_t skipped_steps = 0;  // student steps not applied: loss or gradients not finite
 };
 
 // Runs one distillation. `store` is required for sources "buffer" and "codes" (null

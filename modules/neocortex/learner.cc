@@ -8,6 +8,7 @@
 #include <torch/utils.h>
 
 #include "modules/common/device.h"
+#include "modules/common/finite_step.h"
 #include "modules/common/torch_state.h"
 
 namespace engram {
@@ -17,6 +18,7 @@ struct Learner::Impl {
   c10::Device device{c10::kCPU};
   std::shared_ptr<torch::nn::SequentialImpl> net;
   std::unique_ptr<torch::optim::Adam> optimizer;
+  int64_t skipped_steps = 0;
 
   // Logits with inactive units pushed out of the competition.
   at::Tensor masked_logits(const at::Tensor& x, const at::Tensor& active) {
@@ -64,7 +66,8 @@ StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tens
     loss = (1.0 - replay_weight) * loss + replay_weight * replay_loss;
   }
   loss.backward();
-  m.optimizer->step();
+  stats.skipped = !step_if_finite(*m.optimizer, loss);
+  if (stats.skipped) ++m.skipped_steps;
   return stats;
 }
 
@@ -99,6 +102,8 @@ int64_t Learner::weight_bytes() const {
 
 int Learner::classes() const { return impl_->config.classifier.classes; }
 
+int64_t Learner::skipped_steps() const { return impl_->skipped_steps; }
+
 // Archive keys: net, optimizer.
 std::string Learner::save_state() const {
   torch::serialize::OutputArchive archive;
@@ -121,9 +126,10 @@ Status Learner::load_state(const std::string& bytes) {
     torch::serialize::InputArchive optimizer;
     archive.read("optimizer", optimizer);
     f.optimizer->load(optimizer);
-    return Status();
+    return check_adam_state(*f.optimizer);
   });
   if (!s.ok()) return s;
+  f.skipped_steps = impl_->skipped_steps;
   impl_ = std::move(fresh.value()->impl_);
   return Status();
 }

@@ -21,6 +21,7 @@ struct LearnerConfig {
 struct StepStats {
   double loss_real = 0;
   double loss_replay = 0;
+  bool skipped = false;  // the loss or a gradient was not finite: the step was not applied
 };
 
 class Learner {
@@ -33,7 +34,9 @@ class Learner {
   // One Adam step on the real batch x [B, P], y [B] (int64) and, when xr is defined, the replayed
   // batch xr [R, P], yr [R]. `active` [classes] (bool) marks the output units that compete (class-
   // incremental: all classes seen so far). Loss = (1 - w) CE(real) + w CE(replay), w =
-  // replay_weight (van de Ven & Tolias use w = 1 - 1/tasks_seen). Not thread-safe.
+  // replay_weight (van de Ven & Tolias use w = 1 - 1/tasks_seen). A step whose loss or
+  // gradients are not finite is not applied (stats.skipped; weights and Adam state unchanged).
+  // Not thread-safe.
   StepStats step(const at::Tensor& x, const at::Tensor& y, const at::Tensor& xr,
                  const at::Tensor& yr, const at::Tensor& active, double replay_weight);
 
@@ -50,6 +53,8 @@ class Learner {
 
   int64_t weight_bytes() const;
   int classes() const;
+  // Steps not applied since construction because the loss or a gradient was not finite.
+  int64_t skipped_steps() const;
 
   // Weights and optimiser moments as bytes, for snapshots.
   std::string save_state() const;

@@ -14,25 +14,13 @@
 
 #include "runtime/observation_ring.h"
 #include "runtime/snapshot_file.h"
+#include "runtime/unit_interval.h"
 
 namespace engram {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-
-// Checks that f32 values are in [0, 1] (u8 values always are). The error names the first bad one.
-Status check_values(const void* data, size_t count, PixelEncoding encoding) {
-  if (encoding == PixelEncoding::u8) return Status();
-  const auto* v = static_cast<const float*>(data);
-  for (size_t i = 0; i < count; ++i) {
-    if (!(v[i] >= 0.0f && v[i] <= 1.0f)) {
-      return Status(ErrorCode::invalid_argument,
-                    "f32 value " + std::to_string(i) + " is outside [0, 1] or NaN");
-    }
-  }
-  return Status();
-}
 
 // Writes `count` checked values into dst as floats in [0, 1].
 void convert(const void* data, size_t count, PixelEncoding encoding, float* dst) {
@@ -44,13 +32,18 @@ void convert(const void* data, size_t count, PixelEncoding encoding, float* dst)
   for (size_t i = 0; i < count; ++i) dst[i] = static_cast<float>(src[i]) * (1.0f / 255.0f);
 }
 
+// The counters a snapshot carries over. Those added after the first version are optional
+// when reading, so older snapshots still restore.
 json counters_to_json(const AgentCounters& c) {
   return {{"observed", c.observed},
           {"learned", c.learned},
           {"batches", c.batches},
           {"predictions", c.predictions},
           {"rejected_full", c.rejected_full},
-          {"rejected_invalid", c.rejected_invalid}};
+          {"rejected_invalid", c.rejected_invalid},
+          {"rejected_non_finite", c.rejected_non_finite},
+          {"rejected_out_of_range", c.rejected_out_of_range},
+          {"skipped_steps", c.skipped_steps}};
 }
 
 AgentCounters counters_from_json(const json& j) {
@@ -61,6 +54,9 @@ AgentCounters counters_from_json(const json& j) {
   c.predictions = j.at("predictions").get<uint64_t>();
   c.rejected_full = j.at("rejected_full").get<uint64_t>();
   c.rejected_invalid = j.at("rejected_invalid").get<uint64_t>();
+  c.rejected_non_finite = j.value("rejected_non_finite", uint64_t{0});
+  c.rejected_out_of_range = j.value("rejected_out_of_range", uint64_t{0});
+  c.skipped_steps = j.value("skipped_steps", uint64_t{0});
   return c;
 }
 
@@ -91,7 +87,10 @@ struct OnlineAgent::Impl {
   std::thread learner;
 
   std::atomic<uint64_t> learned{0}, batches{0}, predictions{0}, rejected_full{0},
-      rejected_invalid{0}, model_updates{0};
+      rejected_invalid{0}, rejected_non_finite{0}, rejected_out_of_range{0}, model_updates{0},
+      skipped_steps{0};
+  // interrupt() was called. Set with wake_mutex held (so waiters see it), read without.
+  std::atomic<bool> interrupted{false};
   std::mutex loss_mutex;
   double loss_real = 0, loss_replay = 0;
 
@@ -103,6 +102,20 @@ struct OnlineAgent::Impl {
   Status reject(Status s) {
     rejected_invalid.fetch_add(1, std::memory_order_relaxed);
     return s;
+  }
+
+  // f32 values must be finite and in [0, 1] (u8 values always are). Counts a refusal by cause;
+  // the error names the first bad value.
+  Status check_values(const void* data, size_t count, PixelEncoding encoding, bool count_refusal) {
+    if (encoding == PixelEncoding::u8) return Status();
+    const UnitIntervalCheck check = check_unit_interval(data, count);
+    if (check.ok()) return Status();
+    if (count_refusal) {
+      (check.fault == ValueFault::non_finite ? rejected_non_finite : rejected_out_of_range)
+          .fetch_add(1, std::memory_order_relaxed);
+      rejected_invalid.fetch_add(1, std::memory_order_relaxed);
+    }
+    return Status(ErrorCode::invalid_argument, "f32 " + check.describe());
   }
 
   Status check_input(const void* data, size_t count) const {
@@ -117,8 +130,14 @@ struct OnlineAgent::Impl {
 
   Status closed_status() {
     std::lock_guard<std::mutex> lock(wake_mutex);
-    return Status(ErrorCode::closed, "learning stopped: " + failure);
+    return closed_status_locked();
   }
+  // With wake_mutex held: closed, and why (a failure, or the handle is closing).
+  Status closed_status_locked() const {
+    return Status(ErrorCode::closed, failed.load() ? "learning stopped: " + failure
+                                                   : std::string("the learner is closing"));
+  }
+  bool closing() const { return interrupted.load(); }
 
   // Replaces the classifier copy predict() uses with the session's current one.
   Status refresh_replica() {
@@ -200,6 +219,8 @@ struct OnlineAgent::Impl {
         stats = session->learn_batch(x, y, task, config.learning.replay);
       }
       if (!stats.ok()) return fail_learning(stats.status());
+      skipped_steps.fetch_add(static_cast<uint64_t>(stats->skipped_steps),
+                              std::memory_order_relaxed);
       {
         std::lock_guard<std::mutex> lock(loss_mutex);
         loss_real = stats->loss_real;
@@ -234,6 +255,14 @@ struct OnlineAgent::Impl {
 OnlineAgent::OnlineAgent(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 OnlineAgent::~OnlineAgent() { impl_->halt(); }
+
+void OnlineAgent::interrupt() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->wake_mutex);
+    impl_->interrupted.store(true);
+  }
+  impl_->progress.notify_all();
+}
 
 namespace {
 
@@ -291,7 +320,7 @@ Expected<std::unique_ptr<OnlineAgent>> OnlineAgent::restore(const std::string& p
 Status OnlineAgent::observe(const void* data, size_t count, PixelEncoding encoding, int label,
                             int task) {
   Impl& m = *impl_;
-  if (m.failed.load()) return m.closed_status();
+  if (m.failed.load() || m.closing()) return m.closed_status();
   if (Status s = m.check_input(data, count); !s.ok()) return m.reject(s);
   if (label < 0 || label >= m.config.classes) {
     return m.reject(Status(ErrorCode::invalid_argument,
@@ -302,7 +331,7 @@ Status OnlineAgent::observe(const void* data, size_t count, PixelEncoding encodi
                            "task " + std::to_string(task) + " outside [0, tasks)"));
   }
   // Checked before taking a slot, so that a bad value leaves the queue untouched.
-  if (Status s = check_values(data, count, encoding); !s.ok()) return m.reject(s);
+  if (Status s = m.check_values(data, count, encoding, true); !s.ok()) return s;
   const bool pushed =
       m.ring.try_push([&](float* dst) { convert(data, count, encoding, dst); }, label, task);
   if (!pushed) {
@@ -324,7 +353,7 @@ Status OnlineAgent::predict(const void* data, size_t count, PixelEncoding encodi
     return Status(ErrorCode::invalid_argument,
                   "probs must hold exactly " + std::to_string(m.config.classes) + " values");
   }
-  if (Status s = check_values(data, count, encoding); !s.ok()) return s;
+  if (Status s = m.check_values(data, count, encoding, false); !s.ok()) return s;
   at::Tensor x = at::empty({1, static_cast<int64_t>(m.pixels)});
   convert(data, count, encoding, x.data_ptr<float>());
   at::Tensor p;
@@ -348,15 +377,16 @@ Status OnlineAgent::flush(double timeout_s) {
   const uint64_t target = m.ring.pushed();
   {
     std::unique_lock<std::mutex> lock(m.wake_mutex);
+    if (m.interrupted.load()) return m.closed_status_locked();
     m.flush_target = std::max(m.flush_target, target);
   }
   m.wake.notify_all();
   {
     std::unique_lock<std::mutex> lock(m.wake_mutex);
-    const bool done =
-        m.progress.wait_for(lock, std::chrono::duration<double>(std::min(timeout_s, 1e6)),
-                            [&] { return m.failed.load() || m.learned.load() >= target; });
-    if (m.failed.load()) return Status(ErrorCode::closed, "learning stopped: " + m.failure);
+    const bool done = m.progress.wait_for(
+        lock, std::chrono::duration<double>(std::min(timeout_s, 1e6)),
+        [&] { return m.failed.load() || m.interrupted.load() || m.learned.load() >= target; });
+    if (m.failed.load() || m.interrupted.load()) return m.closed_status_locked();
     if (!done) {
       return Status(ErrorCode::timeout, "flush: " + std::to_string(target - m.learned.load()) +
                                             " observations still to learn");
@@ -380,6 +410,9 @@ AgentCounters OnlineAgent::counters() const {
   c.observed = m.base.observed + m.ring.pushed();
   c.rejected_full = m.base.rejected_full + m.rejected_full.load();
   c.rejected_invalid = m.base.rejected_invalid + m.rejected_invalid.load();
+  c.rejected_non_finite = m.base.rejected_non_finite + m.rejected_non_finite.load();
+  c.rejected_out_of_range = m.base.rejected_out_of_range + m.rejected_out_of_range.load();
+  c.skipped_steps = m.base.skipped_steps + m.skipped_steps.load();
   c.learned = m.base.learned + m.learned.load();
   c.batches = m.base.batches + m.batches.load();
   c.predictions = m.base.predictions + m.predictions.load();

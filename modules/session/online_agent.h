@@ -23,16 +23,19 @@ namespace engram {
 enum class PixelEncoding { u8, f32 };  // u8: 0..255; f32: [0, 1]
 
 struct AgentCounters {
-  uint64_t observed = 0;          // accepted by observe()
-  uint64_t rejected_full = 0;     // refused because the queue was full
-  uint64_t rejected_invalid = 0;  // refused for a bad argument
-  uint64_t learned = 0;           // observations trained on
-  uint64_t batches = 0;           // training steps taken
-  uint64_t predictions = 0;       // predict() calls answered
-  uint64_t queued = 0;            // observations waiting in the queue now
+  uint64_t observed = 0;               // accepted by observe()
+  uint64_t rejected_full = 0;          // refused because the queue was full
+  uint64_t rejected_invalid = 0;       // refused for a bad argument (all causes, the two below too)
+  uint64_t rejected_non_finite = 0;    // of which: an f32 value was NaN or infinite
+  uint64_t rejected_out_of_range = 0;  // of which: an f32 value was outside [0, 1]
+  uint64_t learned = 0;                // observations trained on
+  uint64_t batches = 0;                // training steps taken
+  uint64_t predictions = 0;            // predict() calls answered
+  uint64_t queued = 0;                 // observations waiting in the queue now
   uint64_t queue_capacity = 0;
   uint64_t model_updates = 0;             // times predict() picked up newer weights
   double loss_real = 0, loss_replay = 0;  // of the last training step
+  uint64_t skipped_steps = 0;  // training steps not applied: loss or gradients not finite
 };
 
 class OnlineAgent {
@@ -44,7 +47,13 @@ class OnlineAgent {
   // state, counters, configuration. Everything is verified first; errors name the problem.
   static Expected<std::unique_ptr<OnlineAgent>> restore(const std::string& path);
   // Stops learning; observations still queued are discarded (call flush() first to keep them).
+  // No other call may be in progress (the C API's engram_close waits for them: interrupt()).
   ~OnlineAgent();
+
+  // Makes calls waiting in flush() or snapshot() return ErrorCode::closed now, and every later
+  // observe(), flush() and snapshot() fail with closed: the first step of closing while other
+  // threads may still be inside calls. Safe from any thread; idempotent.
+  void interrupt();
 
   // Queues one labelled observation of rows*cols values (`count` must equal that) for task
   // `task`. Never waits: ErrorCode::full when the queue has no room (the observation is not

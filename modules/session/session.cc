@@ -19,6 +19,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Steps of one batch that were not applied (non-finite loss or gradients), from its ack.
+int64_t skipped_steps_of(const Message& trained) {
+  int64_t n = 0;
+  for (const char* key : {"neocortex_skipped", "association_skipped"}) {
+    auto it = trained.header.ints.find(key);
+    if (it != trained.header.ints.end()) n += it->second;
+  }
+  return n;
+}
+
 }  // namespace
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -102,12 +112,7 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
   impl->host = std::make_unique<ActorHost>(hc);
   ActorHost& host = *impl->host;
   impl->progress = host.make_socket(zmq::socket_type::pull);
-  try {
-    impl->progress.bind(host.endpoint("driver"));
-  } catch (const zmq::error_t& e) {
-    return Status(ErrorCode::io_error,
-                  "cannot bind driver endpoint " + host.endpoint("driver") + ": " + e.what());
-  }
+  if (Status s = host.bind_driver(impl->progress, "driver"); !s.ok()) return s;
   if (association) {
     CodeBufferConfig bc;
     bc.c = association->code_shape().c;
@@ -157,6 +162,10 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
 
 const SessionConfig& Session::config() const { return impl_->config; }
 
+int64_t Session::values_per_observation() const {
+  return static_cast<int64_t>(impl_->dataset->pixels_per_image());
+}
+
 Status Session::consolidate() { return impl_->consolidate(); }
 
 Expected<PhaseStats> Session::learn_batch(const at::Tensor& x, const at::Tensor& y, int task,
@@ -172,6 +181,12 @@ Expected<PhaseStats> Session::learn_batch(const at::Tensor& x, const at::Tensor&
   if (task < 0 || task >= m.config.num_tasks || replay < 0) {
     return Status(ErrorCode::invalid_argument, "learn_batch: task id " + std::to_string(task) +
                                                    " outside [0, num_tasks) or replay < 0");
+  }
+  // Values are checked before anything changes (observe_message checks again, for learn()).
+  const at::Tensor xc = x.contiguous();
+  if (const UnitIntervalCheck v = check_unit_interval(xc.data_ptr<float>(), xc.numel()); !v.ok()) {
+    return Status(ErrorCode::invalid_argument,
+                  "learn_batch: " + v.describe() + " (nothing learned from the batch)");
   }
   at::Tensor labels = y.contiguous();
   std::vector<int> classes;
@@ -190,7 +205,7 @@ Expected<PhaseStats> Session::learn_batch(const at::Tensor& x, const at::Tensor&
   at::Tensor active = at::zeros({m.dataset->num_classes}, at::kByte);
   for (int c = 0; c < m.dataset->num_classes; ++c) active[c] = m.seen_classes[c];
   const auto start = Clock::now();
-  auto obs = m.observe_message(x.contiguous(), labels, active, task, with_replay ? replay : 0);
+  auto obs = m.observe_message(xc, labels, active, task, with_replay ? replay : 0);
   if (!obs.ok()) return obs.status();
   if (Status s = send_message(m.to_association, std::move(*obs)); !s.ok()) return s;
   auto ack = m.await(m.progress, msg::kTrained, 120);
@@ -202,6 +217,7 @@ Expected<PhaseStats> Session::learn_batch(const at::Tensor& x, const at::Tensor&
   stats.samples_per_second = stats.seconds > 0 ? samples / stats.seconds : 0;
   stats.loss_real = ack->header.reals["loss_real"];
   stats.loss_replay = ack->header.reals["loss_replay"];
+  stats.skipped_steps = skipped_steps_of(*ack);
   return stats;
 }
 
@@ -247,6 +263,7 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
     samples += o.batch + (replay ? o.replay : 0);
     stats.loss_real = ack->header.reals["loss_real"];
     stats.loss_replay = ack->header.reals["loss_replay"];
+    stats.skipped_steps += skipped_steps_of(*ack);
     if (progress && (done % 50 == 0 || done == o.iterations)) {
       stats.iterations = done;
       stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();

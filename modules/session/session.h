@@ -50,6 +50,9 @@ struct PhaseStats {
   double seconds = 0;
   double samples_per_second = 0;          // real + recalled examples the neocortex trained on
   double loss_real = 0, loss_replay = 0;  // of the last batch
+  // Learning steps of the phase not applied because their loss or gradients were not finite
+  // (neocortex and association together; each is also logged and counted by its actor).
+  int64_t skipped_steps = 0;
 };
 
 struct MemoryStats {
@@ -81,8 +84,8 @@ class Session {
   // Learns one batch of observations from a stream: x float [B, pixels] in [0,1], y int64 [B],
   // of task `task`, mixed with `replay` recollections of earlier tasks. The same rules as
   // learn(): consolidation when the task changes, class-incremental output units. Blocks until
-  // the neocortex has trained on it. Errors: invalid_argument (shapes, labels, task), actor
-  // failures.
+  // the neocortex has trained on it. Errors: invalid_argument (shapes, labels, task, a value
+  // that is not finite or not in [0, 1]: nothing is learned), actor failures.
   Expected<PhaseStats> learn_batch(const at::Tensor& x, const at::Tensor& y, int task, int replay);
 
   // Freezes the association's decoder copy used for recall (a consolidation boundary).
@@ -126,6 +129,8 @@ class Session {
 
   std::vector<CounterSnapshot> counters() const;
   const SessionConfig& config() const;
+  // Values per observation: rows * cols of the dataset the session learns from.
+  int64_t values_per_observation() const;
 
  private:
   struct Impl;

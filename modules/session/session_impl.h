@@ -12,6 +12,7 @@
 #include "modules/hippocampus/code_buffer.h"
 #include "modules/session/session.h"
 #include "runtime/actor_host.h"
+#include "runtime/unit_interval.h"
 
 namespace engram {
 namespace session_detail {
@@ -113,10 +114,18 @@ struct Session::Impl {
     return Status();
   }
 
-  // The observe message of one batch: x f32 [B,P], y i64 [B], active u8 [classes]; recollections
+  // The observe message of one batch: x f32 [B,P] (contiguous, values finite and in [0, 1]:
+  // invalid_argument otherwise), y i64 [B], active u8 [classes]; recollections
   // of tasks < `task` weighted by 1 - 1/tasks_seen (van de Ven & Tolias) when replay > 0.
   Expected<Message> observe_message(const at::Tensor& x, const at::Tensor& y,
                                     const at::Tensor& active, int task, int replay) const {
+    // The last line of defence of every input path: nothing non-finite or outside [0, 1]
+    // reaches a learner.
+    const UnitIntervalCheck values = check_unit_interval(x.data_ptr<float>(), x.numel());
+    if (!values.ok()) {
+      return Status(ErrorCode::invalid_argument,
+                    "observations: " + values.describe() + " (nothing learned from the batch)");
+    }
     const int tasks_seen = static_cast<int>(learned_tasks.size());
     Message obs;
     obs.header.type = msg::kObserve;

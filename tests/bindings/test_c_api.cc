@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <string>
 #include <thread>
@@ -147,9 +148,11 @@ TEST_CASE("C API: bad observations are refused and counted; the queue is untouch
   CHECK(label == -7);
   CHECK(engram_predict(e, &x, nullptr, nullptr, 0) == ENGRAM_E_INVALID_ARGUMENT);
   engram_counters c;
-  CHECK(engram_get_counters(e, &c, sizeof c - 8) == ENGRAM_E_INVALID_ARGUMENT);
+  CHECK(engram_get_counters(e, &c, ENGRAM_COUNTERS_V1_SIZE - 8) == ENGRAM_E_INVALID_ARGUMENT);
   c = counters(e);
   CHECK(c.rejected_invalid == 7);
+  CHECK(c.rejected_non_finite == 1);
+  CHECK(c.rejected_out_of_range == 1);
   CHECK(c.observed == 0);
   CHECK(c.queued == 0);
   CHECK(c.queue_capacity == 64);
@@ -312,4 +315,76 @@ TEST_CASE("C API: configuration files, JSON or a Lua script") {
   CHECK(engram_open_file(dir.file("agent.txt").c_str(), &e) == ENGRAM_E_INVALID_ARGUMENT);
   CHECK(engram_open_file(dir.file("missing.json").c_str(), &e) == ENGRAM_E_NOT_FOUND);
   CHECK(e == nullptr);
+}
+
+TEST_CASE("C API: engram_get_counters fills what fits for older and newer struct sizes") {
+  engram_t* e = open_or_fail(kConfig);
+  std::vector<float> pf(kPixels, 0.5f);
+  pf[3] = std::numeric_limits<float>::infinity();
+  engram_input inf_x{pf.data(), pf.size(), ENGRAM_F32};
+  CHECK(engram_observe(e, &inf_x, 0, 0) == ENGRAM_E_INVALID_ARGUMENT);
+  CHECK(std::string(engram_last_error()).find("value 3 is inf") != std::string::npos);
+  const engram_counters now = counters(e);
+  CHECK(now.rejected_non_finite == 1);
+  // A program built against the first header passes 88 bytes: it gets the first 11 fields and
+  // nothing is written beyond them.
+  std::vector<unsigned char> old(ENGRAM_COUNTERS_V1_SIZE + 16, 0xAB);
+  REQUIRE(engram_get_counters(e, reinterpret_cast<engram_counters*>(old.data()),
+                              ENGRAM_COUNTERS_V1_SIZE) == ENGRAM_OK);
+  engram_counters v1;
+  std::memcpy(&v1, old.data(), ENGRAM_COUNTERS_V1_SIZE);
+  CHECK(v1.rejected_invalid == 1);
+  CHECK(v1.queue_capacity == 64);
+  for (size_t i = ENGRAM_COUNTERS_V1_SIZE; i < old.size(); ++i) CHECK(old[i] == 0xAB);
+  // A program built against a later header passes more: the fields known here, then zeros.
+  std::vector<unsigned char> newer(sizeof(engram_counters) + 24, 0xAB);
+  REQUIRE(engram_get_counters(e, reinterpret_cast<engram_counters*>(newer.data()), newer.size()) ==
+          ENGRAM_OK);
+  engram_counters all;
+  std::memcpy(&all, newer.data(), sizeof all);
+  CHECK(all.rejected_non_finite == 1);
+  CHECK(all.queue_capacity == 64);
+  for (size_t i = sizeof(engram_counters); i < newer.size(); ++i) CHECK(newer[i] == 0);
+  CHECK(engram_get_counters(e, &all, 0) == ENGRAM_E_INVALID_ARGUMENT);
+  engram_close(e);
+}
+
+TEST_CASE("C API: engram_close while other threads are inside calls on the handle") {
+  for (int round = 0; round < 3; ++round) {
+    engram_t* e = open_or_fail(kConfig);
+    std::atomic<int> calls{0};
+    std::vector<std::thread> threads;
+    // Observers and a predictor call until the handle closes under them: each call either
+    // completes or returns ENGRAM_E_CLOSED, never crashes (ASan/TSan builds check the memory).
+    for (int t = 0; t < 3; ++t) {
+      threads.emplace_back([&, t] {
+        std::mt19937 rng(static_cast<unsigned>(t));
+        for (;;) {
+          std::vector<uint8_t> px = image(t % 4, rng);
+          engram_input x{px.data(), px.size(), ENGRAM_U8};
+          int32_t label = 0;
+          const int rc =
+              t == 2 ? engram_predict(e, &x, &label, nullptr, 0) : engram_observe(e, &x, t % 2, 0);
+          calls.fetch_add(1);
+          if (rc == ENGRAM_E_CLOSED) return;
+          CHECK((rc == ENGRAM_OK || rc == ENGRAM_FULL || rc == ENGRAM_NOT_READY));
+        }
+      });
+    }
+    // A flush that would wait far longer than the test: close must end it.
+    std::atomic<int> flush_rc{1};
+    threads.emplace_back([&] {
+      while (calls.load() < 100) std::this_thread::yield();
+      flush_rc = engram_flush(e, 1e6);
+    });
+    while (calls.load() < 300) std::this_thread::yield();
+    engram_close(e);  // returns when no call is inside the handle any more
+    for (auto& t : threads) t.join();
+    CHECK((flush_rc.load() == ENGRAM_OK || flush_rc.load() == ENGRAM_E_CLOSED));
+    // A late call on the closed handle is refused, not a use of freed memory.
+    engram_counters c;
+    CHECK(engram_get_counters(e, &c, sizeof c) == ENGRAM_E_CLOSED);
+    CHECK(std::string(engram_last_error()).find("closed") != std::string::npos);
+    engram_close(e);  // a second close does nothing
+  }
 }

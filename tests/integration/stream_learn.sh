@@ -31,7 +31,9 @@ for _ in $(seq 100); do grep -q "listening on" "$work/engram.log" && break; slee
   --tasks 0,1/2,3 --per-task 1500 "${publisher_args[@]}"
 wait "$pid"
 cat "$work/engram.log" | grep -v "^engram "
-grep -q "stream: 3000 received, 3000 accepted, 0 malformed, 0 dropped, 0 gaps" "$work/engram.log"
+grep -q "stream: 3000 received, 3000 accepted, 0 malformed, 0 non-finite, 0 out of range, 0 dropped, 0 gaps" "$work/engram.log"
+# Nothing accepted is lost: every frame was learned exactly once.
+grep -q "frames: 3000 accepted = 3000 learned + 0 skipped + 0 waiting + 0 dropped$" "$work/engram.log"
 if [ "$mode" = curve ]; then grep -q "CURVE on" "$work/engram.log"; fi
 acc=$(sed -n 's/^final class-IL ACC \([0-9.]*\)$/\1/p' "$work/engram.log")
 # Two tasks learned from the stream with recollections: well above the 0.5 of forgetting task 1.

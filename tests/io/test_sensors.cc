@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -335,4 +336,129 @@ TEST_CASE("bridge configuration errors") {
   CHECK(SensorBridge::start(cfg).status().code() == ErrorCode::io_error);
   CHECK(parse_overflow_policy("drop_newest").status().code() == ErrorCode::invalid_argument);
   CHECK(parse_overflow_policy("drop_oldest").value() == OverflowPolicy::drop_oldest);
+}
+
+namespace {
+
+SensorFrame f32_frame(uint64_t seq, std::vector<float> values) {
+  SensorFrame f = valid_frame(seq);
+  f.encoding = SensorEncoding::f32;
+  f.shape = {static_cast<int64_t>(values.size())};
+  f.payload.assign(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("f32 frames holding NaN, Inf or values outside [0, 1] are refused by cause") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  SensorLimits limits;
+  limits.num_classes = 10;
+  struct Case {
+    std::vector<float> values;
+    SensorFault fault;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{0.0f, 0.5f, 1.0f}, SensorFault::none, ""},
+      {{0.0f, nan, 1.0f}, SensorFault::non_finite, "value 1 is nan"},
+      {{inf, 0.5f}, SensorFault::non_finite, "value 0 is inf"},
+      {{0.5f, -inf}, SensorFault::non_finite, "value 1 is -inf"},
+      {{0.5f, 1.0001f}, SensorFault::out_of_range, "outside [0, 1]"},
+      {{-0.25f}, SensorFault::out_of_range, "value 0 is -0.25"},
+  };
+  for (const Case& c : cases) {
+    auto parts = encode_sensor_frame(f32_frame(1, c.values));
+    SensorFault fault = SensorFault::malformed;
+    auto decoded = decode_sensor_frame(parts, limits, &fault);
+    CHECK(fault == c.fault);
+    CHECK(decoded.ok() == (c.fault == SensorFault::none));
+    if (!decoded.ok()) {
+      CHECK(decoded.status().code() == ErrorCode::invalid_argument);
+      CHECK(decoded.status().message().find(c.message) != std::string::npos);
+    }
+  }
+  // A schema error is reported as malformed, not as a value fault.
+  SensorFault fault = SensorFault::none;
+  std::vector<zmq::message_t> one;
+  one.emplace_back("x", 1);
+  CHECK(!decode_sensor_frame(one, limits, &fault).ok());
+  CHECK(fault == SensorFault::malformed);
+}
+
+TEST_CASE("one NaN frame amid valid ones is counted and never queued") {
+  SensorBridgeConfig cfg;
+  cfg.endpoint = "tcp://127.0.0.1:0";
+  cfg.limits.num_classes = 10;
+  auto bridge = SensorBridge::start(cfg);
+  REQUIRE(bridge.ok());
+  zmq::context_t ctx;
+  zmq::socket_t pub(ctx, zmq::socket_type::push);
+  pub.set(zmq::sockopt::linger, 1000);
+  pub.connect((*bridge)->endpoint());
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (uint64_t seq = 0; seq < 30; ++seq) {
+    std::vector<float> v(16, 0.5f);
+    if (seq == 10) v[7] = nan;
+    if (seq == 20) v[3] = 3.0f;
+    send_parts(pub, encode_sensor_frame(f32_frame(seq, v)));
+  }
+  REQUIRE(eventually([&] { return (*bridge)->counters().received == 30; }));
+  std::vector<SensorFrame> got;
+  (*bridge)->pop(&got, 100, 100ms);
+  REQUIRE(got.size() == 28);
+  for (const SensorFrame& f : got) CHECK((f.seq != 10 && f.seq != 20));
+  const SensorCounters c = (*bridge)->counters();
+  CHECK(c.accepted == 28);
+  CHECK(c.non_finite == 1);
+  CHECK(c.out_of_range == 1);
+  CHECK(c.malformed == 0);
+  CHECK(c.received == c.accepted + c.malformed + c.non_finite + c.out_of_range);
+  CHECK(c.last_error.find("value 3 is 3") != std::string::npos);
+}
+
+TEST_CASE("frames given back come first again and the counters reconcile at every step") {
+  SensorBridgeConfig cfg;
+  cfg.endpoint = "tcp://127.0.0.1:0";
+  cfg.limits = mnist_limits();
+  auto bridge = SensorBridge::start(cfg);
+  REQUIRE(bridge.ok());
+  SensorBridge& b = **bridge;
+  auto reconciles = [&] {
+    const SensorCounters c = b.counters();
+    return c.accepted == c.learned + c.skipped + c.queued + c.held + c.dropped;
+  };
+  zmq::context_t ctx;
+  zmq::socket_t pub(ctx, zmq::socket_type::push);
+  pub.set(zmq::sockopt::linger, 1000);
+  pub.connect(b.endpoint());
+  for (uint64_t seq = 0; seq < 10; ++seq) send_parts(pub, encode_sensor_frame(valid_frame(seq)));
+  REQUIRE(eventually([&] { return b.counters().accepted == 10; }));
+  std::vector<SensorFrame> taken;
+  CHECK(b.pop(&taken, 6, 100ms) == 6);
+  CHECK(b.counters().held == 6);
+  CHECK(reconciles());
+  CHECK(b.settle(3, 1).ok());
+  // Frames 4 and 5 were not used: they go back ahead of 6..9.
+  std::vector<SensorFrame> unused(std::make_move_iterator(taken.begin() + 4),
+                                  std::make_move_iterator(taken.end()));
+  b.give_back(std::move(unused));
+  SensorCounters c = b.counters();
+  CHECK(c.learned == 3);
+  CHECK(c.skipped == 1);
+  CHECK(c.held == 0);
+  CHECK(c.queued == 6);
+  CHECK(reconciles());
+  // Settling more than is held is refused and changes nothing.
+  CHECK(b.settle(1, 0).code() == ErrorCode::invalid_argument);
+  CHECK(b.counters().learned == 3);
+  std::vector<SensorFrame> again;
+  CHECK(b.pop(&again, 100, 100ms) == 6);
+  for (size_t i = 0; i < again.size(); ++i) CHECK(again[i].seq == 4 + i);
+  CHECK(b.settle(6, 0).ok());
+  c = b.counters();
+  CHECK(c.learned == 9);
+  CHECK(c.queued + c.held == 0);
+  CHECK(reconciles());
 }

@@ -254,6 +254,26 @@ TEST_CASE("weight_bytes and decoder_weight_bytes count float32 parameters") {
   CHECK(vae->weight_bytes() == 4 * (encoder + decoder));
 }
 
+TEST_CASE("a learning step whose loss is not finite is skipped and reported") {
+  auto vae = make_vae(small_config());
+  at::Tensor x = at::rand({8, 784});
+  AssociationStats stats;
+  vae->learn(x, {}, {}, &stats);
+  CHECK_FALSE(stats.skipped);
+  // The weights, seen through the live decoder on fixed codes (the noise generator moves on).
+  const at::Tensor codes = vae->encode(x);
+  const at::Tensor decoded = vae->decode_live(codes);
+  at::Tensor bad = x.clone();
+  bad[1][5] = std::nanf("");
+  vae->learn(bad, {}, {}, &stats);
+  CHECK(stats.skipped);
+  CHECK(at::equal(vae->decode_live(codes), decoded));
+  CHECK(at::equal(vae->encode(x), codes));
+  vae->learn(x, {}, {}, &stats);
+  CHECK_FALSE(stats.skipped);
+  CHECK_FALSE(at::equal(vae->decode_live(codes), decoded));
+}
+
 TEST_CASE("RawCodec round-trips 8-bit images exactly and quantises to 1/255") {
   RawCodec raw(784);
   CHECK(raw.kind() == "raw");

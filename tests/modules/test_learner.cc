@@ -215,5 +215,30 @@ TEST_CASE("the cnn trains: loss on a fixed batch falls") {
   CHECK(learner->weight_bytes() > 4 * (64 * 4 * 4 * 256));
 }
 
+TEST_CASE("a step whose loss is not finite is skipped: weights and Adam state unchanged") {
+  auto learner = make_learner(small_config());
+  auto [x, y] = mnist_subset({0, 1}, 16, true);
+  const at::Tensor active = mask({0, 1});
+  learner->step(x, y, {}, {}, active, 0.0);  // Adam moments exist from here on
+  const std::string before = learner->save_state();
+  // Values no input path lets through, but a bug could: the logits overflow, the loss is inf.
+  at::Tensor huge = at::full_like(x, 3e38f);
+  StepStats s = learner->step(huge, y, {}, {}, active, 0.0);
+  CHECK(s.skipped);
+  CHECK_FALSE(std::isfinite(s.loss_real));
+  at::Tensor nan = x.clone();
+  nan[3][100] = std::nanf("");
+  CHECK(learner->step(nan, y, {}, {}, active, 0.0).skipped);
+  // The replayed half alone can poison the loss too.
+  CHECK(learner->step(x, y, nan, y, active, 0.5).skipped);
+  CHECK(learner->skipped_steps() == 3);
+  CHECK(learner->save_state() == before);
+  // The next good step is applied and its predictions are finite.
+  StepStats good = learner->step(x, y, {}, {}, active, 0.0);
+  CHECK_FALSE(good.skipped);
+  CHECK(learner->save_state() != before);
+  CHECK(learner->predict(x).isfinite().all().item<bool>());
+}
+
 }  // namespace
 }  // namespace engram
