@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "modules/session/json_integer.h"
 #include "runtime/observation_ring.h"
 #include "runtime/snapshot_file.h"
 #include "runtime/unit_interval.h"
@@ -46,17 +47,38 @@ json counters_to_json(const AgentCounters& c) {
           {"skipped_steps", c.skipped_steps}};
 }
 
-AgentCounters counters_from_json(const json& j) {
+// Every counter a non-negative integer (negative or fractional values are refused, never
+// wrapped); the ones added after the first version default to 0.
+Expected<AgentCounters> counters_from_json(const json& j) {
+  if (!j.is_object()) return Status(ErrorCode::malformed, "counters: not an object");
   AgentCounters c;
-  c.observed = j.at("observed").get<uint64_t>();
-  c.learned = j.at("learned").get<uint64_t>();
-  c.batches = j.at("batches").get<uint64_t>();
-  c.predictions = j.at("predictions").get<uint64_t>();
-  c.rejected_full = j.at("rejected_full").get<uint64_t>();
-  c.rejected_invalid = j.at("rejected_invalid").get<uint64_t>();
-  c.rejected_non_finite = j.value("rejected_non_finite", uint64_t{0});
-  c.rejected_out_of_range = j.value("rejected_out_of_range", uint64_t{0});
-  c.skipped_steps = j.value("skipped_steps", uint64_t{0});
+  const std::pair<const char*, uint64_t*> required[] = {{"observed", &c.observed},
+                                                        {"learned", &c.learned},
+                                                        {"batches", &c.batches},
+                                                        {"predictions", &c.predictions},
+                                                        {"rejected_full", &c.rejected_full},
+                                                        {"rejected_invalid", &c.rejected_invalid}};
+  const std::pair<const char*, uint64_t*> optional[] = {
+      {"rejected_non_finite", &c.rejected_non_finite},
+      {"rejected_out_of_range", &c.rejected_out_of_range},
+      {"skipped_steps", &c.skipped_steps}};
+  for (const auto& entry : required) {
+    if (!j.contains(entry.first))
+      return Status(ErrorCode::malformed, std::string("counters.") + entry.first + " missing");
+  }
+  auto read = [&](const char* name, uint64_t* field) -> Status {
+    if (!j.contains(name)) return Status();
+    auto v = json_integer<uint64_t>(j.at(name), std::string("counters.") + name);
+    if (!v.ok()) return v.status();
+    *field = *v;
+    return Status();
+  };
+  for (const auto& [name, field] : required) {
+    if (Status s = read(name, field); !s.ok()) return s;
+  }
+  for (const auto& [name, field] : optional) {
+    if (Status s = read(name, field); !s.ok()) return s;
+  }
   return c;
 }
 
@@ -300,18 +322,16 @@ Expected<std::unique_ptr<OnlineAgent>> OnlineAgent::restore(const std::string& p
   }
   auto config = agent_config_from_json(state["agent"].dump());
   if (!config.ok()) return Status(config.status().code(), path + ": " + config.status().message());
-  AgentCounters base;
-  try {
-    base = counters_from_json(state["counters"]);
-  } catch (const json::exception& e) {
-    return Status(ErrorCode::malformed,
-                  path + ": snapshot section 'script': counters: " + e.what());
+  auto base = counters_from_json(state["counters"]);
+  if (!base.ok()) {
+    return Status(base.status().code(),
+                  path + ": snapshot section 'script': " + base.status().message());
   }
   auto session = Session::restore_sections(*sections, input_shape(*config));
   if (!session.ok())
     return Status(session.status().code(), path + ": " + session.status().message());
   auto impl = std::make_unique<Impl>(*config, std::move(*session));
-  impl->base = base;
+  impl->base = *base;
   if (Status s = impl->refresh_replica(); !s.ok()) return s;
   impl->start();
   return std::unique_ptr<OnlineAgent>(new OnlineAgent(std::move(impl)));
