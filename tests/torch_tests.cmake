@@ -6,16 +6,16 @@ engram_test(NAME test_gumbel_softmax SOURCES modules/test_gumbel_softmax.cc LIBS
 engram_test(NAME test_discrete_vae SOURCES modules/test_discrete_vae.cc LIBS engram_modules LABELS unit TIMEOUT 180)
 engram_test(NAME test_learner SOURCES modules/test_learner.cc LIBS engram_modules LABELS unit TIMEOUT 180)
 engram_test(NAME test_compression_probe SOURCES modules/test_compression_probe.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
-engram_test(NAME test_distiller SOURCES modules/test_distiller.cc LIBS engram_modules LABELS unit TIMEOUT 240)
+engram_test(NAME test_distiller SOURCES modules/test_distiller.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 240)
 engram_test(NAME test_lua_module SOURCES modules/test_lua_module.cc LIBS engram_lua_module LABELS unit TIMEOUT 60)
 # Integer settings from JSON and from Lua: range-checked before they are narrowed.
 engram_test(NAME test_json_settings SOURCES modules/test_json_settings.cc LIBS engram_modules LABELS unit TIMEOUT 60)
 engram_test(NAME test_lua_settings SOURCES modules/test_lua_settings.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
 
 # --- integration ---
-engram_test(NAME test_split_small SOURCES integration/test_split_small.cc LIBS engram_modules LABELS integration TIMEOUT 300)
+engram_test(NAME test_split_small SOURCES integration/test_split_small.cc LIBS engram_modules LABELS integration sanitize TIMEOUT 300)
 # Sensor frames through SensorBridge into Session learning: nothing lost, NaN never learned.
-engram_test(NAME test_stream_learning SOURCES integration/test_stream_learning.cc LIBS engram_modules LABELS integration TIMEOUT 300)
+engram_test(NAME test_stream_learning SOURCES integration/test_stream_learning.cc LIBS engram_modules LABELS integration sanitize TIMEOUT 300)
 # Runs the built `engram` binary (exit codes, messages).
 engram_test(NAME test_cli SOURCES integration/test_cli.cc LABELS integration TIMEOUT 120)
 target_compile_definitions(test_cli PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")

@@ -1,9 +1,11 @@
 #include "modules/common/torch_state.h"
 
 #include <torch/nn/module.h>
+#include <torch/optim/adam.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include <cmath>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -68,6 +70,35 @@ Status load_generator(torch::serialize::InputArchive& archive, const std::string
     generator.set_state(state);
     return Status();
   });
+}
+
+Status check_adam_state(torch::optim::Adam& optimizer) {
+  auto bad = [](const std::string& what) {
+    return Status(ErrorCode::malformed, "optimizer: " + what);
+  };
+  auto finite = [](double v) { return std::isfinite(v); };
+  for (const auto& group : optimizer.param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
+    const auto [beta1, beta2] = o.betas();
+    if (!finite(o.lr()) || o.lr() <= 0 || !finite(beta1) || beta1 < 0 || beta1 >= 1 ||
+        !finite(beta2) || beta2 < 0 || beta2 >= 1 || !finite(o.eps()) || o.eps() < 0 ||
+        !finite(o.weight_decay()) || o.weight_decay() < 0) {
+      return bad("options out of range");
+    }
+    for (const auto& p : group.params()) {
+      auto it = optimizer.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      if (it == optimizer.state().end()) continue;  // no step taken yet
+      const auto& s = static_cast<const torch::optim::AdamParamState&>(*it->second);
+      auto fits = [&](const at::Tensor& t) {
+        return t.defined() && t.sizes() == p.sizes() && t.scalar_type() == p.scalar_type();
+      };
+      if (s.step() < 0 || !fits(s.exp_avg()) || !fits(s.exp_avg_sq()) ||
+          (o.amsgrad() && !fits(s.max_exp_avg_sq()))) {
+        return bad("state does not fit the parameters of this configuration");
+      }
+    }
+  }
+  return Status();
 }
 
 std::string archive_to_bytes(torch::serialize::OutputArchive& archive) {

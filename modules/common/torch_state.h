@@ -12,8 +12,9 @@ namespace torch::nn {
 class Module;
 }
 namespace torch::optim {
+class Adam;
 class Optimizer;
-}
+}  // namespace torch::optim
 namespace torch::serialize {
 class InputArchive;
 class OutputArchive;
@@ -37,6 +38,13 @@ void save_generator(torch::serialize::OutputArchive& archive, const std::string&
                     const at::Generator& generator);
 Status load_generator(torch::serialize::InputArchive& archive, const std::string& key,
                       at::Generator& generator);
+
+// Checks an Adam optimiser after Optimizer::load(), which only counts parameters: every
+// parameter's state, when present, must hold a step >= 0 and moments (exp_avg, exp_avg_sq, and
+// max_exp_avg_sq with amsgrad) of the parameter's shape and dtype, and every group's options
+// must be finite (lr > 0, betas in [0, 1), eps and weight_decay >= 0). Otherwise the next step
+// would throw or poison the weights. Errors: malformed, naming the problem.
+Status check_adam_state(torch::optim::Adam& optimizer);
 
 // Serialises an archive to bytes, and parses bytes into an archive (malformed on bad input).
 std::string archive_to_bytes(torch::serialize::OutputArchive& archive);

@@ -1,5 +1,5 @@
 # The C API (bindings/c): unit tests against libengram.so, and the installed package.
-engram_test(NAME test_c_api SOURCES bindings/test_c_api.cc LIBS engram_c LABELS unit TIMEOUT 300)
+engram_test(NAME test_c_api SOURCES bindings/test_c_api.cc LIBS engram_c LABELS unit sanitize TIMEOUT 300)
 
 # `cmake --install` into a temporary prefix; examples/host_app.c built against it with
 # find_package(engram) and with pkg-config, and run.

@@ -1,0 +1,69 @@
+// load_state() of the learning modules refuses states whose optimiser moments do not fit the
+// parameters (found by tests/fuzz/fuzz_load_state): LibTorch's Adam::load only counts the
+// parameters, so a state taken from another architecture loaded, and the next step threw.
+#include <ATen/ATen.h>
+#include <doctest/doctest.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/optim/adam.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+
+#include <string>
+
+#include "modules/common/torch_state.h"
+#include "modules/neocortex/classifier.h"
+#include "modules/neocortex/learner.h"
+
+namespace engram {
+namespace {
+
+LearnerConfig small_learner(int hidden) {
+  LearnerConfig c;
+  c.classifier.hidden = {hidden};
+  c.classifier.rows = 4;
+  c.classifier.cols = 4;
+  c.classifier.classes = 3;
+  return c;
+}
+
+// A learner state with the weights of `config` and the Adam moments of a network whose hidden
+// layer is `other_hidden` wide after one step (same number of parameters, other shapes).
+std::string state_with_foreign_moments(const LearnerConfig& config, int other_hidden) {
+  auto net = make_classifier(config.classifier).value();
+  auto other = make_classifier(small_learner(other_hidden).classifier).value();
+  torch::optim::Adam adam(other->parameters(), torch::optim::AdamOptions(1e-3));
+  const at::Tensor x = at::rand({2, 16});
+  const at::Tensor y = at::arange(2, at::kLong);
+  torch::nn::functional::cross_entropy(other->forward(x), y).backward();
+  adam.step();
+  torch::serialize::OutputArchive archive, optimizer;
+  save_module(archive, "net", *net);
+  adam.save(optimizer);
+  archive.write("optimizer", optimizer);
+  return archive_to_bytes(archive);
+}
+
+TEST_CASE("Learner::load_state refuses Adam moments shaped for other parameters") {
+  const LearnerConfig config = small_learner(8);
+  auto learner = Learner::create(config).value();
+  const std::string before = learner->save_state();
+  const Status s = learner->load_state(state_with_foreign_moments(config, 5));
+  CHECK(s.code() == ErrorCode::malformed);
+  CHECK(s.message().find("optimizer") != std::string::npos);
+  // Unchanged, and still learns.
+  CHECK(learner->save_state().size() == before.size());
+  const at::Tensor x = at::rand({2, 16});
+  CHECK_NOTHROW(learner->step(x, at::arange(2, at::kLong), {}, {}, at::ones({3}, at::kBool), 0));
+}
+
+TEST_CASE("Learner::load_state still takes moments of the same shapes") {
+  const LearnerConfig config = small_learner(8);
+  auto learner = Learner::create(config).value();
+  CHECK(learner->load_state(state_with_foreign_moments(config, 8)).ok());
+  const at::Tensor x = at::rand({2, 16});
+  CHECK_NOTHROW(learner->step(x, at::arange(2, at::kLong), {}, {}, at::ones({3}, at::kBool), 0));
+}
+
+}  // namespace
+}  // namespace engram
