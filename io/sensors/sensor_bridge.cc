@@ -70,6 +70,7 @@ void SensorBridge::run() {
   struct Decoded {
     Expected<SensorFrame> frame;
     SensorFault fault;
+    SensorFrame refused;  // header of a frame refused for its values
   };
   std::vector<Decoded> drained;
   const bool block = config_.policy == OverflowPolicy::block;
@@ -105,20 +106,23 @@ void SensorBridge::run() {
         break;  // interrupted or closing
       }
       SensorFault fault = SensorFault::none;
-      Expected<SensorFrame> frame = decode_sensor_frame(parts, config_.limits, &fault);
-      drained.push_back({std::move(frame), fault});
+      SensorFrame refused;
+      Expected<SensorFrame> frame = decode_sensor_frame(parts, config_.limits, &fault, &refused);
+      drained.push_back({std::move(frame), fault, std::move(refused)});
     }
     if (drained.empty()) continue;
     bool any = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      for (auto& [frame, fault] : drained) {
+      for (auto& [frame, fault, refused] : drained) {
         ++counters_.received;
         if (!frame.ok()) {
           ++(fault == SensorFault::non_finite     ? counters_.non_finite
              : fault == SensorFault::out_of_range ? counters_.out_of_range
                                                   : counters_.malformed);
           counters_.last_error = frame.status().message();
+          // Refused for its values, not lost in transit: its sequence number counts.
+          if (fault != SensorFault::malformed) observe_sequence(refused);
           continue;
         }
         accept(std::move(frame.value()));
@@ -130,10 +134,15 @@ void SensorBridge::run() {
 }
 
 // Called with mutex_ held.
-void SensorBridge::accept(SensorFrame&& frame) {
+void SensorBridge::observe_sequence(const SensorFrame& frame) {
   sequences_.observe(frame.source, frame.seq);
   counters_.gaps = sequences_.gaps();
   counters_.out_of_order = sequences_.out_of_order();
+}
+
+// Called with mutex_ held.
+void SensorBridge::accept(SensorFrame&& frame) {
+  observe_sequence(frame);
   if (queue_.size() >= config_.queue_frames) {  // only under drop_oldest
     queue_.pop_front();
     ++counters_.dropped;

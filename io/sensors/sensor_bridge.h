@@ -92,6 +92,7 @@ class SensorBridge {
                std::string endpoint);
   void run();
   void accept(SensorFrame&& frame);
+  void observe_sequence(const SensorFrame& frame);  // with mutex_ held
 
   SensorBridgeConfig config_;
   zmq::context_t context_;

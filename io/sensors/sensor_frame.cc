@@ -37,7 +37,7 @@ void SensorFrame::to_floats(float* out) const {
 namespace {
 
 Expected<SensorFrame> decode_frame(std::vector<zmq::message_t>& parts, const SensorLimits& limits,
-                                   SensorFault* fault) {
+                                   SensorFault* fault, SensorFrame* refused) {
   if (parts.size() != 3) {
     return bad("expected 3 frames [topic][header][payload], got " + std::to_string(parts.size()));
   }
@@ -140,6 +140,7 @@ Expected<SensorFrame> decode_frame(std::vector<zmq::message_t>& parts, const Sen
     if (!check.ok()) {
       *fault = check.fault == ValueFault::non_finite ? SensorFault::non_finite
                                                      : SensorFault::out_of_range;
+      *refused = std::move(f);
       return Status(ErrorCode::invalid_argument, "sensor frame: f32 " + check.describe());
     }
   }
@@ -150,10 +151,15 @@ Expected<SensorFrame> decode_frame(std::vector<zmq::message_t>& parts, const Sen
 }  // namespace
 
 Expected<SensorFrame> decode_sensor_frame(std::vector<zmq::message_t>& parts,
-                                          const SensorLimits& limits, SensorFault* fault) {
+                                          const SensorLimits& limits, SensorFault* fault,
+                                          SensorFrame* refused) {
   SensorFault cause = SensorFault::malformed;
-  Expected<SensorFrame> frame = decode_frame(parts, limits, &cause);
+  SensorFrame refused_frame;
+  Expected<SensorFrame> frame = decode_frame(parts, limits, &cause, &refused_frame);
   if (fault != nullptr) *fault = frame.ok() ? SensorFault::none : cause;
+  if (refused != nullptr && !frame.ok() && cause != SensorFault::malformed) {
+    *refused = std::move(refused_frame);
+  }
   return frame;
 }
 

@@ -71,9 +71,12 @@ enum class SensorFault {
 // missing or mistyped field, payload size not matching shape and encoding, shape or label not
 // accepted by limits), unsupported_version, too_large, invalid_argument (an f32 value that is
 // not finite or not in [0, 1]). The message names the problem; *fault (if non-null) receives
-// the cause, none on success.
+// the cause, none on success. A frame refused for its values has a valid header: *refused (if
+// non-null) then receives it without its payload, so that its sequence number still counts
+// (it was refused, not lost on the way).
 Expected<SensorFrame> decode_sensor_frame(std::vector<zmq::message_t>& parts,
-                                          const SensorLimits& limits, SensorFault* fault = nullptr);
+                                          const SensorLimits& limits, SensorFault* fault = nullptr,
+                                          SensorFrame* refused = nullptr);
 
 // The multipart of a frame (for C++ publishers and tests).
 std::vector<zmq::message_t> encode_sensor_frame(const SensorFrame& frame);

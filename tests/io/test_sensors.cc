@@ -415,6 +415,7 @@ TEST_CASE("one NaN frame amid valid ones is counted and never queued") {
   CHECK(c.out_of_range == 1);
   CHECK(c.malformed == 0);
   CHECK(c.received == c.accepted + c.malformed + c.non_finite + c.out_of_range);
+  CHECK(c.gaps == 0);  // refused frames were not lost in transit
   CHECK(c.last_error.find("value 3 is 3") != std::string::npos);
 }
 
