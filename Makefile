@@ -74,6 +74,9 @@ bench: build
 # instrumented: the sanitizers and coverage see engram's code only). A crash stops with the
 # input saved as $(FUZZ_DIR)/crash-*; each run's log is $(FUZZ_DIR)/<name>.log.
 FUZZ_RUNS      ?= 1000000
+# Extra libFuzzer flags for every target, e.g. FUZZ_FLAGS='-fork=1 -ignore_crashes=1' to keep
+# going past a crash (artifacts still saved), or -max_total_time=600.
+FUZZ_FLAGS     ?=
 FUZZ_DIR       := build-fuzz
 FUZZ_TORCH_DIR := build-fuzz-torch
 FUZZ_JOBS      ?= $(JOBS)
@@ -118,7 +121,7 @@ fuzz-run-%:
 	@mkdir -p $(FUZZ_DIR)/corpus/$*
 	@echo "== fuzz_$*: $(FUZZ_RUNS) runs (log: $(FUZZ_DIR)/$*.log)"
 	@$(FUZZ_ENV_$*) $(FUZZ_BIN_$*)/tests/fuzz_$* -runs=$(FUZZ_RUNS) \
-	  -max_len=$(FUZZ_MAX_LEN_$*) -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ \
+	  -max_len=$(FUZZ_MAX_LEN_$*) -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_FLAGS) \
 	  $$(test -f tests/fuzz/$*.dict && echo -dict=tests/fuzz/$*.dict) \
 	  $(FUZZ_DIR)/corpus/$* tests/fuzz/corpus/$* > $(FUZZ_DIR)/$*.log 2>&1 \
 	  || { tail -n 60 $(FUZZ_DIR)/$*.log; echo "fuzz_$* FAILED (log: $(FUZZ_DIR)/$*.log)"; exit 1; }
