@@ -11,46 +11,20 @@
 #include <string>
 #include <vector>
 
+#include "tests/integration/cli_runner.h"
 #include "tests/temp_dir.h"
 
 namespace {
 
 using engram::test::TempDir;
 
-// Single-quotes s for /bin/sh.
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return out + "'";
-}
-
-struct Result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs `engram ARGS` through the shell and collects its exit code and output.
-Result engram(const std::string& args) {
-  const std::string cmd = quote(ENGRAM_CLI) + " " + args + " 2>&1";
-  Result r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf;
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(pipe);
-  REQUIRE(status != -1);
-  REQUIRE_MESSAGE(WIFEXITED(status), "engram did not exit normally: " << cmd);
-  r.exit_code = WEXITSTATUS(status);
-  return r;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using engram::test::contains;
+using engram::test::quote;
+using engram::test::run_engram;
+using Result = engram::test::CliResult;
 
 TEST_CASE("--version exits 0 and names the version and the BLAS") {
-  Result r = engram("--version");
+  Result r = run_engram("--version");
   CAPTURE(r.output);
   CHECK(r.exit_code == 0);
   CHECK(contains(r.output, "engram "));
@@ -59,7 +33,7 @@ TEST_CASE("--version exits 0 and names the version and the BLAS") {
 }
 
 TEST_CASE("--help exits 0 and lists the run subcommand") {
-  Result r = engram("--help");
+  Result r = run_engram("--help");
   CAPTURE(r.output);
   CHECK(r.exit_code == 0);
   CHECK(contains(r.output, "run"));
@@ -69,34 +43,34 @@ TEST_CASE("usage errors exit 2") {
   TempDir dir;
   const std::string ok = dir.write("ok.lua", "print('fine')\n");
   SUBCASE("unknown option") {
-    Result r = engram("--no-such-option");
+    Result r = run_engram("--no-such-option");
     CAPTURE(r.output);
     CHECK(r.exit_code == 2);
     CHECK(contains(r.output, "--no-such-option"));
   }
   SUBCASE("unknown option of run") {
-    Result r = engram("run " + quote(ok) + " --no-such-option");
+    Result r = run_engram("run " + quote(ok) + " --no-such-option");
     CAPTURE(r.output);
     CHECK(r.exit_code == 2);
   }
   SUBCASE("missing script") {
-    Result r = engram("run " + quote(dir.path() + "/missing.lua"));
+    Result r = run_engram("run " + quote(dir.path() + "/missing.lua"));
     CAPTURE(r.output);
     CHECK(r.exit_code == 2);
     CHECK(contains(r.output, "missing.lua"));
   }
   SUBCASE("run without a script") {
-    Result r = engram("run");
+    Result r = run_engram("run");
     CAPTURE(r.output);
     CHECK(r.exit_code == 2);
   }
   SUBCASE("no subcommand") {
-    Result r = engram("");
+    Result r = run_engram("");
     CAPTURE(r.output);
     CHECK(r.exit_code == 2);
   }
   SUBCASE("unknown subcommand") {
-    Result r = engram("fly");
+    Result r = run_engram("fly");
     CAPTURE(r.output);
     CHECK(r.exit_code == 2);
   }
@@ -107,7 +81,7 @@ TEST_CASE("a script error exits 1 with script.lua:LINE: and a traceback") {
   SUBCASE("error()") {
     const std::string script =
         dir.write("broken_script.lua", "print('before')\nlocal x = 1\nerror('it broke')\n");
-    Result r = engram("run " + quote(script));
+    Result r = run_engram("run " + quote(script));
     CAPTURE(r.output);
     CHECK(r.exit_code == 1);
     CHECK(contains(r.output, "before"));  // ran up to the error
@@ -117,28 +91,28 @@ TEST_CASE("a script error exits 1 with script.lua:LINE: and a traceback") {
   SUBCASE("runtime error in a function") {
     const std::string script =
         dir.write("nil_index.lua", "local function f(t)\n  return t.x\nend\n\nprint(f(nil))\n");
-    Result r = engram("run " + quote(script));
+    Result r = run_engram("run " + quote(script));
     CAPTURE(r.output);
     CHECK(r.exit_code == 1);
     CHECK(contains(r.output, "nil_index.lua:2:"));
   }
   SUBCASE("syntax error") {
     const std::string script = dir.write("syntax.lua", "local a = 1\nlocal b = = 2\n");
-    Result r = engram("run " + quote(script));
+    Result r = run_engram("run " + quote(script));
     CAPTURE(r.output);
     CHECK(r.exit_code == 1);
     CHECK(contains(r.output, "syntax.lua:2:"));
   }
   SUBCASE("the sandbox has no os") {
     const std::string script = dir.write("sandbox.lua", "os.exit(0)\n");
-    Result r = engram("run " + quote(script));
+    Result r = run_engram("run " + quote(script));
     CAPTURE(r.output);
     CHECK(r.exit_code == 1);
     CHECK(contains(r.output, "sandbox.lua:1:"));
   }
   SUBCASE("instruction budget") {
     const std::string script = dir.write("loop.lua", "while true do end\n");
-    Result r = engram("run --max-instructions 100000 " + quote(script));
+    Result r = run_engram("run --max-instructions 100000 " + quote(script));
     CAPTURE(r.output);
     CHECK(r.exit_code == 1);
   }
@@ -152,25 +126,25 @@ TEST_CASE("a small script runs, sees --set values and arguments, and exits 0") {
                                        "print('arg1=' .. tostring(arg[1]))\n"
                                        "print('sum=' .. (2 + 3))\n");
   // Script arguments may come before or after --set options: each --set takes one value.
-  Result r = engram("run " + quote(script) + " first --set x=42");
+  Result r = run_engram("run " + quote(script) + " first --set x=42");
   CAPTURE(r.output);
   CHECK(r.exit_code == 0);
   CHECK(contains(r.output, "hello from Lua 5.4"));
   CHECK(contains(r.output, "x=42"));
   CHECK(contains(r.output, "arg1=first"));
   CHECK(contains(r.output, "sum=5"));
-  r = engram("run " + quote(script) + " --set x=7 -- first");
+  r = run_engram("run " + quote(script) + " --set x=7 -- first");
   CAPTURE(r.output);
   CHECK(r.exit_code == 0);
   CHECK(contains(r.output, "x=7"));
   CHECK(contains(r.output, "arg1=first"));
-  r = engram("run " + quote(script) + " --set x=1 --set y=2 first");
+  r = run_engram("run " + quote(script) + " --set x=1 --set y=2 first");
   CAPTURE(r.output);
   CHECK(r.exit_code == 0);
   CHECK(contains(r.output, "x=1"));
   CHECK(contains(r.output, "arg1=first"));
   // A --set value that is not key=value is a usage error.
-  CHECK(engram("run " + quote(script) + " --set novalue").exit_code == 2);
+  CHECK(run_engram("run " + quote(script) + " --set novalue").exit_code == 2);
 }
 
 }  // namespace

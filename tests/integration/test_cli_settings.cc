@@ -9,43 +9,17 @@
 #include <cstdio>
 #include <string>
 
+#include "tests/integration/cli_runner.h"
 #include "tests/temp_dir.h"
 
 namespace {
 
 using engram::test::TempDir;
 
-// Single-quotes s for /bin/sh.
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return out + "'";
-}
-
-struct Result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs `engram ARGS` through the shell and collects its exit code and output.
-Result run_engram(const std::string& args) {
-  const std::string cmd = quote(ENGRAM_CLI) + " " + args + " 2>&1";
-  Result r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf;
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(pipe);
-  REQUIRE(status != -1);
-  REQUIRE_MESSAGE(WIFEXITED(status), "engram did not exit normally: " << cmd);
-  r.exit_code = WEXITSTATUS(status);
-  return r;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using engram::test::contains;
+using engram::test::quote;
+using engram::test::run_engram;
+using Result = engram::test::CliResult;
 
 }  // namespace
 
