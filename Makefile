@@ -3,7 +3,11 @@
 #
 #   make demo                  run the main experiment (Split MNIST, see README)
 #   make test                  build everything and run all tests through CTest
-#   make test SANITIZE=address ASan+UBSan build of everything that does not link LibTorch
+#   make test SANITIZE=address ASan+UBSan build (with LibTorch) of the tests labelled `sanitize`:
+#                              every torch-free test, plus the actors with real modules and
+#                              Session, the C API's OnlineAgent, the sensor path into learning
+#                              and distillation (see README, Development); only what they need
+#                              is built (target engram_sanitize_tests)
 #   make test SANITIZE=thread  TSan build of the same
 #   make bench                 build and run the benchmarks (they print figures)
 #   make fuzz                  libFuzzer (clang, ASan+UBSan) on every decoder of untrusted bytes:
@@ -21,9 +25,14 @@ BUILD_TYPE ?= RelWithDebInfo
 ifeq ($(SANITIZE),)
   BUILD_DIR ?= build
   TORCH     ?= ON
+  BUILD_TARGET ?=
+  CTEST_ARGS   ?=
 else
   BUILD_DIR ?= build-$(SANITIZE)
-  TORCH     ?= OFF
+  TORCH     ?= ON
+  # The full torch test suite is too slow under sanitizers: build and run the `sanitize` subset.
+  BUILD_TARGET ?= --target engram_sanitize_tests
+  CTEST_ARGS   ?= -L sanitize
 endif
 
 DEB_PACKAGES := build-essential cmake pkg-config ccache clang-format \
@@ -54,7 +63,7 @@ $(BUILD_DIR)/CMakeCache.txt:
 configure: deps $(BUILD_DIR)/CMakeCache.txt
 
 build: configure
-	cmake --build $(BUILD_DIR) -j $(JOBS)
+	cmake --build $(BUILD_DIR) -j $(JOBS) $(BUILD_TARGET)
 
 # DEMO_ARGS: e.g. DEMO_ARGS='--set iterations=500' for a shorter schedule.
 DEMO_ARGS ?=
@@ -62,7 +71,7 @@ demo: build
 	$(ENGRAM) run scripts/split_mnist.lua $(DEMO_ARGS)
 
 test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 bench: build
 	@for b in $(BUILD_DIR)/tests/bench_*; do [ -x "$$b" ] && echo "== $$b" && "$$b"; done
