@@ -193,6 +193,9 @@ TEST_CASE("NaN frames amid valid ones are refused, counted, and the model still 
       pub.send(*data, idx[n], task);
     }
   }
+  // Everything queued first: on a slow machine (sanitizers, load) the bridge could otherwise
+  // fall 1 s behind the learner, and the idle timeout would end learning early.
+  REQUIRE(eventually([&] { return stream->counters().accepted == 800; }));
   StreamLearnOptions o;
   o.batches = 1000;
   o.batch = 16;
