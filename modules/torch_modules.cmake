@@ -2,6 +2,7 @@
 add_library(engram_modules STATIC
   common/device.cc
   common/torch_state.cc
+  common/tensor_archive.cc
   common/finite_step.cc
   association/gumbel_softmax.cc
   association/discrete_vae.cc

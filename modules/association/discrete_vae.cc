@@ -7,8 +7,6 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/adam.h>
-#include <torch/serialize/input-archive.h>
-#include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
 #include "modules/association/gumbel_softmax.h"
@@ -250,17 +248,17 @@ namespace engram {
 
 // Archive keys: encoder, decoder, frozen (absent before the first consolidation), optimizer,
 // generator.
+// Archive tensors: encoder/..., decoder/..., frozen/... (after a consolidation), optimizer/...,
+// generator (modules/common/torch_state.h).
 std::string DiscreteVae::save_state() const {
   const Impl& m = *impl_;
-  torch::serialize::OutputArchive archive;
+  TensorArchive archive;
   save_module(archive, "encoder", *m.encoder);
   save_module(archive, "decoder", *m.decoder);
   if (m.frozen) save_module(archive, "frozen", *m.frozen);
-  torch::serialize::OutputArchive optimizer;
-  m.optimizer->save(optimizer);
-  archive.write("optimizer", optimizer);
+  save_adam(archive, "optimizer", *m.optimizer);
   save_generator(archive, "generator", m.generator);
-  return archive_to_bytes(archive);
+  return archive.to_bytes();
 }
 
 Status DiscreteVae::load_state(const std::string& bytes) {
@@ -269,27 +267,19 @@ Status DiscreteVae::load_state(const std::string& bytes) {
   auto fresh = create(impl_->config);
   if (!fresh.ok()) return fresh.status();
   Impl& f = *fresh.value()->impl_;
-  torch::serialize::InputArchive archive;
-  if (Status s = archive_from_bytes(bytes, archive); !s.ok()) return s;
-  if (Status s = load_module(archive, "encoder", *f.encoder); !s.ok()) return s;
-  if (Status s = load_module(archive, "decoder", *f.decoder); !s.ok()) return s;
-  torch::serialize::InputArchive frozen;
-  if (archive.try_read("frozen", frozen)) {
+  auto archive = TensorArchive::from_bytes(bytes);
+  if (!archive.ok()) return archive.status();
+  if (Status s = load_module(*archive, "encoder", *f.encoder); !s.ok()) return s;
+  if (Status s = load_module(*archive, "decoder", *f.decoder); !s.ok()) return s;
+  // A consolidated VAE has a frozen decoder copy: any tensor under "frozen/".
+  const auto decoder_params = f.decoder->named_parameters(true);
+  if (archive->contains("frozen/" + decoder_params.begin()->key())) {
     f.frozen = std::dynamic_pointer_cast<nn::SequentialImpl>(f.decoder->clone(f.device));
-    if (Status s = load_module(archive, "frozen", *f.frozen); !s.ok()) return s;
+    if (Status s = load_module(*archive, "frozen", *f.frozen); !s.ok()) return s;
     for (auto& p : f.frozen->parameters()) p.set_requires_grad(false);
   }
-  if (Status s = torch_guarded("optimizer",
-                               [&]() -> Status {
-                                 torch::serialize::InputArchive optimizer;
-                                 archive.read("optimizer", optimizer);
-                                 f.optimizer->load(optimizer);
-                                 return check_adam_state(*f.optimizer);
-                               });
-      !s.ok()) {
-    return s;
-  }
-  if (Status s = load_generator(archive, "generator", f.generator); !s.ok()) return s;
+  if (Status s = load_adam(*archive, "optimizer", *f.optimizer); !s.ok()) return s;
+  if (Status s = load_generator(*archive, "generator", f.generator); !s.ok()) return s;
   impl_ = std::move(fresh.value()->impl_);
   return Status();
 }

@@ -1,13 +1,13 @@
 #include "modules/common/torch_state.h"
 
+#include <ATen/ATen.h>
 #include <torch/nn/module.h>
 #include <torch/optim/adam.h>
-#include <torch/serialize/input-archive.h>
-#include <torch/serialize/output-archive.h>
+#include <torch/utils.h>
 
 #include <cmath>
 #include <map>
-#include <sstream>
+#include <memory>
 #include <vector>
 
 namespace engram {
@@ -21,96 +21,138 @@ std::map<std::string, at::Tensor> tensors_of(const torch::nn::Module& module) {
   return out;
 }
 
+bool all_finite(const at::Tensor& t) {
+  return !at::isFloatingType(t.scalar_type()) || t.isfinite().all().item<bool>();
+}
+
+Status bad(const std::string& what) { return Status(ErrorCode::malformed, what); }
+
 }  // namespace
 
-void save_module(torch::serialize::OutputArchive& archive, const std::string& key,
-                 const torch::nn::Module& module) {
-  torch::serialize::OutputArchive sub;
-  module.save(sub);
-  archive.write(key, sub);
+void save_module(TensorArchive& archive, const std::string& key, const torch::nn::Module& module) {
+  for (const auto& [name, t] : tensors_of(module)) archive.put(key + "/" + name, t);
 }
 
-Status load_module(torch::serialize::InputArchive& archive, const std::string& key,
+Status load_module(const TensorArchive& archive, const std::string& key,
                    torch::nn::Module& module) {
   return torch_guarded("module '" + key + "'", [&]() -> Status {
-    std::vector<std::pair<std::string, std::pair<std::vector<int64_t>, at::ScalarType>>> expected;
-    for (const auto& [name, t] : tensors_of(module)) {
-      expected.push_back({name, {t.sizes().vec(), t.scalar_type()}});
+    const auto targets = tensors_of(module);
+    std::vector<std::pair<at::Tensor, at::Tensor>> copies;  // (destination, checked source)
+    for (const auto& [name, t] : targets) {
+      auto src = archive.get(key + "/" + name, t.scalar_type(), t.sizes());
+      if (!src.ok()) return bad("module '" + key + "': " + src.status().message());
+      if (!all_finite(*src)) return bad("module '" + key + "': '" + name + "' is not finite");
+      copies.emplace_back(t, *src);
     }
-    torch::serialize::InputArchive sub;
-    if (!archive.try_read(key, sub)) {
-      return Status(ErrorCode::malformed, "module '" + key + "' is missing");
-    }
-    module.load(sub);
-    auto loaded = tensors_of(module);
-    for (const auto& [name, shape_type] : expected) {
-      const at::Tensor& t = loaded.at(name);
-      if (t.sizes().vec() != shape_type.first || t.scalar_type() != shape_type.second) {
-        return Status(ErrorCode::malformed,
-                      "module '" + key + "': tensor '" + name +
-                          "' has a different shape or type than this configuration builds");
-      }
-    }
+    torch::NoGradGuard no_grad;
+    for (auto& [dst, src] : copies) dst.copy_(src);
     return Status();
   });
 }
 
-void save_generator(torch::serialize::OutputArchive& archive, const std::string& key,
+void save_generator(TensorArchive& archive, const std::string& key,
                     const at::Generator& generator) {
-  archive.write(key, generator.get_state(), /*is_buffer=*/true);
+  archive.put(key, generator.get_state());
 }
 
-Status load_generator(torch::serialize::InputArchive& archive, const std::string& key,
+Status load_generator(const TensorArchive& archive, const std::string& key,
                       at::Generator& generator) {
   return torch_guarded("generator '" + key + "'", [&]() -> Status {
-    at::Tensor state;
-    if (!archive.try_read(key, state, /*is_buffer=*/true)) {
-      return Status(ErrorCode::malformed, "generator '" + key + "' is missing");
-    }
-    generator.set_state(state);
+    // The expected size is the size of a state this generator writes itself.
+    const at::Tensor own = generator.get_state();
+    auto state = archive.get(key, at::kByte, own.sizes());
+    if (!state.ok()) return state.status();
+    generator.set_state(*state);
     return Status();
   });
 }
 
-Status check_adam_state(torch::optim::Adam& optimizer) {
-  auto bad = [](const std::string& what) {
-    return Status(ErrorCode::malformed, "optimizer: " + what);
-  };
-  auto finite = [](double v) { return std::isfinite(v); };
-  for (const auto& group : optimizer.param_groups()) {
-    const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
+void save_adam(TensorArchive& archive, const std::string& key,
+               const torch::optim::Adam& optimizer) {
+  const auto& groups = optimizer.param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const std::string group = key + "/" + std::to_string(g);
+    const auto& o = static_cast<const torch::optim::AdamOptions&>(groups[g].options());
     const auto [beta1, beta2] = o.betas();
-    if (!finite(o.lr()) || o.lr() <= 0 || !finite(beta1) || beta1 < 0 || beta1 >= 1 ||
-        !finite(beta2) || beta2 < 0 || beta2 >= 1 || !finite(o.eps()) || o.eps() < 0 ||
-        !finite(o.weight_decay()) || o.weight_decay() < 0) {
-      return bad("options out of range");
-    }
-    for (const auto& p : group.params()) {
-      auto it = optimizer.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+    archive.put(group + "/options",
+                at::tensor(std::vector<double>{o.lr(), beta1, beta2, o.eps(), o.weight_decay(),
+                                               o.amsgrad() ? 1.0 : 0.0},
+                           at::kDouble));
+    const auto& params = groups[g].params();
+    for (size_t i = 0; i < params.size(); ++i) {
+      auto it = optimizer.state().find(c10::guts::to_string(params[i].unsafeGetTensorImpl()));
       if (it == optimizer.state().end()) continue;  // no step taken yet
       const auto& s = static_cast<const torch::optim::AdamParamState&>(*it->second);
-      auto fits = [&](const at::Tensor& t) {
-        return t.defined() && t.sizes() == p.sizes() && t.scalar_type() == p.scalar_type();
-      };
-      if (s.step() < 0 || !fits(s.exp_avg()) || !fits(s.exp_avg_sq()) ||
-          (o.amsgrad() && !fits(s.max_exp_avg_sq()))) {
-        return bad("state does not fit the parameters of this configuration");
-      }
+      const std::string p = group + "/" + std::to_string(i);
+      archive.put(p + "/step", at::tensor(std::vector<int64_t>{s.step()}, at::kLong));
+      archive.put(p + "/exp_avg", s.exp_avg());
+      archive.put(p + "/exp_avg_sq", s.exp_avg_sq());
+      if (s.max_exp_avg_sq().defined()) archive.put(p + "/max_exp_avg_sq", s.max_exp_avg_sq());
     }
   }
-  return Status();
 }
 
-std::string archive_to_bytes(torch::serialize::OutputArchive& archive) {
-  std::ostringstream out;
-  archive.save_to(out);
-  return out.str();
-}
-
-Status archive_from_bytes(const std::string& bytes, torch::serialize::InputArchive& archive) {
-  return torch_guarded("archive", [&]() -> Status {
-    std::istringstream in(bytes);
-    archive.load_from(in);
+Status load_adam(const TensorArchive& archive, const std::string& key,
+                 torch::optim::Adam& optimizer) {
+  return torch_guarded("optimizer", [&]() -> Status {
+    auto fail = [&](const std::string& what) { return bad("optimizer '" + key + "': " + what); };
+    struct Restored {
+      std::string slot;
+      std::unique_ptr<torch::optim::AdamParamState> state;
+    };
+    std::vector<Restored> states;
+    std::vector<torch::optim::AdamOptions> options;
+    auto& groups = optimizer.param_groups();
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const std::string group = key + "/" + std::to_string(g);
+      auto opt = archive.get(group + "/options", at::kDouble, {6});
+      if (!opt.ok()) return fail(opt.status().message());
+      const double* v = opt->data_ptr<double>();
+      for (int k = 0; k < 6; ++k)
+        if (!std::isfinite(v[k])) return fail("options are not finite");
+      if (v[0] <= 0 || v[1] < 0 || v[1] >= 1 || v[2] < 0 || v[2] >= 1 || v[3] < 0 || v[4] < 0 ||
+          (v[5] != 0 && v[5] != 1)) {
+        return fail("options out of range");
+      }
+      const bool amsgrad = v[5] == 1;
+      options.push_back(torch::optim::AdamOptions(v[0])
+                            .betas(std::make_tuple(v[1], v[2]))
+                            .eps(v[3])
+                            .weight_decay(v[4])
+                            .amsgrad(amsgrad));
+      const auto& params = groups[g].params();
+      for (size_t i = 0; i < params.size(); ++i) {
+        const std::string p = group + "/" + std::to_string(i);
+        if (!archive.contains(p + "/step")) continue;  // this parameter took no step yet
+        auto step = archive.get(p + "/step", at::kLong, {1});
+        if (!step.ok()) return fail(step.status().message());
+        if (step->data_ptr<int64_t>()[0] < 0) return fail("a step count is negative");
+        auto state = std::make_unique<torch::optim::AdamParamState>();
+        state->step(step->data_ptr<int64_t>()[0]);
+        const at::Tensor& param = params[i];
+        for (const char* name : {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}) {
+          const bool needed = std::string(name) != "max_exp_avg_sq" || amsgrad;
+          if (!needed) continue;
+          auto t = archive.get(p + "/" + name, param.scalar_type(), param.sizes());
+          if (!t.ok()) return fail(t.status().message());
+          if (!all_finite(*t)) return fail(p + "/" + name + " is not finite");
+          if (std::string(name) != "exp_avg" && (*t < 0).any().item<bool>()) {
+            return fail(p + "/" + name + " is negative");
+          }
+          const at::Tensor moment = t->to(param.device());
+          if (std::string(name) == "exp_avg") state->exp_avg(moment);
+          if (std::string(name) == "exp_avg_sq") state->exp_avg_sq(moment);
+          if (std::string(name) == "max_exp_avg_sq") state->max_exp_avg_sq(moment);
+        }
+        states.push_back({c10::guts::to_string(param.unsafeGetTensorImpl()), std::move(state)});
+      }
+    }
+    // Everything checked: apply.
+    for (size_t g = 0; g < groups.size(); ++g) {
+      static_cast<torch::optim::AdamOptions&>(groups[g].options()) = options[g];
+    }
+    optimizer.state().clear();
+    for (auto& r : states) optimizer.state()[r.slot] = std::move(r.state);
     return Status();
   });
 }

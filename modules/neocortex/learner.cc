@@ -3,8 +3,6 @@
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/optim/adam.h>
-#include <torch/serialize/input-archive.h>
-#include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
 #include "modules/common/device.h"
@@ -104,14 +102,12 @@ int Learner::classes() const { return impl_->config.classifier.classes; }
 
 int64_t Learner::skipped_steps() const { return impl_->skipped_steps; }
 
-// Archive keys: net, optimizer.
+// Archive tensors: net/..., optimizer/... (modules/common/torch_state.h).
 std::string Learner::save_state() const {
-  torch::serialize::OutputArchive archive;
+  TensorArchive archive;
   save_module(archive, "net", *impl_->net);
-  torch::serialize::OutputArchive optimizer;
-  impl_->optimizer->save(optimizer);
-  archive.write("optimizer", optimizer);
-  return archive_to_bytes(archive);
+  save_adam(archive, "optimizer", *impl_->optimizer);
+  return archive.to_bytes();
 }
 
 Status Learner::load_state(const std::string& bytes) {
@@ -119,16 +115,10 @@ Status Learner::load_state(const std::string& bytes) {
   auto fresh = create(impl_->config);
   if (!fresh.ok()) return fresh.status();
   Impl& f = *fresh.value()->impl_;
-  torch::serialize::InputArchive archive;
-  if (Status s = archive_from_bytes(bytes, archive); !s.ok()) return s;
-  if (Status s = load_module(archive, "net", *f.net); !s.ok()) return s;
-  Status s = torch_guarded("optimizer", [&]() -> Status {
-    torch::serialize::InputArchive optimizer;
-    archive.read("optimizer", optimizer);
-    f.optimizer->load(optimizer);
-    return check_adam_state(*f.optimizer);
-  });
-  if (!s.ok()) return s;
+  auto archive = TensorArchive::from_bytes(bytes);
+  if (!archive.ok()) return archive.status();
+  if (Status s = load_module(*archive, "net", *f.net); !s.ok()) return s;
+  if (Status s = load_adam(*archive, "optimizer", *f.optimizer); !s.ok()) return s;
   f.skipped_steps = impl_->skipped_steps;
   impl_ = std::move(fresh.value()->impl_);
   return Status();

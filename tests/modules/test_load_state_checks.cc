@@ -6,8 +6,6 @@
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/optim/adam.h>
-#include <torch/serialize/input-archive.h>
-#include <torch/serialize/output-archive.h>
 
 #include <string>
 
@@ -37,11 +35,10 @@ std::string state_with_foreign_moments(const LearnerConfig& config, int other_hi
   const at::Tensor y = at::arange(2, at::kLong);
   torch::nn::functional::cross_entropy(other->forward(x), y).backward();
   adam.step();
-  torch::serialize::OutputArchive archive, optimizer;
+  TensorArchive archive;
   save_module(archive, "net", *net);
-  adam.save(optimizer);
-  archive.write("optimizer", optimizer);
-  return archive_to_bytes(archive);
+  save_adam(archive, "optimizer", adam);
+  return archive.to_bytes();
 }
 
 TEST_CASE("Learner::load_state refuses Adam moments shaped for other parameters") {
@@ -63,6 +60,45 @@ TEST_CASE("Learner::load_state still takes moments of the same shapes") {
   CHECK(learner->load_state(state_with_foreign_moments(config, 8)).ok());
   const at::Tensor x = at::rand({2, 16});
   CHECK_NOTHROW(learner->step(x, at::arange(2, at::kLong), {}, {}, at::ones({3}, at::kBool), 0));
+}
+
+}  // namespace
+}  // namespace engram
+
+namespace engram {
+namespace {
+
+TEST_CASE("load_state refuses non-finite weights or moments and keeps the learner as it was") {
+  const LearnerConfig config = small_learner(8);
+  auto learner = Learner::create(config).value();
+  const at::Tensor x = at::rand({2, 16});
+  learner->step(x, at::arange(2, at::kLong), {}, {}, at::ones({3}, at::kBool), 0);
+  const std::string good = learner->save_state();
+  auto archive = TensorArchive::from_bytes(good).value();
+  // A NaN in a weight.
+  auto net = make_classifier(config.classifier).value();
+  TensorArchive poisoned_weights = archive;
+  for (const auto& p : net->named_parameters(true)) {
+    at::Tensor t = archive.get("net/" + p.key(), at::kFloat).value().clone();
+    t.view(-1)[0] = std::nanf("");
+    poisoned_weights.put("net/" + p.key(), t);
+    break;
+  }
+  Status s = learner->load_state(poisoned_weights.to_bytes());
+  CHECK(s.code() == ErrorCode::malformed);
+  CHECK(s.message().find("not finite") != std::string::npos);
+  // A negative second moment (sqrt of it would be NaN at the next step).
+  TensorArchive poisoned_moment = archive;
+  const at::Tensor sq = archive.get("optimizer/0/0/exp_avg_sq", at::kFloat).value().clone();
+  sq.view(-1)[0] = -1.0f;
+  poisoned_moment.put("optimizer/0/0/exp_avg_sq", sq);
+  s = learner->load_state(poisoned_moment.to_bytes());
+  CHECK(s.code() == ErrorCode::malformed);
+  CHECK(s.message().find("negative") != std::string::npos);
+  CHECK(learner->save_state() == good);
+  // The untouched state still loads.
+  CHECK(learner->load_state(good).ok());
+  CHECK(learner->save_state() == good);
 }
 
 }  // namespace
