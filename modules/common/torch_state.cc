@@ -21,6 +21,9 @@ std::map<std::string, at::Tensor> tensors_of(const torch::nn::Module& module) {
   return out;
 }
 
+constexpr double kMaxLearningRate = 1000;
+constexpr int64_t kMaxSteps = int64_t{1} << 53;
+
 bool all_finite(const at::Tensor& t) {
   return !at::isFloatingType(t.scalar_type()) || t.isfinite().all().item<bool>();
 }
@@ -110,23 +113,24 @@ Status load_adam(const TensorArchive& archive, const std::string& key,
       const double* v = opt->data_ptr<double>();
       for (int k = 0; k < 6; ++k)
         if (!std::isfinite(v[k])) return fail("options are not finite");
-      if (v[0] <= 0 || v[1] < 0 || v[1] >= 1 || v[2] < 0 || v[2] >= 1 || v[3] < 0 || v[4] < 0 ||
-          (v[5] != 0 && v[5] != 1)) {
-        return fail("options out of range");
+      // The learning rate may have been scheduled; everything else comes from the configuration
+      // and must match it. lr is bounded so that Adam's step size stays a float.
+      if (v[0] <= 0 || v[0] > kMaxLearningRate) return fail("lr out of (0, 1000]");
+      const auto& own = static_cast<const torch::optim::AdamOptions&>(groups[g].options());
+      if (v[1] != std::get<0>(own.betas()) || v[2] != std::get<1>(own.betas()) ||
+          v[3] != own.eps() || v[4] != own.weight_decay() || v[5] != (own.amsgrad() ? 1 : 0)) {
+        return fail("betas, eps, weight decay or amsgrad differ from this configuration");
       }
-      const bool amsgrad = v[5] == 1;
-      options.push_back(torch::optim::AdamOptions(v[0])
-                            .betas(std::make_tuple(v[1], v[2]))
-                            .eps(v[3])
-                            .weight_decay(v[4])
-                            .amsgrad(amsgrad));
+      const bool amsgrad = own.amsgrad();
+      options.push_back(torch::optim::AdamOptions(own).lr(v[0]));
       const auto& params = groups[g].params();
       for (size_t i = 0; i < params.size(); ++i) {
         const std::string p = group + "/" + std::to_string(i);
         if (!archive.contains(p + "/step")) continue;  // this parameter took no step yet
         auto step = archive.get(p + "/step", at::kLong, {1});
         if (!step.ok()) return fail(step.status().message());
-        if (step->data_ptr<int64_t>()[0] < 0) return fail("a step count is negative");
+        const int64_t steps = step->data_ptr<int64_t>()[0];
+        if (steps < 0 || steps > kMaxSteps) return fail("a step count is out of [0, 2^53]");
         auto state = std::make_unique<torch::optim::AdamParamState>();
         state->step(step->data_ptr<int64_t>()[0]);
         const at::Tensor& param = params[i];

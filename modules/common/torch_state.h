@@ -38,9 +38,10 @@ Status load_generator(const TensorArchive& archive, const std::string& key,
 // max_exp_avg_sq}".
 void save_adam(TensorArchive& archive, const std::string& key, const torch::optim::Adam& optimizer);
 // Restores save_adam() output into an optimiser over parameters of the same shapes (in the same
-// groups and order). Checked first: options finite and in range (lr > 0, betas in [0, 1), eps
-// and weight decay >= 0), step >= 0, moments of each parameter's shape and dtype, finite, and
-// second moments >= 0 (anything else would make the next step throw or poison the weights).
+// groups and order). Checked first: lr finite in (0, 1000] (it may have been scheduled), the
+// other options equal to the optimiser's own (they come from the configuration), steps in
+// [0, 2^53], moments of each parameter's shape and dtype, finite, and second moments >= 0
+// (anything else would make the next step throw or poison the weights).
 // Errors: malformed, naming the problem; then the optimiser is unchanged.
 Status load_adam(const TensorArchive& archive, const std::string& key,
                  torch::optim::Adam& optimizer);

@@ -8,6 +8,7 @@
 #include <torch/optim/adam.h>
 
 #include <string>
+#include <vector>
 
 #include "modules/common/torch_state.h"
 #include "modules/neocortex/classifier.h"
@@ -96,6 +97,17 @@ TEST_CASE("load_state refuses non-finite weights or moments and keeps the learne
   CHECK(s.code() == ErrorCode::malformed);
   CHECK(s.message().find("negative") != std::string::npos);
   CHECK(learner->save_state() == good);
+  // Options that would make Adam's step throw (a step size beyond float, found by
+  // fuzz_load_state) or that differ from the configuration.
+  for (const auto& options : {std::vector<double>{1e300, 0.9, 0.999, 1e-8, 0, 0},
+                              std::vector<double>{1e-3, 0.9, 0.999, 1e-8, 1e30, 0},
+                              std::vector<double>{1e-3, 0.5, 0.999, 1e-8, 0, 0}}) {
+    TensorArchive bad_options = archive;
+    bad_options.put("optimizer/0/options", at::tensor(options, at::kDouble));
+    s = learner->load_state(bad_options.to_bytes());
+    CHECK(s.code() == ErrorCode::malformed);
+    CHECK(s.message().find("optimizer") != std::string::npos);
+  }
   // The untouched state still loads.
   CHECK(learner->load_state(good).ok());
   CHECK(learner->save_state() == good);
