@@ -6,38 +6,16 @@
 
 #include <string>
 
-#include "bindings/lua/engram_module.h"
-#include "runtime/lua_engine.h"
+#include "tests/modules/lua_test_engine.h"
 
 namespace engram {
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using test::contains;
 
 // An engine with the engram module installed.
-struct Lua {
-  LuaEngine engine;
-  Lua() {
-    Status s = install_engram_module(engine);
-    REQUIRE_MESSAGE(s.ok(), s.to_string());
-  }
-  void run(const std::string& code) {
-    Status s = engine.run_string(code, "latent.lua");
-    REQUIRE_MESSAGE(s.ok(), s.to_string());
-  }
-  std::string error(const std::string& code) {
-    Status s = engine.run_string(code, "latent.lua");
-    REQUIRE_FALSE(s.ok());
-    CHECK(s.code() == ErrorCode::script_error);
-    return s.message();
-  }
-  LuaValue global(const std::string& name) {
-    auto v = engine.get_global(name);
-    REQUIRE(v.ok());
-    return *v;
-  }
+struct Lua : test::LuaTestEngine {
+  Lua() : LuaTestEngine("latent.lua") {}
 };
 
 }  // namespace

@@ -8,34 +8,18 @@
 #include <cstdint>
 #include <string>
 
-#include "bindings/lua/engram_module.h"
 #include "bindings/lua/lua_json.h"
-#include "runtime/lua_engine.h"
+#include "tests/modules/lua_test_engine.h"
 
 namespace engram {
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using test::contains;
 
 // An engine with the engram module and the repository's MNIST in global `ds`.
-struct Lua {
-  LuaEngine engine;
-  Lua() {
-    Status s = install_engram_module(engine);
-    REQUIRE_MESSAGE(s.ok(), s.to_string());
+struct Lua : test::LuaTestEngine {
+  Lua() : LuaTestEngine("settings.lua") {
     run("ds = engram.dataset('mnist', '" ENGRAM_SOURCE_DIR "/data/mnist')");
-  }
-  void run(const std::string& code) {
-    Status s = engine.run_string(code, "settings.lua");
-    REQUIRE_MESSAGE(s.ok(), s.to_string());
-  }
-  std::string error(const std::string& code) {
-    Status s = engine.run_string(code, "settings.lua");
-    REQUIRE_FALSE(s.ok());
-    CHECK(s.code() == ErrorCode::script_error);
-    return s.message();
   }
 };
 
