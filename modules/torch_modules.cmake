@@ -11,21 +11,29 @@ add_library(engram_modules STATIC
   association/compression_probe.cc
   neocortex/classifier.cc
   neocortex/learner.cc
+  memory/memory_kind.cc
+  memory/memory_registry.cc
+  memory/dvae_kind.cc
+  memory/raw_kind.cc
+  memory/none_kind.cc
+  memory/lwf_kind.cc
   actors/tensor_payload.cc
   actors/association_actor.cc
   actors/neocortex_actor.cc
   session/session.cc
   session/session_config_json.cc
+  session/session_settings.cc
   session/session_snapshot.cc
   session/agent_config.cc
   session/online_agent.cc
   session/stream_learning.cc
+  session/replay_options.cc
   distill/mnist_tensors.cc
   distill/teacher.cc
   distill/recollection_store.cc
   distill/distiller.cc
 )
 target_link_libraries(engram_modules PUBLIC engram_hippocampus engram_distill engram_io engram_sensors engram_runtime ${TORCH_LIBRARIES}
-  PRIVATE nlohmann_json::nlohmann_json)
+  nlohmann_json::nlohmann_json)
 # A torch translation unit costs 20-30 s; the precompiled header pays that once per build.
 target_precompile_headers(engram_modules PRIVATE torch_pch.h)

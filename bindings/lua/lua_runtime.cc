@@ -4,11 +4,13 @@
 
 #include "bindings/lua/lua_data.h"
 #include "bindings/lua/lua_json.h"
+#include "bindings/lua/lua_replay.h"
 #include "bindings/lua/lua_stream.h"
 #include "bindings/lua/lua_table.h"
 #include "bindings/lua/lua_userdata.h"
 #include "io/reports/progress.h"
 #include "modules/session/session.h"
+#include "modules/session/session_settings.h"
 #include "runtime/lua_engine.h"
 
 namespace engram::lua {
@@ -20,78 +22,100 @@ std::shared_ptr<Session>& runtime_arg(lua_State* L) {
   return check_shared<Session>(L, 1, kRuntimeMeta);
 }
 
-void read_neocortex(lua_State* L, int idx, LearnerConfig& c) {
-  const char* what = "runtime.neocortex";
-  check_keys(L, idx, what, {"net", "hidden", "lr"});
-  c.classifier.net = opt_string(L, idx, what, "net", c.classifier.net);
-  c.classifier.hidden = opt_int_list(L, idx, what, "hidden", c.classifier.hidden);
-  c.lr = opt_number(L, idx, what, "lr", c.lr);
+// Empty Lua tables convert to empty JSON arrays; in a configuration tree they are empty
+// tables of options ({} reads as every default).
+void empty_tables_as_objects(nlohmann::json& j) {
+  if (j.is_array() && j.empty()) {
+    j = nlohmann::json::object();
+    return;
+  }
+  if (j.is_structured()) {
+    for (auto& item : j) empty_tables_as_objects(item);
+  }
 }
 
-void read_memory(lua_State* L, int idx, MemoryConfig& m) {
-  const char* what = "runtime.memory";
-  check_keys(L, idx, what,
-             {"kind", "budget_bytes", "selector", "c", "l", "arch", "hidden", "kl_weight",
-              "distill_weight", "lr", "tau"});
-  m.kind = opt_string(L, idx, what, "kind", m.kind);
-  m.budget_bytes = opt_int<size_t>(L, idx, what, "budget_bytes", m.budget_bytes, 1, 1LL << 40);
-  auto selector = parse_selector(opt_string(L, idx, what, "selector", selector_name(m.selector)));
-  if (!selector.ok()) raise(L, selector.status());
-  m.selector = *selector;
-  DiscreteVaeConfig& v = m.dvae;
-  v.c = opt_int<int>(L, idx, what, "c", v.c, 1, 65536);
-  v.l = opt_int<int>(L, idx, what, "l", v.l, 2, 65536);
-  v.arch = opt_string(L, idx, what, "arch", v.arch);
-  v.hidden = opt_int_list(L, idx, what, "hidden", v.hidden);
-  v.kl_weight = opt_number(L, idx, what, "kl_weight", v.kl_weight);
-  v.distill_weight = opt_number(L, idx, what, "distill_weight", v.distill_weight);
-  v.lr = opt_number(L, idx, what, "lr", v.lr);
-  v.tau = opt_number(L, idx, what, "tau", v.tau);
+// The table at `index` without its `dataset` and `endpoints` fields (they are not JSON), as
+// JSON.
+nlohmann::json settings_tree(lua_State* L, int index) {
+  index = lua_absindex(L, index);
+  lua_newtable(L);
+  lua_pushnil(L);
+  while (lua_next(L, index) != 0) {
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      const std::string key = lua_tostring(L, -2);
+      if (key == "dataset" || key == "endpoints") {
+        lua_pop(L, 1);
+        continue;
+      }
+    }
+    lua_pushvalue(L, -2);  // key, value, key
+    lua_insert(L, -2);     // key, key, value
+    lua_rawset(L, -4);     // key
+  }
+  nlohmann::json tree = to_json(L, -1, "runtime");
+  lua_pop(L, 1);
+  empty_tables_as_objects(tree);
+  return tree;
 }
 
 // engram.runtime{ dataset = ds, tasks = 5, seed = 1, threads = 1, device = "cpu",
-//                 neocortex = {...}, memory = {...}, endpoints = {...} } -> Runtime
+//                 neocortex = {...}, memory = {...}, endpoints = {...} } -> Runtime. Every
+// setting but dataset and endpoints is read through the declarations of
+// modules/session/session_settings.h, as the C API's JSON and snapshot configs are.
 int l_runtime(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
-    const char* what = "runtime";
-    check_keys(
-        L, 1, what,
-        {"dataset", "tasks", "seed", "threads", "device", "neocortex", "memory", "endpoints"});
+    luaL_checktype(L, 1, LUA_TTABLE);
     lua_getfield(L, 1, "dataset");
     if (lua_isnil(L, -1)) luaL_error(L, "runtime.dataset is required (engram.dataset(\"mnist\"))");
     std::shared_ptr<const ImageDataset> ds = check_dataset(L, -1);
     lua_pop(L, 1);
-    SessionConfig config;
-    config.num_tasks = opt_int<int>(L, 1, what, "tasks", config.num_tasks, 1, 65536);
-    config.seed = opt_int<uint64_t>(L, 1, what, "seed", 1);
-    config.threads = opt_int<int>(L, 1, what, "threads", config.threads, 1, 256);
-    const std::string device = opt_string(L, 1, what, "device", "cpu");
-    config.neocortex.device = device;
-    config.memory.dvae.device = device;
-    if (push_subtable(L, 1, what, "neocortex")) {
-      read_neocortex(L, lua_gettop(L), config.neocortex);
-      lua_pop(L, 1);
-    }
-    if (push_subtable(L, 1, what, "memory")) {
-      read_memory(L, lua_gettop(L), config.memory);
-      lua_pop(L, 1);
-    }
-    if (push_subtable(L, 1, what, "endpoints")) {
+    // Named beside the declared settings so that a misspelt one is recognised.
+    static const std::vector<Setting> lua_only = {
+        {"dataset", SettingType::table, nlohmann::json::object(), "the dataset (engram.dataset)"},
+        {"endpoints", SettingType::table, nlohmann::json::object(), "actor endpoints"},
+    };
+    auto config = session_config_from_settings(settings_tree(L, 1), "runtime", lua_only);
+    if (!config.ok()) return raise(L, config.status());
+    if (push_subtable(L, 1, "runtime", "endpoints")) {
       check_keys(L, -1, "runtime.endpoints", {"hippocampus", "association", "neocortex", "driver"});
       for (const char* name : {"hippocampus", "association", "neocortex", "driver"}) {
         std::string e = opt_string(L, lua_gettop(L), "runtime.endpoints", name, "");
-        if (!e.empty()) config.endpoints[name] = e;
+        if (!e.empty()) config->endpoints[name] = e;
       }
       lua_pop(L, 1);
     }
-    auto session = Session::create(config, ds);
+    auto session = Session::create(*config, ds);
     if (!session.ok()) return raise(L, session.status());
     push_shared(L, std::shared_ptr<Session>(std::move(*session)), kRuntimeMeta);
     return 1;
   });
 }
 
-// rt:learn(task, {iterations, batch, replay, window, label, progress}) -> stats table
+// Pushes the figures of a phase as a table.
+void push_phase_stats(lua_State* L, const PhaseStats& stats) {
+  lua_createtable(L, 0, 8);
+  set_int(L, "iterations", stats.iterations);
+  set_number(L, "seconds", stats.seconds);
+  set_number(L, "samples_per_second", stats.samples_per_second);
+  set_number(L, "loss_real", stats.loss_real);
+  set_number(L, "loss_replay", stats.loss_replay);
+  set_int(L, "real_examples", stats.real_examples);
+  set_int(L, "recalled_examples", stats.recalled_examples);
+  set_int(L, "skipped_steps", stats.skipped_steps);  // non-finite loss or gradients
+}
+
+// A progress bar for a phase of `total` steps (null callback when not shown).
+ProgressFn phase_progress(Progress& bar, bool show) {
+  if (!show) return nullptr;
+  return [&bar](int done, int total, const PhaseStats& s) {
+    if (done == total) return;  // finish() prints the final line
+    bar.update(done, fmt::format("loss {:.3f}/{:.3f} {:.0f} samples/s", s.loss_real,
+                                 s.loss_replay, s.samples_per_second));
+  };
+}
+
+// rt:learn(task, {iterations, batch, replay, window, label, progress}) -> stats table.
+// replay: a number (recollections per batch) or a table (lua_replay.h).
 int l_learn(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     auto& rt = runtime_arg(L);
@@ -104,37 +128,20 @@ int l_learn(lua_State* L) {
       check_keys(L, 3, what, {"iterations", "batch", "replay", "window", "label", "progress"});
       o.iterations = opt_int<int>(L, 3, what, "iterations", o.iterations, 0, 100000000);
       o.batch = opt_int<int>(L, 3, what, "batch", o.batch, 1, 1 << 20);
-      o.replay = opt_int<int>(L, 3, what, "replay", o.replay, 0, 1 << 20);
+      lua_getfield(L, 3, "replay");
+      o.replay = read_replay(L, -1, "learn options.replay", *rt);
+      lua_pop(L, 1);
       o.window = opt_int<int>(L, 3, what, "window", o.window, 1, 1024);
       label = opt_string(L, 3, what, "label", label);
       show = opt_boolean(L, 3, what, "progress", show);
     }
     Progress bar(label, o.iterations);
-    ProgressFn report;
-    if (show) {
-      report = [&bar](int done, int total, const PhaseStats& s) {
-        if (done == total) return;  // finish() prints the final line
-        bar.update(done, fmt::format("loss {:.3f}/{:.3f} {:.0f} samples/s", s.loss_real,
-                                     s.loss_replay, s.samples_per_second));
-      };
-    }
-    auto stats = rt->learn(task->task, o, report);
+    auto stats = rt->learn(task->task, o, phase_progress(bar, show));
     if (!stats.ok()) return raise(L, stats.status());
     if (show)
       bar.finish(
           fmt::format("{:.1f} s, {:.0f} samples/s", stats->seconds, stats->samples_per_second));
-    lua_createtable(L, 0, 5);
-    lua_pushinteger(L, stats->iterations);
-    lua_setfield(L, -2, "iterations");
-    lua_pushnumber(L, stats->seconds);
-    lua_setfield(L, -2, "seconds");
-    lua_pushnumber(L, stats->samples_per_second);
-    lua_setfield(L, -2, "samples_per_second");
-    lua_pushnumber(L, stats->loss_real);
-    lua_setfield(L, -2, "loss_real");
-    lua_pushnumber(L, stats->loss_replay);
-    lua_setfield(L, -2, "loss_replay");
-    set_int(L, "skipped_steps", stats->skipped_steps);  // non-finite loss or gradients
+    push_phase_stats(L, *stats);
     return 1;
   });
 }
@@ -168,11 +175,44 @@ int l_distortion(lua_State* L) {
   });
 }
 
-// rt:consolidate(): freeze the association's decoder copy (a consolidation boundary).
+// rt:consolidate() -> nil: a consolidation boundary (freeze the association's decoder copy,
+// seal the buffer, keep the classifier as the teacher).
+// rt:consolidate{steps, batch, association, sampler, candidates, targets, temperature, delay,
+//                window, label, progress} -> stats table: a consolidation phase on recollections
+// only (Session::consolidate); steps = 0 does nothing.
 int l_consolidate(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
-    if (Status s = runtime_arg(L)->consolidate(); !s.ok()) return raise(L, s);
-    return 0;
+    auto& rt = runtime_arg(L);
+    if (lua_isnoneornil(L, 2)) {
+      if (Status s = rt->consolidate(); !s.ok()) return raise(L, s);
+      return 0;
+    }
+    const char* what = "consolidate options";
+    luaL_checktype(L, 2, LUA_TTABLE);
+    check_keys(L, 2, what,
+               {"steps", "batch", "association", "sampler", "candidates", "targets",
+                "temperature", "delay", "window", "label", "progress"});
+    ConsolidateOptions o;
+    o.steps = opt_int<int>(L, 2, what, "steps", o.steps, 0, 100000000);
+    o.batch = opt_int<int>(L, 2, what, "batch", o.batch, 1, 1 << 20);
+    o.association = opt_boolean(L, 2, what, "association", o.association);
+    o.window = opt_int<int>(L, 2, what, "window", o.window, 1, 1024);
+    const std::string label = opt_string(L, 2, what, "label", "consolidation");
+    const bool show = opt_boolean(L, 2, what, "progress", true);
+    // The recall options, read as a replay table.
+    lua_newtable(L);
+    for (const char* key : {"sampler", "candidates", "targets", "temperature", "delay"}) {
+      lua_getfield(L, 2, key);
+      lua_setfield(L, -2, key);
+    }
+    o.replay = read_replay(L, -1, what, *rt);
+    lua_pop(L, 1);
+    Progress bar(label, o.steps);
+    auto stats = rt->consolidate(o, phase_progress(bar, show && o.steps > 0));
+    if (!stats.ok()) return raise(L, stats.status());
+    if (show && o.steps > 0) bar.finish(fmt::format("{:.1f} s", stats->seconds));
+    push_phase_stats(L, *stats);
+    return 1;
   });
 }
 
@@ -194,6 +234,10 @@ int l_memory(lua_State* L) {
     set_int(L, "association_weight_bytes", m->association_weight_bytes);
     set_int(L, "decoder_weight_bytes", m->decoder_weight_bytes);
     set_int(L, "classifier_weight_bytes", m->classifier_weight_bytes);
+    set_int(L, "incremental_bytes", m->incremental_bytes);
+    set_int(L, "total_bytes", m->total_bytes);
+    lua_pushstring(L, m->kind.c_str());
+    lua_setfield(L, -2, "kind");
     push_integer_list(L, std::vector<long long>(m->per_class.begin(), m->per_class.end()));
     lua_setfield(L, -2, "per_class");
     push_integer_list(L, std::vector<long long>(m->per_task.begin(), m->per_task.end()));

@@ -33,8 +33,11 @@ Expected<Message> await_reply(zmq::socket_t& sock, const char* expected_type) {
 
 }  // namespace
 
-AssociationActor::AssociationActor(std::unique_ptr<Association> association, int torch_threads)
-    : association_(std::move(association)), torch_threads_(torch_threads) {}
+AssociationActor::AssociationActor(std::unique_ptr<Association> association, bool has_buffer,
+                                   int torch_threads)
+    : association_(std::move(association)),
+      has_buffer_(has_buffer && association_ != nullptr),
+      torch_threads_(torch_threads) {}
 
 Status AssociationActor::start(ActorContext& ctx) {
   at::set_num_threads(torch_threads_);
@@ -45,7 +48,7 @@ Status AssociationActor::start(ActorContext& ctx) {
   if (Status s = ctx.bind(inbox_, ctx.own_endpoint()); !s.ok()) return s;
   neocortex_ = ctx.add_socket(zmq::socket_type::dealer, false);
   if (Status s = ctx.connect(neocortex_, ctx.endpoint_of("neocortex")); !s.ok()) return s;
-  if (association_) {
+  if (has_buffer_) {
     hippocampus_ = ctx.add_socket(zmq::socket_type::dealer, false);
     if (Status s = ctx.connect(hippocampus_, ctx.endpoint_of("hippocampus")); !s.ok()) return s;
   }
@@ -66,6 +69,8 @@ Status AssociationActor::on_message(ActorContext& ctx, SocketId from,
   out.header.type = msg::kDone;
   if (type == msg::kConsolidate) {
     if (association_) association_->consolidate();
+    ahead_.clear();  // decoded by the copy that is now replaced
+    if (Status s = seal(ctx); !s.ok()) return s;
   } else if (type == msg::kMeasureDistortion) {
     out.header.type = msg::kDistortion;
     if (association_) {
@@ -104,8 +109,17 @@ Status AssociationActor::on_message(ActorContext& ctx, SocketId from,
   return reply(ctx, from, routing_id, std::move(out));
 }
 
+Status AssociationActor::seal(ActorContext& ctx) {
+  if (!has_buffer_) return {};
+  Message seal;
+  seal.header.type = msg::kSeal;
+  if (Status s = ctx.send(hippocampus_, std::move(seal)); !s.ok()) return s;
+  auto done = await_reply(ctx.socket(hippocampus_), msg::kDone);
+  return done.ok() ? Status() : done.status();
+}
+
 Status AssociationActor::flush_stores(ActorContext& ctx) {
-  if (!association_) return {};
+  if (!has_buffer_) return {};
   // The hippocampus answers on the pipe the stores travelled, so when the answer arrives every
   // earlier store has been applied.
   Message sync;
@@ -115,10 +129,57 @@ Status AssociationActor::flush_stores(ActorContext& ctx) {
   return synced.ok() ? Status() : synced.status();
 }
 
+Expected<AssociationActor::Recalled> AssociationActor::next_recollections(ActorContext& ctx,
+                                                                         Message& m,
+                                                                         int64_t draw,
+                                                                         int64_t delay) {
+  const int64_t phase = int_param(m, "phase", 0);
+  if (phase != ahead_phase_) {
+    ahead_.clear();
+    ahead_phase_ = phase;
+  }
+  if (ahead_.empty()) {
+    Message request;
+    request.header.type = msg::kSample;
+    request.header.ints["n"] = draw * delay;
+    request.header.ints["sealed_only"] = 1;
+    if (auto by = m.header.strings.find("weights_by"); by != m.header.strings.end()) {
+      auto w = take_tensor(m, 3, "weights", 1, {DType::f32});
+      if (!w.ok()) return w.status();
+      request.header.strings["weights_by"] = by->second;
+      if (Status s = add_tensor(request, *w); !s.ok()) return s;
+    }
+    if (Status s = ctx.send(hippocampus_, std::move(request)); !s.ok()) return s;
+    auto codes = await_reply(ctx.socket(hippocampus_), msg::kCodes);
+    if (!codes.ok()) return codes.status();
+    auto c = take_tensor(*codes, 0, "codes", 2, {DType::u8, DType::i32});
+    auto l = take_tensor(*codes, 1, "labels", 1, {DType::i32});
+    if (!c.ok() || !l.ok()) return c.ok() ? l.status() : c.status();
+    const int64_t n = c->size(0);
+    if (n == 0) return Recalled{};
+    // Decoded all at once: the next `delay` batches use recollections decoded now, while the
+    // association goes on learning (papers/000's N-step delayed replay).
+    const at::Tensor stored = c->to(at::kLong);
+    const at::Tensor decoded = association_->recall(stored);
+    const at::Tensor labels = l->to(at::kLong);
+    const int64_t chunk = (n + delay - 1) / delay;
+    for (int64_t begin = 0; begin < n; begin += chunk) {
+      const int64_t len = std::min(chunk, n - begin);
+      ahead_.push_back(Recalled{stored.narrow(0, begin, len), decoded.narrow(0, begin, len),
+                                labels.narrow(0, begin, len)});
+    }
+  }
+  Recalled next = std::move(ahead_.front());
+  ahead_.pop_front();
+  return next;
+}
+
 Status AssociationActor::observe(ActorContext& ctx, Message& m) {
   const int64_t task = int_param(m, "task", 0);
-  const int64_t replay = int_param(m, "replay", 0);
-  const int64_t below = int_param(m, "replay_below", 0);
+  const int64_t per_batch = int_param(m, "replay", 0);
+  const int64_t draw = std::max(per_batch, int_param(m, "draw", per_batch));
+  const int64_t delay = std::max<int64_t>(1, int_param(m, "delay", 1));
+  const bool learn_association = int_param(m, "learn_association", 1) != 0;
   auto x = take_tensor(m, 0, "x", 2, {DType::f32});
   if (!x.ok()) return x.status();
   auto y = take_tensor(m, 1, "y", 1, {DType::i64});
@@ -126,51 +187,54 @@ Status AssociationActor::observe(ActorContext& ctx, Message& m) {
   auto active = take_tensor(m, 2, "active", 1, {DType::u8});
   if (!active.ok()) return active.status();
   if (x->size(0) != y->size(0)) return {ErrorCode::malformed, "observe: x and y sizes differ"};
+  const bool real = x->size(0) > 0;
 
   Message train;
   train.header.type = msg::kTrain;
   train.header.reals = m.header.reals;
   train.header.t_acq_ns = m.header.t_acq_ns;
-  at::Tensor stored, recalled, recalled_labels;
-  if (association_) {
-    if (replay > 0 && below > 0) {
-      Message request;
-      request.header.type = msg::kSample;
-      request.header.ints["n"] = replay;
-      request.header.ints["below_task"] = below;
-      if (Status s = ctx.send(hippocampus_, std::move(request)); !s.ok()) return s;
-      auto codes = await_reply(ctx.socket(hippocampus_), msg::kCodes);
-      if (!codes.ok()) return codes.status();
-      auto c = take_tensor(*codes, 0, "codes", 2, {DType::u8, DType::i32});
-      auto l = take_tensor(*codes, 1, "labels", 1, {DType::i32});
-      if (!c.ok() || !l.ok()) return c.ok() ? l.status() : c.status();
-      if (c->size(0) > 0) {
-        stored = c->to(at::kLong);
-        recalled = association_->recall(stored);
-        recalled_labels = l->to(at::kLong);
-      }
+  train.header.ints["select"] = int_param(m, "select", 0);
+  train.header.ints["keep"] = per_batch;
+  Recalled recalled;
+  if (has_buffer_ && per_batch > 0) {
+    auto r = next_recollections(ctx, m, draw, delay);
+    if (!r.ok()) return r.status();
+    recalled = std::move(*r);
+  }
+  train.header.ints["association_skipped"] = 0;
+  if (association_ && (real || (learn_association && recalled.x.defined()))) {
+    // The "dual purpose" buffer: the association learns the real batch (in a consolidation
+    // phase, its own recollections) while its live decoder keeps decoding stored codes as the
+    // frozen copy does (at most per_batch of them, whatever the candidates drawn).
+    at::Tensor codes_in, decoded;
+    if (recalled.x.defined()) {
+      const int64_t k = std::min(per_batch, recalled.x.size(0));
+      codes_in = recalled.codes.narrow(0, 0, k);
+      decoded = recalled.x.narrow(0, 0, k);
     }
     AssociationStats stats;
-    at::Tensor codes = association_->learn(*x, stored, recalled, &stats);
+    at::Tensor codes = association_->learn(real ? *x : decoded, codes_in, decoded, &stats);
     last_reconstruction_ = stats.reconstruction;
     last_distillation_ = stats.distillation;
     if (stats.skipped) log_skipped_step("association", ++skipped_steps_);
     train.header.ints["association_skipped"] = stats.skipped ? 1 : 0;
-    Message store;
-    store.header.type = msg::kStore;
-    const bool small = association_->code_shape().l <= 256;
-    if (Status s = add_tensor(store, codes.to(small ? at::kByte : at::kInt)); !s.ok()) return s;
-    if (Status s = add_tensor(store, y->to(at::kInt)); !s.ok()) return s;
-    if (Status s = add_tensor(store, at::full({x->size(0)}, task, at::kInt)); !s.ok()) return s;
-    if (Status s = ctx.send(hippocampus_, std::move(store)); !s.ok()) return s;
+    if (real && has_buffer_) {
+      Message store;
+      store.header.type = msg::kStore;
+      const bool small = association_->code_shape().l <= 256;
+      if (Status s = add_tensor(store, codes.to(small ? at::kByte : at::kInt)); !s.ok()) return s;
+      if (Status s = add_tensor(store, y->to(at::kInt)); !s.ok()) return s;
+      if (Status s = add_tensor(store, at::full({x->size(0)}, task, at::kInt)); !s.ok()) return s;
+      if (Status s = ctx.send(hippocampus_, std::move(store)); !s.ok()) return s;
+    }
   }
   ++batches_;
   for (const at::Tensor& t : {*x, *y, *active}) {
     if (Status s = add_tensor(train, t); !s.ok()) return s;
   }
-  if (recalled.defined()) {
-    if (Status s = add_tensor(train, recalled); !s.ok()) return s;
-    if (Status s = add_tensor(train, recalled_labels); !s.ok()) return s;
+  if (recalled.x.defined()) {
+    if (Status s = add_tensor(train, recalled.x.contiguous()); !s.ok()) return s;
+    if (Status s = add_tensor(train, recalled.labels.contiguous()); !s.ok()) return s;
   }
   return ctx.send(neocortex_, std::move(train));
 }

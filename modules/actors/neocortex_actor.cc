@@ -7,6 +7,7 @@
 #include "modules/actors/messages.h"
 #include "modules/actors/tensor_payload.h"
 #include "modules/common/finite_step.h"
+#include "modules/distill/diverse_selection.h"
 
 namespace engram {
 
@@ -46,6 +47,10 @@ Status NeocortexActor::on_message(ActorContext& ctx, SocketId from,
     out.header.ints["steps"] = static_cast<int64_t>(steps_);
     out.header.ints["skipped_steps"] = skipped_steps_;
     out.header.ints["weight_bytes"] = learner_->weight_bytes();
+    out.header.ints["memory_extra_bytes"] = learner_->memory_extra_bytes();
+  } else if (type == msg::kConsolidate) {
+    out.header.type = msg::kDone;
+    learner_->consolidate();
   } else if (type == msg::kSaveState) {
     out.header.type = msg::kState;
     const std::string bytes = learner_->save_state();
@@ -56,6 +61,32 @@ Status NeocortexActor::on_message(ActorContext& ctx, SocketId from,
   }
   out.header.seq = ctx.next_seq();
   return ctx.send_to(from, routing_id.value_or(""), std::move(out));
+}
+
+Expected<at::Tensor> NeocortexActor::select_recollections(const at::Tensor& xr,
+                                                          const at::Tensor& yr,
+                                                          const at::Tensor& active, int64_t keep,
+                                                          bool diverse) {
+  at::Tensor candidates = at::arange(xr.size(0), at::kLong);
+  if (diverse) {
+    // MSSS (papers/000 appendix D) thins the candidates to 2 * keep dissimilar ones first.
+    const int64_t thin = std::min<int64_t>(xr.size(0), 2 * keep);
+    const at::Tensor features = xr.contiguous().to(at::kFloat).cpu();
+    auto picked = select_msss(features.data_ptr<float>(), static_cast<size_t>(xr.size(0)),
+                              static_cast<size_t>(xr.size(1)), static_cast<size_t>(thin));
+    if (!picked.ok()) return picked.status();
+    std::vector<int64_t> idx(picked->begin(), picked->end());
+    candidates = at::tensor(idx, at::kLong);
+  }
+  // Active: the ones the classifier now finds hardest.
+  const at::Tensor losses = learner_->example_losses(xr.index_select(0, candidates),
+                                                     yr.index_select(0, candidates),
+                                                     active.to(at::kBool));
+  if (at::isnan(losses).any().item<bool>()) {
+    return Status(ErrorCode::internal, "recall selection: a candidate's loss is NaN");
+  }
+  const at::Tensor hardest = std::get<1>(losses.topk(std::min<int64_t>(keep, losses.size(0))));
+  return candidates.index_select(0, hardest);
 }
 
 Status NeocortexActor::train(ActorContext& ctx, Message& m) {
@@ -73,9 +104,28 @@ Status NeocortexActor::train(ActorContext& ctx, Message& m) {
     xr = *rx;
     yr = *ry;
   }
-  auto w = m.header.reals.find("replay_weight");
-  const double replay_weight = w == m.header.reals.end() ? 0.5 : w->second;
-  StepStats stats = learner_->step(*x, *y, xr, yr, active->to(at::kBool), replay_weight);
+  auto real = [&](const char* key, double fallback) {
+    auto it = m.header.reals.find(key);
+    return it == m.header.reals.end() ? fallback : it->second;
+  };
+  auto integer = [&](const char* key, int64_t fallback) {
+    auto it = m.header.ints.find(key);
+    return it == m.header.ints.end() ? fallback : it->second;
+  };
+  const int64_t select = integer("select", 0);
+  const int64_t keep = integer("keep", 0);
+  if (xr.defined() && select != 0 && keep > 0 && xr.size(0) > keep) {
+    auto chosen = select_recollections(xr, yr, *active, keep, select == 2);
+    if (!chosen.ok()) return chosen.status();
+    xr = xr.index_select(0, *chosen);
+    yr = yr.index_select(0, *chosen);
+  }
+  StepWeights weights;
+  weights.replay_weight = real("replay_weight", 0.5);
+  weights.label_weight = real("label_weight", 1);
+  weights.soft_weight = real("soft_weight", 0);
+  weights.temperature = real("temperature", 2);
+  StepStats stats = learner_->step(*x, *y, xr, yr, active->to(at::kBool), weights);
   ++steps_;
   if (stats.skipped) log_skipped_step("neocortex", ++skipped_steps_);
   Message done;
@@ -85,6 +135,8 @@ Status NeocortexActor::train(ActorContext& ctx, Message& m) {
   auto upstream = m.header.ints.find("association_skipped");
   done.header.ints["neocortex_skipped"] = stats.skipped ? 1 : 0;
   done.header.ints["association_skipped"] = upstream == m.header.ints.end() ? 0 : upstream->second;
+  done.header.ints["real"] = x->size(0);
+  done.header.ints["recalled"] = xr.defined() ? xr.size(0) : 0;
   done.header.reals["loss_real"] = stats.loss_real;
   done.header.reals["loss_replay"] = stats.loss_replay;
   return ctx.send(progress_, std::move(done));

@@ -17,12 +17,35 @@ struct Learner::Impl {
   std::shared_ptr<torch::nn::SequentialImpl> net;
   std::unique_ptr<torch::optim::Adam> optimizer;
   int64_t skipped_steps = 0;
+  // The classifier at the last consolidation (null before the first) and the classes it had
+  // been trained on; `trained` accumulates the active units of every step since creation.
+  std::shared_ptr<torch::nn::SequentialImpl> teacher;
+  at::Tensor teacher_classes, trained;
+  std::unique_ptr<ClassifierMemory> memory;
 
   // Logits with inactive units pushed out of the competition.
   at::Tensor masked_logits(const at::Tensor& x, const at::Tensor& active) {
     return net->forward(x.to(device)).masked_fill(active.to(device).logical_not(), -1e9);
   }
+  // The teacher's logits (no gradient) over its own classes, the others pushed out.
+  at::Tensor teacher_logits(const at::Tensor& x) {
+    torch::NoGradGuard no_grad;
+    return teacher->forward(x.to(device)).masked_fill(teacher_classes.logical_not(), -1e9);
+  }
 };
+
+namespace {
+
+// T^2 KL(softmax(teacher/T) || softmax(student/T)) per batch, over the teacher's classes.
+at::Tensor soft_target_loss(const at::Tensor& student, const at::Tensor& teacher,
+                            const at::Tensor& classes, double t) {
+  const at::Tensor idx = classes.nonzero().squeeze(1);
+  const at::Tensor s = at::log_softmax(student.index_select(1, idx) / t, 1);
+  const at::Tensor q = at::log_softmax(teacher.index_select(1, idx) / t, 1);
+  return (q.exp() * (q - s)).sum(1).mean() * (t * t);
+}
+
+}  // namespace
 
 Learner::Learner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Learner::~Learner() = default;
@@ -39,6 +62,7 @@ Expected<std::unique_ptr<Learner>> Learner::create(const LearnerConfig& config) 
   impl->device = *device;
   impl->net = std::move(*net);
   impl->net->to(impl->device);
+  impl->trained = at::zeros({config.classifier.classes}, at::kBool);
   impl->optimizer = std::make_unique<torch::optim::Adam>(impl->net->parameters(),
                                                          torch::optim::AdamOptions(config.lr));
   return std::unique_ptr<Learner>(new Learner(std::move(impl)));
@@ -46,27 +70,83 @@ Expected<std::unique_ptr<Learner>> Learner::create(const LearnerConfig& config) 
 
 StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tensor& xr,
                         const at::Tensor& yr, const at::Tensor& active, double replay_weight) {
+  StepWeights w;
+  w.replay_weight = replay_weight;
+  return step(x, y, xr, yr, active, w);
+}
+
+StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tensor& xr,
+                        const at::Tensor& yr, const at::Tensor& active, const StepWeights& w) {
   namespace F = torch::nn::functional;
   Impl& m = *impl_;
   m.net->train();
   m.optimizer->zero_grad();
+  m.trained.logical_or_(active.to(at::kBool).cpu());
   StepStats stats;
   const bool replay = xr.defined() && xr.size(0) > 0;
+  const int64_t n = x.size(0);
+  if (n == 0 && !replay) return stats;  // nothing to learn from
   // One forward pass over real and replayed examples together: a batch of 2B costs less than
   // two of B, and without batch statistics in the networks the result is the same.
-  const int64_t n = x.size(0);
-  at::Tensor logits = m.masked_logits(replay ? at::cat({x, xr.to(x.scalar_type())}) : x, active);
-  at::Tensor loss = F::cross_entropy(logits.narrow(0, 0, n), y.to(m.device));
-  stats.loss_real = loss.item<double>();
+  const at::Tensor inputs = replay ? at::cat({x, xr.to(x.scalar_type())}) : x;
+  at::Tensor logits = m.masked_logits(inputs, active);
+  at::Tensor loss;
+  if (n > 0) {
+    loss = F::cross_entropy(logits.narrow(0, 0, n), y.to(m.device));
+    stats.loss_real = loss.item<double>();
+    if (m.memory && m.teacher) {
+      at::Tensor extra = m.memory->real_batch_loss(logits.narrow(0, 0, n),
+                                                   m.teacher_logits(x), m.teacher_classes);
+      if (extra.defined()) loss = loss + extra;
+    }
+  }
   if (replay) {
-    at::Tensor replay_loss = F::cross_entropy(logits.narrow(0, n, xr.size(0)), yr.to(m.device));
+    const at::Tensor replayed = logits.narrow(0, n, xr.size(0));
+    at::Tensor replay_loss = at::zeros({}, logits.options());
+    if (w.label_weight > 0) {
+      replay_loss = replay_loss + w.label_weight * F::cross_entropy(replayed, yr.to(m.device));
+    }
+    if (w.soft_weight > 0 && m.teacher) {
+      replay_loss = replay_loss + w.soft_weight * soft_target_loss(replayed, m.teacher_logits(xr),
+                                                                   m.teacher_classes, w.temperature);
+    }
     stats.loss_replay = replay_loss.item<double>();
-    loss = (1.0 - replay_weight) * loss + replay_weight * replay_loss;
+    loss = n > 0 ? (1.0 - w.replay_weight) * loss + w.replay_weight * replay_loss : replay_loss;
   }
   loss.backward();
   stats.skipped = !step_if_finite(*m.optimizer, loss);
   if (stats.skipped) ++m.skipped_steps;
   return stats;
+}
+
+at::Tensor Learner::example_losses(const at::Tensor& x, const at::Tensor& y,
+                                   const at::Tensor& active) {
+  namespace F = torch::nn::functional;
+  torch::NoGradGuard no_grad;
+  impl_->net->eval();
+  const at::Tensor logits = impl_->masked_logits(x, active);
+  return F::cross_entropy(logits, y.to(impl_->device),
+                          F::CrossEntropyFuncOptions().reduction(torch::kNone))
+      .cpu();
+}
+
+void Learner::consolidate() {
+  Impl& m = *impl_;
+  auto copy = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(m.net->clone());
+  for (auto& p : copy->parameters()) p.set_requires_grad(false);
+  copy->eval();
+  m.teacher = copy;
+  m.teacher_classes = m.trained.clone().to(m.device);
+}
+
+bool Learner::has_teacher() const { return impl_->teacher != nullptr; }
+
+void Learner::set_classifier_memory(std::unique_ptr<ClassifierMemory> memory) {
+  impl_->memory = std::move(memory);
+}
+
+int64_t Learner::memory_extra_bytes() const {
+  return impl_->memory ? impl_->memory->extra_bytes(weight_bytes()) : 0;
 }
 
 double Learner::accuracy(const at::Tensor& x, const at::Tensor& y, const at::Tensor& active) {
@@ -107,6 +187,11 @@ std::string Learner::save_state() const {
   TensorArchive archive;
   save_module(archive, "net", *impl_->net);
   save_adam(archive, "optimizer", *impl_->optimizer);
+  archive.put("trained", impl_->trained.to(at::kByte));
+  if (impl_->teacher) {
+    save_module(archive, "teacher", *impl_->teacher);
+    archive.put("teacher_classes", impl_->teacher_classes.cpu().to(at::kByte));
+  }
   return archive.to_bytes();
 }
 
@@ -119,7 +204,33 @@ Status Learner::load_state(const std::string& bytes) {
   if (!archive.ok()) return archive.status();
   if (Status s = load_module(*archive, "net", *f.net); !s.ok()) return s;
   if (Status s = load_adam(*archive, "optimizer", *f.optimizer); !s.ok()) return s;
+  // Optional parts (absent in states written before consolidation teachers existed).
+  const int64_t k = f.config.classifier.classes;
+  auto class_mask = [&](const char* name) -> Expected<at::Tensor> {
+    auto t = archive->get(name, at::kByte, {k});
+    if (!t.ok()) return t.status();
+    if (t->gt(1).any().item<bool>()) {
+      return Status(ErrorCode::malformed, std::string("neocortex state: ") + name + " is not 0/1");
+    }
+    return t->to(at::kBool);
+  };
+  if (archive->contains("trained")) {
+    auto t = class_mask("trained");
+    if (!t.ok()) return t.status();
+    f.trained = *t;
+  }
+  if (archive->contains("teacher_classes")) {
+    auto classes = class_mask("teacher_classes");
+    if (!classes.ok()) return classes.status();
+    auto teacher = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(f.net->clone());
+    if (Status s = load_module(*archive, "teacher", *teacher); !s.ok()) return s;
+    for (auto& p : teacher->parameters()) p.set_requires_grad(false);
+    teacher->eval();
+    f.teacher = teacher;
+    f.teacher_classes = classes->to(f.device);
+  }
   f.skipped_steps = impl_->skipped_steps;
+  f.memory = std::move(impl_->memory);
   impl_ = std::move(fresh.value()->impl_);
   return Status();
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "modules/neocortex/classifier.h"
+#include "modules/neocortex/classifier_memory.h"
 #include "runtime/status.h"
 
 namespace engram {
@@ -16,6 +17,18 @@ struct LearnerConfig {
   double lr = 1e-3;  // Adam (van de Ven & Tolias: 1e-3, betas 0.9/0.999)
   uint64_t seed = 1;
   std::string device = "cpu";
+};
+
+// How a step weighs its parts. Loss = (1 - w) CE(real) + w L(replay), w = replay_weight, where
+// L(replay) = label_weight CE(replayed labels) + soft_weight T^2 KL(teacher_T || student_T), the
+// teacher being the classifier at the last consolidation (soft targets need one). A step with
+// no real batch (a consolidation phase) trains on L(replay) alone. The classifier memory, if
+// any (LwF), adds its term on the real batch once a teacher exists.
+struct StepWeights {
+  double replay_weight = 0.5;
+  double label_weight = 1;
+  double soft_weight = 0;
+  double temperature = 2;
 };
 
 struct StepStats {
@@ -39,6 +52,24 @@ class Learner {
   // Not thread-safe.
   StepStats step(const at::Tensor& x, const at::Tensor& y, const at::Tensor& xr,
                  const at::Tensor& yr, const at::Tensor& active, double replay_weight);
+  // The same with targets and the classifier memory's term (see StepWeights). x may have 0 rows
+  // (a consolidation phase: recollections only).
+  StepStats step(const at::Tensor& x, const at::Tensor& y, const at::Tensor& xr,
+                 const at::Tensor& yr, const at::Tensor& active, const StepWeights& weights);
+
+  // Per example cross-entropy [B] of x against y over the `active` units, without learning
+  // (what active and diverse recall rank by).
+  at::Tensor example_losses(const at::Tensor& x, const at::Tensor& y, const at::Tensor& active);
+
+  // A consolidation boundary: the teacher becomes a frozen copy of the classifier as it is now,
+  // knowing the classes trained so far (soft targets and the classifier memory use it).
+  void consolidate();
+  // Whether a teacher exists (some consolidation happened).
+  bool has_teacher() const;
+  // The part of a memory kind that lives with the classifier (LwF); null = none.
+  void set_classifier_memory(std::unique_ptr<ClassifierMemory> memory);
+  // Bytes the classifier memory keeps beyond the classifier (0 without one).
+  int64_t memory_extra_bytes() const;
 
   // Fraction of x classified as y, taking the argmax over the `active` units only (task-
   // incremental evaluation passes the task's classes; class-incremental all classes seen).

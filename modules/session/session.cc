@@ -11,7 +11,7 @@
 #include "modules/actors/hippocampus_actor.h"
 #include "modules/actors/messages.h"
 #include "modules/actors/neocortex_actor.h"
-#include "modules/association/raw_codec.h"
+#include "modules/memory/memory_registry.h"
 #include "runtime/actor_host.h"
 
 namespace engram {
@@ -19,15 +19,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Steps of one batch that were not applied (non-finite loss or gradients), from its ack.
-int64_t skipped_steps_of(const Message& trained) {
-  int64_t n = 0;
-  for (const char* key : {"neocortex_skipped", "association_skipped"}) {
-    auto it = trained.header.ints.find(key);
-    if (it != trained.header.ints.end()) n += it->second;
-  }
-  return n;
-}
+using session_detail::account;
 
 }  // namespace
 
@@ -56,13 +48,14 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
   if (config.threads < 1 || config.threads > 256) {
     return Status(ErrorCode::invalid_argument, "threads must be in [1, 256]");
   }
-  const std::string& kind = config.memory.kind;
-  if (kind != "dvae" && kind != "raw" && kind != "none") {
-    return Status(ErrorCode::invalid_argument,
-                  "memory kind must be \"dvae\", \"raw\" or \"none\", not \"" + kind + "\"");
-  }
+  auto kind = find_memory_kind(config.memory.kind);
+  if (!kind.ok()) return kind.status();
+  auto options = apply_settings((*kind)->settings(), config.memory.options, "memory");
+  if (!options.ok()) return options.status();
   auto impl = std::make_unique<Impl>();
   impl->config = config;
+  impl->config.memory.options = *options;
+  impl->kind = config.memory.kind;
   impl->dataset = dataset;
   impl->seen_classes.assign(static_cast<size_t>(dataset->num_classes), 0);
 
@@ -71,6 +64,7 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
   lc.classifier.cols = static_cast<int>(dataset->cols);
   lc.classifier.classes = dataset->num_classes;
   lc.seed = config.seed;
+  lc.device = config.device;
   impl->learner_config = lc;
   auto learner = Learner::create(lc);
   if (!learner.ok()) return learner.status();
@@ -82,27 +76,35 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
     if (!position.ok()) return position.status();
     impl->seen_classes = position->seen_classes;
     impl->learned_tasks = position->learned_tasks;
+    impl->recency = position->recency;
     impl->last_task = position->last_task;
     impl->seed_counter = position->seed_counter;
   }
 
-  std::unique_ptr<Association> association;
-  if (kind == "dvae") {
-    DiscreteVaeConfig vc = config.memory.dvae;
-    vc.rows = static_cast<int>(dataset->rows);
-    vc.cols = static_cast<int>(dataset->cols);
-    vc.seed = config.seed * 1000003 + 1;
-    auto vae = DiscreteVae::create(vc);
-    if (!vae.ok()) return vae.status();
-    association = std::move(*vae);
-  } else if (kind == "raw") {
-    association = std::make_unique<RawCodec>(static_cast<int>(dataset->pixels_per_image()));
+  MemoryBuildContext context;
+  context.rows = static_cast<int>(dataset->rows);
+  context.cols = static_cast<int>(dataset->cols);
+  context.classes = dataset->num_classes;
+  context.num_tasks = config.num_tasks;
+  context.seed = config.seed;
+  context.device = config.device;
+  context.budget_bytes = config.memory.budget_bytes;
+  context.selector = config.memory.selector;
+  context.options = *options;
+  auto parts = (*kind)->build(context);
+  if (!parts.ok()) return parts.status();
+  std::unique_ptr<Association> association = std::move(parts->association);
+  if (parts->classifier) (*learner)->set_classifier_memory(std::move(parts->classifier));
+  if (parts->buffer && !association) {
+    return Status(ErrorCode::internal,
+                  "memory kind \"" + impl->kind + "\" asks for a buffer without an association");
   }
   if (state && association) {
     auto bytes = session_detail::section(*state, "association");
     if (!bytes.ok()) return bytes.status();
     if (Status s = association->load_state(*bytes); !s.ok()) return s;
   }
+  impl->has_association = association != nullptr;
 
   HostConfig hc;
   hc.endpoints = config.endpoints;
@@ -113,15 +115,8 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
   ActorHost& host = *impl->host;
   impl->progress = host.make_socket(zmq::socket_type::pull);
   if (Status s = host.bind_driver(impl->progress, "driver"); !s.ok()) return s;
-  if (association) {
-    CodeBufferConfig bc;
-    bc.c = association->code_shape().c;
-    bc.l = association->code_shape().l;
-    bc.num_classes = dataset->num_classes;
-    bc.num_tasks = config.num_tasks;
-    bc.budget_bytes = config.memory.budget_bytes;
-    bc.selector = config.memory.selector;
-    bc.seed = config.seed * 7919 + 2;
+  if (parts->buffer) {
+    const CodeBufferConfig& bc = *parts->buffer;
     auto buffer = CodeBuffer::create(bc);
     if (!buffer.ok()) return buffer.status();
     std::mt19937_64 sampler(bc.seed + 1);
@@ -137,14 +132,14 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
         !s.ok()) {
       return s;
     }
-    impl->has_memory = true;
+    impl->has_buffer = true;
   }
   if (Status s = host.add(std::make_unique<NeocortexActor>(std::move(*learner), config.threads));
       !s.ok()) {
     return s;
   }
   if (Status s =
-          host.add(std::make_unique<AssociationActor>(std::move(association), config.threads));
+          host.add(std::make_unique<AssociationActor>(std::move(association), impl->has_buffer, config.threads));
       !s.ok()) {
     return s;
   }
@@ -153,7 +148,7 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
   impl->to_association.connect(host.endpoint("association"));
   impl->to_neocortex = host.make_socket(zmq::socket_type::dealer);
   impl->to_neocortex.connect(host.endpoint("neocortex"));
-  if (impl->has_memory) {
+  if (impl->has_buffer) {
     impl->to_hippocampus = host.make_socket(zmq::socket_type::dealer);
     impl->to_hippocampus.connect(host.endpoint("hippocampus"));
   }
@@ -170,6 +165,13 @@ Status Session::consolidate() { return impl_->consolidate(); }
 
 Expected<PhaseStats> Session::learn_batch(const at::Tensor& x, const at::Tensor& y, int task,
                                           int replay) {
+  ReplayOptions r;
+  r.per_batch = replay;
+  return learn_batch(x, y, task, r);
+}
+
+Expected<PhaseStats> Session::learn_batch(const at::Tensor& x, const at::Tensor& y, int task,
+                                          const ReplayOptions& replay) {
   Impl& m = *impl_;
   const int64_t pixels = static_cast<int64_t>(m.dataset->pixels_per_image());
   if (x.dim() != 2 || x.size(1) != pixels || x.scalar_type() != at::kFloat || x.size(0) < 1 ||
@@ -178,10 +180,11 @@ Expected<PhaseStats> Session::learn_batch(const at::Tensor& x, const at::Tensor&
         ErrorCode::invalid_argument,
         "learn_batch: x must be float [B, " + std::to_string(pixels) + "] and y int64 [B], B >= 1");
   }
-  if (task < 0 || task >= m.config.num_tasks || replay < 0) {
-    return Status(ErrorCode::invalid_argument, "learn_batch: task id " + std::to_string(task) +
-                                                   " outside [0, num_tasks) or replay < 0");
+  if (task < 0 || task >= m.config.num_tasks) {
+    return Status(ErrorCode::invalid_argument,
+                  "learn_batch: task id " + std::to_string(task) + " outside [0, num_tasks)");
   }
+  if (Status s = validate(replay, m.dataset->num_classes, m.config.num_tasks); !s.ok()) return s;
   // Values are checked before anything changes (observe_message checks again, for learn()).
   const at::Tensor xc = x.contiguous();
   if (const UnitIntervalCheck v = check_unit_interval(xc.data_ptr<float>(), xc.numel()); !v.ok()) {
@@ -201,11 +204,16 @@ Expected<PhaseStats> Session::learn_batch(const at::Tensor& x, const at::Tensor&
     }
   }
   if (Status s = m.enter_task(task, classes); !s.ok()) return s;
-  const bool with_replay = m.has_memory && replay > 0 && task > 0;
+  // New replay options begin a new phase (decoded-ahead recollections are dropped).
+  nlohmann::json options = replay_options_to_json(replay);
+  if (options != m.last_replay) {
+    ++m.phase;
+    m.last_replay = options;
+  }
   at::Tensor active = at::zeros({m.dataset->num_classes}, at::kByte);
   for (int c = 0; c < m.dataset->num_classes; ++c) active[c] = m.seen_classes[c];
   const auto start = Clock::now();
-  auto obs = m.observe_message(xc, labels, active, task, with_replay ? replay : 0);
+  auto obs = m.observe_message(xc, labels, active, task, replay);
   if (!obs.ok()) return obs.status();
   if (Status s = send_message(m.to_association, std::move(*obs)); !s.ok()) return s;
   auto ack = m.await(m.progress, msg::kTrained, 120);
@@ -213,68 +221,67 @@ Expected<PhaseStats> Session::learn_batch(const at::Tensor& x, const at::Tensor&
   PhaseStats stats;
   stats.iterations = 1;
   stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  const double samples = static_cast<double>(x.size(0) + (with_replay ? replay : 0));
-  stats.samples_per_second = stats.seconds > 0 ? samples / stats.seconds : 0;
-  stats.loss_real = ack->header.reals["loss_real"];
-  stats.loss_replay = ack->header.reals["loss_replay"];
-  stats.skipped_steps = skipped_steps_of(*ack);
+  account(*ack, &stats);
+  stats.samples_per_second =
+      stats.seconds > 0 ? (stats.real_examples + stats.recalled_examples) / stats.seconds : 0;
   return stats;
 }
 
 Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
                                     const ProgressFn& progress) {
   Impl& m = *impl_;
-  if (o.iterations < 0 || o.batch < 1 || o.replay < 0 || o.window < 1) {
+  if (o.iterations < 0 || o.batch < 1 || o.window < 1) {
     return Status(ErrorCode::invalid_argument,
-                  "learn: iterations >= 0, batch >= 1, replay >= 0 and window >= 1 required");
+                  "learn: iterations >= 0, batch >= 1 and window >= 1 required");
   }
   if (task.id < 0 || task.id >= m.config.num_tasks) {
     return Status(ErrorCode::invalid_argument,
                   "learn: task id " + std::to_string(task.id) + " outside [0, num_tasks)");
   }
   if (task.train_idx.empty()) return Status(ErrorCode::invalid_argument, "learn: empty task");
+  if (Status s = validate(o.replay, m.dataset->num_classes, m.config.num_tasks); !s.ok()) {
+    return s;
+  }
   if (Status s = m.enter_task(task.id, task.classes); !s.ok()) return s;
-  const bool replay = m.has_memory && o.replay > 0 && task.id > 0;
+  ++m.phase;
   at::Tensor active = m.active_mask(task, true);
   BatchSampler sampler(task.train_idx,
                        m.config.seed * 31 + static_cast<uint64_t>(task.id) + 17 * m.seed_counter++);
   const int64_t pixels = static_cast<int64_t>(m.dataset->pixels_per_image());
   std::vector<uint32_t> idx(static_cast<size_t>(o.batch));
+  return m.run_phase(o.iterations, o.window, progress, [&]() -> Expected<Message> {
+    sampler.next(idx.size(), idx.data());
+    at::Tensor x = at::empty({o.batch, pixels});
+    at::Tensor y = at::empty({o.batch}, at::kLong);
+    fill_images(*m.dataset, task, true, idx.data(), idx.size(), x.data_ptr<float>());
+    fill_labels(*m.dataset, true, idx.data(), idx.size(), y.data_ptr<int64_t>());
+    return m.observe_message(x, y, active, task.id, o.replay);
+  });
+}
 
-  PhaseStats stats;
-  const auto start = Clock::now();
-  int sent = 0, done = 0;
-  int64_t samples = 0;
-  while (done < o.iterations) {
-    while (sent < o.iterations && sent - done < o.window) {
-      sampler.next(idx.size(), idx.data());
-      at::Tensor x = at::empty({o.batch, pixels});
-      at::Tensor y = at::empty({o.batch}, at::kLong);
-      fill_images(*m.dataset, task, true, idx.data(), idx.size(), x.data_ptr<float>());
-      fill_labels(*m.dataset, true, idx.data(), idx.size(), y.data_ptr<int64_t>());
-      auto obs = m.observe_message(x, y, active, task.id, replay ? o.replay : 0);
-      if (!obs.ok()) return obs.status();
-      if (Status s = send_message(m.to_association, std::move(*obs)); !s.ok()) return s;
-      ++sent;
-    }
-    auto ack = m.await(m.progress, msg::kTrained, 120);
-    if (!ack.ok()) return ack.status();
-    ++done;
-    samples += o.batch + (replay ? o.replay : 0);
-    stats.loss_real = ack->header.reals["loss_real"];
-    stats.loss_replay = ack->header.reals["loss_replay"];
-    stats.skipped_steps += skipped_steps_of(*ack);
-    if (progress && (done % 50 == 0 || done == o.iterations)) {
-      stats.iterations = done;
-      stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      stats.samples_per_second = stats.seconds > 0 ? samples / stats.seconds : 0;
-      progress(done, o.iterations, stats);
-    }
+Expected<PhaseStats> Session::consolidate(const ConsolidateOptions& o, const ProgressFn& progress) {
+  Impl& m = *impl_;
+  if (o.steps < 0 || o.batch < 1 || o.batch > (1 << 20) || o.window < 1) {
+    return Status(ErrorCode::invalid_argument,
+                  "consolidate: steps >= 0, batch in [1, 2^20] and window >= 1 required");
   }
-  stats.iterations = done;
-  stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  stats.samples_per_second = stats.seconds > 0 ? samples / stats.seconds : 0;
-  return stats;
+  if (Status s = validate(o.replay, m.dataset->num_classes, m.config.num_tasks); !s.ok()) {
+    return s;
+  }
+  if (o.steps == 0) return PhaseStats{};
+  if (Status s = m.consolidate(); !s.ok()) return s;
+  ReplayOptions replay = o.replay;
+  replay.per_batch = o.batch;
+  replay.weight = 1;
+  const int64_t pixels = static_cast<int64_t>(m.dataset->pixels_per_image());
+  at::Tensor active = at::zeros({m.dataset->num_classes}, at::kByte);
+  for (int c = 0; c < m.dataset->num_classes; ++c) active[c] = m.seen_classes[c];
+  const int task = std::max(m.last_task, 0);
+  return m.run_phase(o.steps, o.window, progress, [&]() -> Expected<Message> {
+    // No real data: empty x and y.
+    return m.observe_message(at::empty({0, pixels}), at::empty({0}, at::kLong), active, task,
+                             replay, o.association);
+  });
 }
 
 Expected<double> Session::accuracy(const Task& task, bool class_incremental) {
@@ -290,7 +297,10 @@ Expected<double> Session::accuracy(const Task& task, bool class_incremental) {
 }
 
 Expected<double> Session::distortion(const Task& task, size_t max_examples) {
-  if (!impl_->has_memory) return Status(ErrorCode::invalid_argument, "distortion: no memory");
+  if (!impl_->has_buffer) {
+    return Status(ErrorCode::invalid_argument,
+                  "distortion: memory kind \"" + impl_->kind + "\" stores no codes");
+  }
   auto [x, y] = impl_->test_set(task, max_examples);
   Message m;
   m.header.type = msg::kMeasureDistortion;
@@ -307,13 +317,17 @@ Expected<MemoryStats> Session::memory_stats() {
   auto neo = impl_->request(impl_->to_neocortex, std::move(ask), msg::kStats);
   if (!neo.ok()) return neo.status();
   out.classifier_weight_bytes = neo->header.ints["weight_bytes"];
-  if (!impl_->has_memory) return out;
+  out.kind = impl_->kind;
+  out.total_bytes = neo->header.ints["memory_extra_bytes"];
+  if (!impl_->has_association) return out;
   Message ask_a;
   ask_a.header.type = msg::kGetStats;
   auto assoc = impl_->request(impl_->to_association, std::move(ask_a), msg::kStats);
   if (!assoc.ok()) return assoc.status();
   out.association_weight_bytes = assoc->header.ints["weight_bytes"];
   out.decoder_weight_bytes = assoc->header.ints["decoder_weight_bytes"];
+  out.total_bytes += out.decoder_weight_bytes;
+  if (!impl_->has_buffer) return out;
   Message ask_h;
   ask_h.header.type = msg::kGetStats;
   auto hip = impl_->request(impl_->to_hippocampus, std::move(ask_h), msg::kStats);
@@ -326,6 +340,8 @@ Expected<MemoryStats> Session::memory_stats() {
   out.code_bits = h["code_bits"];
   out.bytes_used = h["bytes_used"];
   out.budget_bytes = h["budget_bytes"];
+  out.incremental_bytes = out.bytes_used;
+  out.total_bytes += out.bytes_used;
   for (size_t i = 0; i < 2; ++i) {
     auto t = take_tensor(*hip, i);
     if (!t.ok()) return t.status();
@@ -336,6 +352,8 @@ Expected<MemoryStats> Session::memory_stats() {
 }
 
 const std::vector<uint8_t>& Session::seen_classes() const { return impl_->seen_classes; }
+
+const std::vector<int>& Session::learned_tasks() const { return impl_->learned_tasks; }
 
 std::vector<CounterSnapshot> Session::counters() const { return impl_->host->counters(); }
 

@@ -3,6 +3,8 @@
 // and (later) the C API are thin layers over this class.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -11,9 +13,9 @@
 
 #include "io/datasets/dataset.h"
 #include "io/datasets/scenario.h"
-#include "modules/association/discrete_vae.h"
 #include "modules/hippocampus/code_buffer.h"
 #include "modules/neocortex/learner.h"
+#include "modules/session/replay_options.h"
 #include "runtime/counters.h"
 #include "runtime/snapshot_file.h"
 #include "runtime/status.h"
@@ -21,10 +23,11 @@
 namespace engram {
 
 struct MemoryConfig {
-  std::string kind = "dvae";  // "dvae" (recollections), "raw" (experience replay), "none"
-  DiscreteVaeConfig dvae;     // used when kind == "dvae"
+  std::string kind = "dvae";  // a registered memory kind (modules/memory/memory_registry.h)
   size_t budget_bytes = 156800;
   Selector selector = Selector::reservoir;
+  // The kind's own settings (MemoryKind::settings()); absent keys take their defaults.
+  nlohmann::json options = nlohmann::json::object();
 };
 
 struct SessionConfig {
@@ -32,7 +35,8 @@ struct SessionConfig {
   MemoryConfig memory;
   int num_tasks = 5;  // task ids are in [0, num_tasks)
   uint64_t seed = 1;
-  int threads = 1;  // LibTorch intra-op threads of each learning actor
+  int threads = 1;             // LibTorch intra-op threads of each learning actor
+  std::string device = "cpu";  // "cpu" or "cuda" (every learning module)
   // Actor name -> endpoint ("hippocampus", "association", "neocortex", "driver"); inproc://NAME
   // when absent. ipc:// and tcp:// work without code changes.
   std::map<std::string, std::string> endpoints;
@@ -41,8 +45,17 @@ struct SessionConfig {
 struct LearnOptions {
   int iterations = 2000;
   int batch = 128;
-  int replay = 128;  // recollections per batch (0 = none)
-  int window = 4;    // batches in flight between the driver and the neocortex
+  ReplayOptions replay;  // recollections per batch (replay.per_batch; 0 = none) and how
+  int window = 4;        // batches in flight between the driver and the neocortex
+};
+
+// A consolidation phase (a "sleep"): learning on recollections only, no new data.
+struct ConsolidateOptions {
+  int steps = 500;       // 0: nothing happens at all
+  int batch = 256;       // recollections per step (replay.per_batch is ignored)
+  ReplayOptions replay;  // sampler, targets, delay (the weight is 1: there is no real batch)
+  bool association = false;  // also train the association on its own recollections
+  int window = 4;
 };
 
 struct PhaseStats {
@@ -50,6 +63,8 @@ struct PhaseStats {
   double seconds = 0;
   double samples_per_second = 0;          // real + recalled examples the neocortex trained on
   double loss_real = 0, loss_replay = 0;  // of the last batch
+  int64_t real_examples = 0;              // real (new) examples trained on
+  int64_t recalled_examples = 0;          // recollections trained on
   // Learning steps of the phase not applied because their loss or gradients were not finite
   // (neocortex and association together; each is also logged and counted by its actor).
   int64_t skipped_steps = 0;
@@ -60,6 +75,10 @@ struct MemoryStats {
   int64_t bytes_used = 0, budget_bytes = 0;
   int64_t association_weight_bytes = 0, decoder_weight_bytes = 0, classifier_weight_bytes = 0;
   std::vector<int64_t> per_class, per_task;
+  std::string kind;  // the memory kind
+  // The kind's bytes: incremental view (what it stores: the codes) and total view (also the
+  // weights it needs to recall: the decoder, a generator, LwF's copy of the classifier).
+  int64_t incremental_bytes = 0, total_bytes = 0;
 };
 
 // Progress callback: iterations done, iterations in the phase, the stats so far.
@@ -75,9 +94,10 @@ class Session {
   ~Session();
 
   // Learns `task` for options.iterations batches. When the task differs from the previous one,
-  // first consolidates (freezes the association's decoder copy used for recall). Recollections
-  // are sampled from codes of tasks with a smaller id. Blocks the calling thread; `progress` is
-  // called on it. Errors if an actor fails (its message is included).
+  // first consolidates (consolidate()). Recollections come from everything stored before the
+  // last consolidation, whatever the task ids (tasks may come in any order and be revisited),
+  // drawn and weighed as options.replay says. Blocks the calling thread; `progress` is called
+  // on it. Errors: invalid options (nothing learned), an actor failure (its message included).
   Expected<PhaseStats> learn(const Task& task, const LearnOptions& options,
                              const ProgressFn& progress = nullptr);
 
@@ -86,10 +106,20 @@ class Session {
   // learn(): consolidation when the task changes, class-incremental output units. Blocks until
   // the neocortex has trained on it. Errors: invalid_argument (shapes, labels, task, a value
   // that is not finite or not in [0, 1]: nothing is learned), actor failures.
+  Expected<PhaseStats> learn_batch(const at::Tensor& x, const at::Tensor& y, int task,
+                                   const ReplayOptions& replay);
+  // learn_batch with `replay` uniform recollections per batch.
   Expected<PhaseStats> learn_batch(const at::Tensor& x, const at::Tensor& y, int task, int replay);
 
-  // Freezes the association's decoder copy used for recall (a consolidation boundary).
+  // A consolidation boundary: the association freezes the decoder copy used for recall, the
+  // hippocampus seals what it holds (recallable from now on), the neocortex keeps a copy of the
+  // classifier as the teacher of soft targets.
   Status consolidate();
+  // A consolidation phase: a boundary, then options.steps steps on recollections only (the
+  // classifier and, with options.association, the association on its own recollections).
+  // steps = 0 changes nothing. Errors: invalid options (nothing changes), an actor failure.
+  Expected<PhaseStats> consolidate(const ConsolidateOptions& options,
+                                   const ProgressFn& progress = nullptr);
 
   // Test accuracy on `task`: class-incremental (argmax over all classes seen so far) or task-
   // incremental (argmax over the task's classes).
@@ -126,6 +156,8 @@ class Session {
 
   // Per class: 1 once some learned task or batch had it (the units class-IL predictions use).
   const std::vector<uint8_t>& seen_classes() const;
+  // Task ids learned so far, in the order first learned.
+  const std::vector<int>& learned_tasks() const;
 
   std::vector<CounterSnapshot> counters() const;
   const SessionConfig& config() const;

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <random>
 
 #include "modules/actors/messages.h"
@@ -23,9 +25,24 @@ inline std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-}  // namespace session_detail
+// Adds the figures of one trained batch (the neocortex's kTrained ack) to *stats: losses of the
+// last batch, examples, steps not applied (neocortex and association).
+inline void account(const Message& ack, PhaseStats* stats) {
+  auto get_int = [&](const char* key) {
+    auto it = ack.header.ints.find(key);
+    return it == ack.header.ints.end() ? int64_t{0} : it->second;
+  };
+  auto get_real = [&](const char* key) {
+    auto it = ack.header.reals.find(key);
+    return it == ack.header.reals.end() ? 0.0 : it->second;
+  };
+  stats->loss_real = get_real("loss_real");
+  stats->loss_replay = get_real("loss_replay");
+  stats->real_examples += get_int("real");
+  stats->recalled_examples += get_int("recalled");
+  stats->skipped_steps += get_int("neocortex_skipped") + get_int("association_skipped");
+}
 
-namespace session_detail {
 
 // Snapshot helpers (session_snapshot.cc). Each checks its section and names it in errors.
 // The bytes of a required section, as text.
@@ -34,6 +51,7 @@ Expected<std::string> section(const SnapshotSections& state, const std::string& 
 struct DriverPosition {
   std::vector<uint8_t> seen_classes;  // per class: learned in some task
   std::vector<int> learned_tasks;     // task ids in the order first learned
+  std::vector<int> recency;           // task ids, least recently learned first
   int last_task = -1;
   uint64_t seed_counter = 0;  // batch samplers created so far (seeds the next)
 };
@@ -55,11 +73,18 @@ struct Session::Impl {
   std::shared_ptr<const ImageDataset> dataset;
   std::unique_ptr<ActorHost> host;
   zmq::socket_t progress, to_association, to_neocortex, to_hippocampus;
-  bool has_memory = false;
+  bool has_association = false;  // the kind placed a model in the association actor
+  bool has_buffer = false;       // ... and a code buffer in the hippocampus
+  std::string kind;
   std::vector<uint8_t> seen_classes;
   std::vector<int> learned_tasks;
+  std::vector<int> recency;  // task ids, least recently learned first (the "recent" sampler)
   int last_task = -1;
   uint64_t seed_counter = 0;
+  // Learning phases begun (each learn(), consolidation, or change of a stream's replay options):
+  // recollections decoded ahead (delayed replay) do not outlive their phase.
+  uint64_t phase = 0;
+  nlohmann::json last_replay;  // the replay options of the last learn_batch
 
   // Returns an error naming the failed actors, if any failed.
   Status check_actors() const {
@@ -92,12 +117,17 @@ struct Session::Impl {
     return await(sock, reply_type);
   }
 
-  // Freezes the association's decoder copy used for recall.
+  // A consolidation boundary: the association freezes its decoder copy and has the
+  // hippocampus seal what it holds; the neocortex copies its classifier as the teacher.
   Status consolidate() {
-    Message m;
-    m.header.type = msg::kConsolidate;
-    auto reply = request(to_association, std::move(m), msg::kDone);
-    return reply.ok() ? Status() : reply.status();
+    ++phase;
+    for (zmq::socket_t* to : {&to_association, &to_neocortex}) {
+      Message m;
+      m.header.type = msg::kConsolidate;
+      auto reply = request(*to, std::move(m), msg::kDone);
+      if (!reply.ok()) return reply.status();
+    }
+    return Status();
   }
 
   // Starts or continues learning `task` with these classes: consolidates when the task
@@ -111,14 +141,47 @@ struct Session::Impl {
     if (std::find(learned_tasks.begin(), learned_tasks.end(), task) == learned_tasks.end()) {
       learned_tasks.push_back(task);
     }
+    recency.erase(std::remove(recency.begin(), recency.end(), task), recency.end());
+    recency.push_back(task);
     return Status();
   }
 
+  // The share of the replay loss in a step: the options' weight, or 1 - 1/tasks seen (van de
+  // Ven & Tolias), or an even mix while only one task (or none) is known.
+  double replay_weight(const ReplayOptions& r) const {
+    if (r.weight >= 0) return r.weight;
+    const size_t tasks = learned_tasks.size();
+    return tasks >= 2 ? 1.0 - 1.0 / static_cast<double>(tasks) : 0.5;
+  }
+
+  // The weights the hippocampus draws with ("class" or "task"; empty: uniform).
+  std::pair<std::string, std::vector<double>> draw_weights(const ReplayOptions& r) const {
+    switch (r.sampler) {
+      case RecallSampler::class_balanced:
+        return {"class", std::vector<double>(static_cast<size_t>(dataset->num_classes), 1.0)};
+      case RecallSampler::task_balanced:
+        return {"task", std::vector<double>(static_cast<size_t>(config.num_tasks), 1.0)};
+      case RecallSampler::recent: {
+        std::vector<double> w(static_cast<size_t>(config.num_tasks), 0.0);
+        for (size_t i = 0; i < recency.size(); ++i) w[static_cast<size_t>(recency[i])] = i + 1.0;
+        return {"task", w};
+      }
+      case RecallSampler::weighted:
+        return r.class_weights.empty() ? std::make_pair(std::string("task"), r.task_weights)
+                                       : std::make_pair(std::string("class"), r.class_weights);
+      default:
+        return {"", {}};
+    }
+  }
+
   // The observe message of one batch: x f32 [B,P] (contiguous, values finite and in [0, 1]:
-  // invalid_argument otherwise), y i64 [B], active u8 [classes]; recollections
-  // of tasks < `task` weighted by 1 - 1/tasks_seen (van de Ven & Tolias) when replay > 0.
+  // invalid_argument otherwise; B may be 0 in a consolidation phase), y i64 [B], active u8
+  // [classes], with recollections as `replay` says (none when replay.per_batch is 0).
+  // learn_association: whether the association learns from this batch (always with real data;
+  // in a consolidation phase only when asked).
   Expected<Message> observe_message(const at::Tensor& x, const at::Tensor& y,
-                                    const at::Tensor& active, int task, int replay) const {
+                                    const at::Tensor& active, int task, const ReplayOptions& replay,
+                                    bool learn_association = true) const {
     // The last line of defence of every input path: nothing non-finite or outside [0, 1]
     // reaches a learner.
     const UnitIntervalCheck values = check_unit_interval(x.data_ptr<float>(), x.numel());
@@ -126,19 +189,73 @@ struct Session::Impl {
       return Status(ErrorCode::invalid_argument,
                     "observations: " + values.describe() + " (nothing learned from the batch)");
     }
-    const int tasks_seen = static_cast<int>(learned_tasks.size());
+    const bool select =
+        replay.sampler == RecallSampler::active || replay.sampler == RecallSampler::diverse;
     Message obs;
+    auto& ints = obs.header.ints;
+    auto& reals = obs.header.reals;
     obs.header.type = msg::kObserve;
     obs.header.t_acq_ns = now_ns();
-    obs.header.ints["task"] = task;
-    obs.header.ints["replay"] = replay;
-    obs.header.ints["replay_below"] = task;
-    obs.header.reals["replay_weight"] = replay > 0 ? 1.0 - 1.0 / tasks_seen : 0.0;
+    ints["task"] = task;
+    ints["replay"] = has_buffer ? replay.per_batch : 0;
+    ints["draw"] = has_buffer ? replay.per_batch * (select ? replay.candidates : 1) : 0;
+    ints["select"] = replay.sampler == RecallSampler::active    ? 1
+                     : replay.sampler == RecallSampler::diverse ? 2
+                                                                : 0;
+    ints["delay"] = replay.delay;
+    ints["phase"] = static_cast<int64_t>(phase);
+    ints["learn_association"] = learn_association ? 1 : 0;
+    reals["replay_weight"] = x.size(0) > 0 ? replay_weight(replay) : 1.0;
+    reals["label_weight"] = replay.label_weight;
+    reals["soft_weight"] = replay.soft_weight;
+    reals["temperature"] = replay.temperature;
     for (const at::Tensor& t : {x, y, active}) {
       if (Status s = add_tensor(obs, t); !s.ok()) return s;
     }
+    auto [by, weights] = draw_weights(replay);
+    if (!by.empty()) {
+      obs.header.strings["weights_by"] = by;
+      at::Tensor w = at::tensor(std::vector<float>(weights.begin(), weights.end()), at::kFloat);
+      if (Status s = add_tensor(obs, w); !s.ok()) return s;
+    }
     return obs;
   }
+
+  // Runs a phase of `iterations` batches, each made by `next`, keeping up to `window` in flight
+  // between the driver and the neocortex. progress: every 50 batches and at the end.
+  Expected<PhaseStats> run_phase(int iterations, int window, const ProgressFn& progress,
+                                 const std::function<Expected<Message>()>& next) {
+    using Clock = std::chrono::steady_clock;
+    PhaseStats stats;
+    const auto start = Clock::now();
+    auto update = [&](int done) {
+      stats.iterations = done;
+      stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      stats.samples_per_second =
+          stats.seconds > 0 ? (stats.real_examples + stats.recalled_examples) / stats.seconds : 0;
+    };
+    int sent = 0, done = 0;
+    while (done < iterations) {
+      while (sent < iterations && sent - done < window) {
+        auto obs = next();
+        if (!obs.ok()) return obs.status();
+        if (Status s = send_message(to_association, std::move(*obs)); !s.ok()) return s;
+        ++sent;
+      }
+      auto ack = await(progress_socket(), msg::kTrained, 120);
+      if (!ack.ok()) return ack.status();
+      ++done;
+      session_detail::account(*ack, &stats);
+      if (progress && (done % 50 == 0 || done == iterations)) {
+        update(done);
+        progress(done, iterations, stats);
+      }
+    }
+    update(done);
+    return stats;
+  }
+
+  zmq::socket_t& progress_socket() { return progress; }
 
   at::Tensor active_mask(const Task& task, bool class_incremental) const {
     at::Tensor mask = at::zeros({dataset->num_classes}, at::kByte);

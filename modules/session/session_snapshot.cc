@@ -99,6 +99,9 @@ Expected<DriverPosition> restore_driver_position(const SnapshotSections& state,
     const int last = integer_at<int>(*j, "last_task", -1, num_tasks - 1);
     DriverPosition p;
     p.seen_classes = std::move(seen);
+    // Written since recall samplers exist; before, tasks were learned in first-seen order.
+    p.recency = j->contains("recency") ? integer_list_at<int>(*j, "recency", 0, num_tasks - 1)
+                                       : learned;
     p.learned_tasks = std::move(learned);
     p.last_task = last;
     p.seed_counter = integer_at<uint64_t>(*j, "seed_counter");
@@ -161,6 +164,7 @@ Status Session::snapshot(const std::string& path, const std::string& script_stat
                    {"classes", m.dataset->num_classes}}},
                  {"seen_classes", m.seen_classes},
                  {"learned_tasks", m.learned_tasks},
+                 {"recency", m.recency},
                  {"last_task", m.last_task},
                  {"seed_counter", m.seed_counter}};
   put_text("session", driver.dump());
@@ -178,8 +182,8 @@ Status Session::snapshot(const std::string& path, const std::string& script_stat
   // The association first: it flushes its stores into the hippocampus before replying.
   auto association = ask(m.to_association, 1);
   if (!association.ok()) return association.status();
-  if (m.has_memory) {
-    sections["association"] = session_detail::payload_bytes(*association, 0);
+  if (m.has_association) sections["association"] = session_detail::payload_bytes(*association, 0);
+  if (m.has_buffer) {
     auto hippocampus = ask(m.to_hippocampus, 2);
     if (!hippocampus.ok()) return hippocampus.status();
     sections["code_buffer"] = session_detail::payload_bytes(*hippocampus, 0);
