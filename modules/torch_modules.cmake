@@ -11,6 +11,7 @@ add_library(engram_modules STATIC
   association/compression_probe.cc
   neocortex/classifier.cc
   neocortex/learner.cc
+  neocortex/recall_selection.cc
   memory/memory_kind.cc
   memory/memory_registry.cc
   memory/dvae_kind.cc

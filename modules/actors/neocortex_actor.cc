@@ -7,7 +7,7 @@
 #include "modules/actors/messages.h"
 #include "modules/actors/tensor_payload.h"
 #include "modules/common/finite_step.h"
-#include "modules/distill/diverse_selection.h"
+#include "modules/neocortex/recall_selection.h"
 
 namespace engram {
 
@@ -63,32 +63,6 @@ Status NeocortexActor::on_message(ActorContext& ctx, SocketId from,
   return ctx.send_to(from, routing_id.value_or(""), std::move(out));
 }
 
-Expected<at::Tensor> NeocortexActor::select_recollections(const at::Tensor& xr,
-                                                          const at::Tensor& yr,
-                                                          const at::Tensor& active, int64_t keep,
-                                                          bool diverse) {
-  at::Tensor candidates = at::arange(xr.size(0), at::kLong);
-  if (diverse) {
-    // MSSS (papers/000 appendix D) thins the candidates to 2 * keep dissimilar ones first.
-    const int64_t thin = std::min<int64_t>(xr.size(0), 2 * keep);
-    const at::Tensor features = xr.contiguous().to(at::kFloat).cpu();
-    auto picked = select_msss(features.data_ptr<float>(), static_cast<size_t>(xr.size(0)),
-                              static_cast<size_t>(xr.size(1)), static_cast<size_t>(thin));
-    if (!picked.ok()) return picked.status();
-    std::vector<int64_t> idx(picked->begin(), picked->end());
-    candidates = at::tensor(idx, at::kLong);
-  }
-  // Active: the ones the classifier now finds hardest.
-  const at::Tensor losses = learner_->example_losses(xr.index_select(0, candidates),
-                                                     yr.index_select(0, candidates),
-                                                     active.to(at::kBool));
-  if (at::isnan(losses).any().item<bool>()) {
-    return Status(ErrorCode::internal, "recall selection: a candidate's loss is NaN");
-  }
-  const at::Tensor hardest = std::get<1>(losses.topk(std::min<int64_t>(keep, losses.size(0))));
-  return candidates.index_select(0, hardest);
-}
-
 Status NeocortexActor::train(ActorContext& ctx, Message& m) {
   auto x = take_tensor(m, 0, "x", 2, {DType::f32});
   auto y = take_tensor(m, 1, "y", 1, {DType::i64});
@@ -115,7 +89,7 @@ Status NeocortexActor::train(ActorContext& ctx, Message& m) {
   const int64_t select = integer("select", 0);
   const int64_t keep = integer("keep", 0);
   if (xr.defined() && select != 0 && keep > 0 && xr.size(0) > keep) {
-    auto chosen = select_recollections(xr, yr, *active, keep, select == 2);
+    auto chosen = select_recollections(*learner_, xr, yr, active->to(at::kBool), keep, select == 2);
     if (!chosen.ok()) return chosen.status();
     xr = xr.index_select(0, *chosen);
     yr = yr.index_select(0, *chosen);
@@ -135,6 +109,11 @@ Status NeocortexActor::train(ActorContext& ctx, Message& m) {
   auto upstream = m.header.ints.find("association_skipped");
   done.header.ints["neocortex_skipped"] = stats.skipped ? 1 : 0;
   done.header.ints["association_skipped"] = upstream == m.header.ints.end() ? 0 : upstream->second;
+  // What was recalled, per class (after any selection): curricula and tests read it.
+  const at::Tensor recalled_per_class =
+      xr.defined() ? at::bincount(yr.cpu(), {}, learner_->classes())
+                   : at::zeros({learner_->classes()}, at::kLong);
+  if (Status s = add_tensor(done, recalled_per_class.contiguous()); !s.ok()) return s;
   done.header.ints["real"] = x->size(0);
   done.header.ints["recalled"] = xr.defined() ? xr.size(0) : 0;
   done.header.reals["loss_real"] = stats.loss_real;

@@ -20,11 +20,6 @@ class NeocortexActor final : public ActorBehavior {
 
  private:
   Status train(ActorContext& ctx, Message& msg);
-  // Of the candidate recollections xr [M, P] (labels yr [M]), the indices [keep] of those the
-  // classifier now finds hardest (active recall); with `diverse`, among the 2 * keep that MSSS
-  // finds least similar to each other first.
-  Expected<at::Tensor> select_recollections(const at::Tensor& xr, const at::Tensor& yr,
-                                            const at::Tensor& active, int64_t keep, bool diverse);
 
   std::unique_ptr<Learner> learner_;
   int torch_threads_;

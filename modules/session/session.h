@@ -65,6 +65,7 @@ struct PhaseStats {
   double loss_real = 0, loss_replay = 0;  // of the last batch
   int64_t real_examples = 0;              // real (new) examples trained on
   int64_t recalled_examples = 0;          // recollections trained on
+  std::vector<int64_t> recalled_per_class;  // of which per class (empty: none recalled)
   // Learning steps of the phase not applied because their loss or gradients were not finite
   // (neocortex and association together; each is also logged and counted by its actor).
   int64_t skipped_steps = 0;

@@ -27,7 +27,7 @@ inline std::string join(const std::vector<std::string>& v) {
 
 // Adds the figures of one trained batch (the neocortex's kTrained ack) to *stats: losses of the
 // last batch, examples, steps not applied (neocortex and association).
-inline void account(const Message& ack, PhaseStats* stats) {
+inline void account(Message& ack, PhaseStats* stats) {
   auto get_int = [&](const char* key) {
     auto it = ack.header.ints.find(key);
     return it == ack.header.ints.end() ? int64_t{0} : it->second;
@@ -41,6 +41,14 @@ inline void account(const Message& ack, PhaseStats* stats) {
   stats->real_examples += get_int("real");
   stats->recalled_examples += get_int("recalled");
   stats->skipped_steps += get_int("neocortex_skipped") + get_int("association_skipped");
+  if (!ack.payloads.empty()) {
+    auto per_class = take_tensor(ack, 0, "recalled_per_class", 1, {DType::i64});
+    if (per_class.ok()) {
+      const int64_t* counts = per_class->data_ptr<int64_t>();
+      stats->recalled_per_class.resize(static_cast<size_t>(per_class->numel()), 0);
+      for (int64_t k = 0; k < per_class->numel(); ++k) stats->recalled_per_class[k] += counts[k];
+    }
+  }
 }
 
 
