@@ -1,6 +1,8 @@
 #include "modules/hippocampus/code_buffer.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "modules/hippocampus/bit_packer.h"
@@ -26,6 +28,76 @@ uint64_t uniform_below(std::mt19937_64& rng, uint64_t n) {
 }
 
 Status invalid(const std::string& msg) { return Status(ErrorCode::invalid_argument, msg); }
+
+// A uniform double in [0, 1) from the top 53 bits of one draw (same on every platform).
+double uniform_unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+// Appends `slot` to a recall list (as a fresh entry: after the sealed ones).
+void list_add(std::vector<uint32_t>& list, std::vector<uint32_t>& pos, size_t slot) {
+  pos[slot] = static_cast<uint32_t>(list.size());
+  list.push_back(static_cast<uint32_t>(slot));
+}
+
+// Removes `slot` from a recall list whose first `sealed` entries are the sealed slots, keeping
+// that order: a sealed slot first trades places with the last sealed entry, then (now the
+// first fresh entry) with the last entry, which is popped. O(1).
+void list_remove(std::vector<uint32_t>& list, std::vector<uint32_t>& pos, size_t& sealed,
+                 size_t slot, bool was_sealed) {
+  size_t p = pos[slot];
+  if (was_sealed) {
+    const size_t last_sealed = --sealed;
+    const uint32_t other = list[last_sealed];
+    list[p] = other;
+    pos[other] = static_cast<uint32_t>(p);
+    list[last_sealed] = static_cast<uint32_t>(slot);
+    p = last_sealed;
+  }
+  const uint32_t back = list.back();
+  list[p] = back;
+  pos[back] = static_cast<uint32_t>(p);
+  list.pop_back();
+}
+
+// Walker's alias method (Vose's construction): after an O(m) build over m groups of positive
+// weight, each draw picks group g with probability weight_g / sum in O(1).
+class AliasTable {
+ public:
+  // groups[i] has weight weights[i] > 0 (finite); at least one group.
+  AliasTable(std::vector<uint32_t> groups, const std::vector<double>& weights)
+      : groups_(std::move(groups)), prob_(groups_.size(), 1.0), alias_(groups_.size()) {
+    const size_t m = groups_.size();
+    // Scaled by the largest weight first, so the sum cannot overflow.
+    const double top = *std::max_element(weights.begin(), weights.end());
+    double sum = 0;
+    for (double w : weights) sum += w / top;
+    std::vector<double> p(m);
+    std::vector<uint32_t> small, large;
+    for (size_t i = 0; i < m; ++i) {
+      p[i] = weights[i] / top * static_cast<double>(m) / sum;
+      (p[i] < 1.0 ? small : large).push_back(static_cast<uint32_t>(i));
+      alias_[i] = static_cast<uint32_t>(i);
+    }
+    while (!small.empty() && !large.empty()) {
+      const uint32_t s = small.back(), l = large.back();
+      small.pop_back();
+      large.pop_back();
+      prob_[s] = p[s];
+      alias_[s] = l;
+      p[l] = (p[l] + p[s]) - 1.0;
+      (p[l] < 1.0 ? small : large).push_back(l);
+    }
+    // What is left has probability 1 up to rounding.
+  }
+  uint32_t draw(std::mt19937_64& rng) const {
+    const size_t i = static_cast<size_t>(uniform_below(rng, groups_.size()));
+    return groups_[uniform_unit(rng) < prob_[i] ? i : alias_[i]];
+  }
+
+ private:
+  std::vector<uint32_t> groups_;
+  std::vector<double> prob_;
+  std::vector<uint32_t> alias_;
+};
 
 }  // namespace
 
@@ -83,6 +155,13 @@ Status CodeBuffer::validate(const CodeBufferConfig& cfg) {
                    " bytes cannot hold one item of " + std::to_string(item_bits) + " bits (needs " +
                    std::to_string(bytes_for_bits(item_bits)) + " bytes)");
   }
+  // The recall index addresses slots with 32-bit integers.
+  const size_t items = cfg.budget_bytes * 8 / item_bits;
+  if (items > std::numeric_limits<uint32_t>::max()) {
+    return invalid("code buffer: a budget of " + std::to_string(cfg.budget_bytes) +
+                   " bytes holds " + std::to_string(items) + " items of " +
+                   std::to_string(item_bits) + " bits; at most 4294967295 items are supported");
+  }
   return Status();
 }
 
@@ -98,7 +177,11 @@ CodeBuffer::CodeBuffer(const CodeBufferConfig& cfg)
       task_counts_(static_cast<size_t>(cfg.num_tasks), 0),
       seen_per_class_(static_cast<size_t>(cfg.num_classes), 0),
       full_(static_cast<size_t>(cfg.num_classes), 0),
-      rng_(cfg.seed) {}
+      rng_(cfg.seed),
+      class_slots_(static_cast<size_t>(cfg.num_classes)),
+      task_slots_(static_cast<size_t>(cfg.num_tasks)),
+      class_sealed_(static_cast<size_t>(cfg.num_classes), 0),
+      task_sealed_(static_cast<size_t>(cfg.num_tasks), 0) {}
 
 Expected<CodeBuffer> CodeBuffer::create(const CodeBufferConfig& config) {
   Status st = validate(config);
@@ -107,6 +190,98 @@ Expected<CodeBuffer> CodeBuffer::create(const CodeBufferConfig& config) {
 }
 
 size_t CodeBuffer::bytes_used() const { return bytes_for_bits(size_ * bits_per_item_); }
+
+bool CodeBuffer::is_sealed(size_t i) const {
+  return i < size_ && ((sealed_bits_[i / 64] >> (i % 64)) & 1) != 0;
+}
+
+size_t CodeBuffer::phase_mark_bytes() const { return sealed_bits_.capacity() * 8; }
+
+size_t CodeBuffer::recall_index_bytes() const {
+  size_t bytes = (class_pos_.capacity() + task_pos_.capacity()) * 4 +
+                 (class_sealed_.capacity() + task_sealed_.capacity()) * sizeof(size_t);
+  for (const auto* lists : {&class_slots_, &task_slots_}) {
+    bytes += lists->capacity() * sizeof(std::vector<uint32_t>);
+    for (const std::vector<uint32_t>& list : *lists) bytes += list.capacity() * 4;
+  }
+  return bytes;
+}
+
+void CodeBuffer::set_sealed_bit(size_t slot, bool sealed) {
+  const uint64_t bit = uint64_t{1} << (slot % 64);
+  if (sealed) {
+    sealed_bits_[slot / 64] |= bit;
+  } else {
+    sealed_bits_[slot / 64] &= ~bit;
+  }
+}
+
+// Makes room in the per-slot arrays (positions, mark) for `items` slots, growing geometrically
+// but never past a full buffer.
+void CodeBuffer::grow_index(size_t items) {
+  auto grow = [](auto& v, size_t needed, size_t full, size_t least) {
+    if (v.size() >= needed) return;
+    if (v.capacity() < needed) {
+      v.reserve(std::min(full, std::max({needed, v.size() * 2, least})));
+    }
+    v.resize(needed, 0);
+  };
+  grow(class_pos_, items, capacity_, 64);
+  grow(task_pos_, items, capacity_, 64);
+  grow(sealed_bits_, (items + 63) / 64, (capacity_ + 63) / 64, 1);
+}
+
+// A new item in `slot` is fresh: it goes at the end of its class and task lists.
+void CodeBuffer::index_add(size_t slot, int label, int task) {
+  list_add(class_slots_[static_cast<size_t>(label)], class_pos_, slot);
+  list_add(task_slots_[static_cast<size_t>(task)], task_pos_, slot);
+}
+
+// The item in `slot` (of this label and task) leaves the buffer: out of its lists, mark cleared.
+void CodeBuffer::index_remove(size_t slot, int label, int task) {
+  const bool was_sealed = is_sealed(slot);
+  list_remove(class_slots_[static_cast<size_t>(label)], class_pos_,
+              class_sealed_[static_cast<size_t>(label)], slot, was_sealed);
+  list_remove(task_slots_[static_cast<size_t>(task)], task_pos_,
+              task_sealed_[static_cast<size_t>(task)], slot, was_sealed);
+  if (was_sealed) {
+    set_sealed_bit(slot, false);
+    --sealed_size_;
+  }
+}
+
+// The lists from the items and the mark alone, each in slot order (sealed slots, then fresh).
+void CodeBuffer::index_rebuild_in_slot_order() {
+  for (auto& list : class_slots_) list.clear();
+  for (auto& list : task_slots_) list.clear();
+  std::fill(class_sealed_.begin(), class_sealed_.end(), 0);
+  std::fill(task_sealed_.begin(), task_sealed_.end(), 0);
+  grow_index(size_);
+  sealed_size_ = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    const bool sealed = pass == 0;
+    for (size_t s = 0; s < size_; ++s) {
+      if (is_sealed(s) != sealed) continue;
+      const int label = label_at(s), task = task_at(s);
+      index_add(s, label, task);
+      if (sealed) {
+        ++class_sealed_[static_cast<size_t>(label)];
+        ++task_sealed_[static_cast<size_t>(task)];
+        ++sealed_size_;
+      }
+    }
+  }
+}
+
+void CodeBuffer::seal() {
+  const size_t whole = size_ / 64;
+  std::fill(sealed_bits_.begin(), sealed_bits_.begin() + static_cast<long>(whole), ~uint64_t{0});
+  if (size_ % 64 != 0) sealed_bits_[whole] = (uint64_t{1} << (size_ % 64)) - 1;
+  // Each list holds its sealed slots first: now all of them are.
+  for (size_t k = 0; k < class_slots_.size(); ++k) class_sealed_[k] = class_slots_[k].size();
+  for (size_t t = 0; t < task_slots_.size(); ++t) task_sealed_[t] = task_slots_[t].size();
+  sealed_size_ = size_;
+}
 
 Status CodeBuffer::check_item(const uint32_t* code, int label, int task) const {
   if (label < 0 || label >= config_.num_classes) {
@@ -177,8 +352,9 @@ void CodeBuffer::read_item(size_t slot, uint32_t* code_out, int32_t* label_out,
 }
 
 // A uniformly random stored slot holding `label`, by rejection: the expected number of draws
-// is size/count(label), at most num_classes for the largest class, and it needs no per-class
-// index (which would cost more memory than the codes themselves).
+// is size/count(label), at most num_classes for the largest class. It does not use the recall
+// index, so that what class-balanced selection keeps for a seed is what it kept before the
+// index existed.
 size_t CodeBuffer::random_slot_of_class(int label) {
   for (;;) {
     const size_t s = static_cast<size_t>(uniform_below(rng_, size_));
@@ -224,6 +400,7 @@ void CodeBuffer::offer(const uint32_t* code, int label, int task, bool* stored) 
   if (size_ < capacity_) {
     slot = size_;
     reserve_items(size_ + 1);
+    grow_index(size_ + 1);
     ++size_;
   } else {
     replace = true;
@@ -240,12 +417,15 @@ void CodeBuffer::offer(const uint32_t* code, int label, int task, bool* stored) 
   if (stored != nullptr) *stored = slot != kNoSlot;
   if (slot == kNoSlot) return;
   if (replace) {
-    --class_counts_[static_cast<size_t>(label_at(slot))];
-    --task_counts_[static_cast<size_t>(task_at(slot))];
+    const int old_label = label_at(slot), old_task = task_at(slot);
+    --class_counts_[static_cast<size_t>(old_label)];
+    --task_counts_[static_cast<size_t>(old_task)];
+    index_remove(slot, old_label, old_task);
   }
   write_item(slot, code, label, task);
   ++class_counts_[static_cast<size_t>(label)];
   ++task_counts_[static_cast<size_t>(task)];
+  index_add(slot, label, task);
 }
 
 Status CodeBuffer::insert(const uint32_t* code, int label, int task, bool* stored) {
@@ -298,6 +478,86 @@ Status CodeBuffer::sample_uniform(size_t n, std::mt19937_64& rng, uint32_t* code
 Status CodeBuffer::sample_uniform(size_t n, uint32_t* codes_out, int32_t* labels_out,
                                   int32_t* tasks_out) {
   return sample_uniform(n, rng_, codes_out, labels_out, tasks_out);
+}
+
+Status CodeBuffer::sample_recall(const RecallDraw& draw, std::mt19937_64& rng, uint32_t* codes_out,
+                                 int32_t* labels_out, int32_t* tasks_out, size_t* drawn) const {
+  if (drawn != nullptr) *drawn = 0;
+  const bool by_class = !draw.class_weights.empty();
+  const bool by_task = !draw.task_weights.empty();
+  if (by_class && by_task) {
+    return invalid("recall: give class weights or task weights, not both");
+  }
+  const std::vector<double>& weights = by_class ? draw.class_weights : draw.task_weights;
+  if (by_class || by_task) {
+    const std::string what = by_class ? "class" : "task";
+    const size_t groups = by_class ? class_slots_.size() : task_slots_.size();
+    if (weights.size() != groups) {
+      return invalid("recall: " + std::to_string(weights.size()) + " " + what + " weights, the " +
+                     "buffer has " + std::to_string(groups) + " " + what + (by_class ? "es" : "s"));
+    }
+    for (size_t g = 0; g < groups; ++g) {
+      if (!std::isfinite(weights[g]) || weights[g] < 0) {
+        char value[32];
+        std::snprintf(value, sizeof value, "%g", weights[g]);
+        return invalid("recall: " + what + " weight " + std::to_string(g) + " is " + value +
+                       " (weights must be finite and >= 0)");
+      }
+    }
+  }
+  if (draw.n == 0) return Status();
+
+  const size_t c = static_cast<size_t>(config_.c);
+  auto emit = [&](size_t i, size_t slot) {
+    read_item(slot, codes_out != nullptr ? codes_out + i * c : nullptr,
+              labels_out != nullptr ? labels_out + i : nullptr,
+              tasks_out != nullptr ? tasks_out + i : nullptr);
+  };
+  const size_t eligible_total = draw.sealed_only ? sealed_size_ : size_;
+  if (eligible_total == 0) return Status();
+  if (!by_class && !by_task) {
+    if (eligible_total == size_) {
+      for (size_t i = 0; i < draw.n; ++i) emit(i, static_cast<size_t>(uniform_below(rng, size_)));
+      if (drawn != nullptr) *drawn = draw.n;
+      return Status();
+    }
+    if (eligible_total * 2 >= size_) {
+      // At least half the slots are sealed: by rejection, at most 2 tries per draw expected.
+      for (size_t i = 0; i < draw.n; ++i) {
+        size_t slot = 0;
+        do {
+          slot = static_cast<size_t>(uniform_below(rng, size_));
+        } while (!is_sealed(slot));
+        emit(i, slot);
+      }
+      if (drawn != nullptr) *drawn = draw.n;
+      return Status();
+    }
+  }
+  // Per group (class or task): a group with probability (weight, or for a uniform draw its
+  // number of sealed items) over the groups with eligible items, then one of those uniformly.
+  const bool tasks = by_task;
+  const auto& lists = tasks ? task_slots_ : class_slots_;
+  const auto& sealed = tasks ? task_sealed_ : class_sealed_;
+  auto eligible = [&](size_t g) { return draw.sealed_only ? sealed[g] : lists[g].size(); };
+  std::vector<uint32_t> groups;
+  std::vector<double> group_weights;
+  for (size_t g = 0; g < lists.size(); ++g) {
+    const size_t e = eligible(g);
+    const double w = (by_class || by_task) ? weights[g] : static_cast<double>(e);
+    if (e > 0 && w > 0) {
+      groups.push_back(static_cast<uint32_t>(g));
+      group_weights.push_back(w);
+    }
+  }
+  if (groups.empty()) return Status();
+  const AliasTable table(std::move(groups), group_weights);
+  for (size_t i = 0; i < draw.n; ++i) {
+    const uint32_t g = table.draw(rng);
+    emit(i, lists[g][static_cast<size_t>(uniform_below(rng, eligible(g)))]);
+  }
+  if (drawn != nullptr) *drawn = draw.n;
+  return Status();
 }
 
 }  // namespace engram

@@ -9,6 +9,18 @@
 // Item i occupies bits [i*W, (i+1)*W) of the storage, W = bits_per_item(), laid out as
 // [variable 0 .. variable c-1][label][task] in the bit order of bit_packer.h.
 //
+// Phases. seal() marks every item stored so far as *sealed*: learned before the current phase,
+// and so recallable in it. Items stored after a seal() are *fresh* until the next seal(); a
+// slot whose item is replaced by a new one becomes fresh. Replay draws from sealed items only
+// (sample_recall with sealed_only), whatever their task ids: tasks may come in any order and be
+// revisited. The mark is one bit per slot (phase_mark_bytes()).
+//
+// Recall index. For O(1) weighted draws the buffer keeps, per class and per task, the list of
+// its slots (sealed ones first, then fresh ones) and each slot's position in its two lists:
+// 4 x 32-bit integers per stored item (recall_index_bytes()). The mark and the index are
+// bookkeeping outside budget_bytes, which counts the items alone (so methods are compared at
+// equal bytes of memory content); both are reported separately.
+//
 // Not thread-safe: one owner (the hippocampus actor) at a time. Const methods that take a
 // caller's RNG may run concurrently with each other.
 #pragma once
@@ -48,6 +60,20 @@ struct CodeBufferConfig {
   uint64_t seed = 0;  // seeds the buffer's own RNG (selection and sample_uniform without RNG)
 };
 
+// What sample_recall() draws: n items with replacement, from the sealed items only or from all,
+// either uniformly or with a share per class or per task.
+struct RecallDraw {
+  size_t n = 0;
+  bool sealed_only = true;  // draw from sealed items only (the default) or from every item
+  // Optional, at most one of the two. class_weights (size num_classes): each draw picks class k
+  // with probability w_k / sum of w over the classes that have eligible items (the others are
+  // dropped and the rest renormalised), then one of class k's eligible items uniformly.
+  // task_weights (size num_tasks): the same per task. Neither: uniform over eligible items.
+  // Entries must be finite and >= 0.
+  std::vector<double> class_weights;
+  std::vector<double> task_weights;
+};
+
 class CodeBuffer {
  public:
   // A buffer for this configuration, or invalid_argument naming the bad field.
@@ -78,6 +104,24 @@ class CodeBuffer {
   // then on its own items replace its own items).
   bool class_full(int k) const { return full_[static_cast<size_t>(k)] != 0; }
 
+  // Sealed items in total, per class (index = label) and per task, kept incrementally.
+  size_t sealed_size() const { return sealed_size_; }
+  const std::vector<size_t>& sealed_class_counts() const { return class_sealed_; }
+  const std::vector<size_t>& sealed_task_counts() const { return task_sealed_; }
+  // Whether item i is sealed; false when i >= size().
+  bool is_sealed(size_t i) const;
+  // Heap bytes of the phase mark (one bit per slot, allocated as the buffer fills, at most
+  // ceil(capacity / 64) 64-bit words). Not part of budget_bytes.
+  size_t phase_mark_bytes() const;
+  // Heap bytes of the recall index (per-class and per-task slot lists, per-slot positions,
+  // per-class and per-task sealed counts). Not part of budget_bytes.
+  size_t recall_index_bytes() const;
+
+  // Ends a phase: every item stored now becomes sealed (recallable); items stored from now on
+  // are fresh until the next seal(). O(size()/64 + num_classes + num_tasks). Consumes no
+  // randomness.
+  void seal();
+
   // Offers one item: code[0..c) with every value < l, label < num_classes, task <
   // num_tasks. The selector decides whether it is stored; *stored (if non-null) says so.
   // invalid_argument when a value is out of range, and then nothing changes (seen()
@@ -101,9 +145,23 @@ class CodeBuffer {
   // Same with the buffer's own RNG (which is part of its serialized state).
   Status sample_uniform(size_t n, uint32_t* codes_out, int32_t* labels_out, int32_t* tasks_out);
 
-  // The complete state (configuration, items, counters, RNG) as bytes, for snapshots.
+  // Draws draw.n items with replacement as `draw` says (see RecallDraw), using rng: codes_out
+  // receives n*c values, labels_out / tasks_out n values each (any of the three may be null).
+  // *drawn (if non-null) receives the number of items written: draw.n, or 0 when no eligible
+  // item has a positive weight ("nothing to recall yet", not an error; nothing is written and
+  // rng is not used). invalid_argument, naming the problem, when both weight lists are given,
+  // a list has the wrong size, or a weight is negative or not finite; then nothing is written
+  // and rng is not used. O(number of classes or tasks) to set up, then O(c) expected per draw,
+  // independent of the buffer size and of how the items spread over classes and tasks. The
+  // drawn items depend only on the buffer's serialized state and rng.
+  Status sample_recall(const RecallDraw& draw, std::mt19937_64& rng, uint32_t* codes_out,
+                       int32_t* labels_out, int32_t* tasks_out, size_t* drawn) const;
+
+  // The complete state (configuration, items, counters, RNG, phase mark and the order of the
+  // recall lists) as bytes, for snapshots (format version 2, code_buffer_serialize.cc).
   std::vector<uint8_t> serialize() const;
-  // Rebuilds a buffer from serialize() output. Every size and value is checked against the
+  // Rebuilds a buffer from serialize() output, version 2 or 1 (a version 1 buffer predates
+  // phases: every item in it counts as sealed). Every size and value is checked against the
   // input length and the configuration; malformed or unsupported_version on bad input.
   static Expected<CodeBuffer> deserialize(const uint8_t* data, size_t size);
 
@@ -118,6 +176,11 @@ class CodeBuffer {
   size_t choose_slot_class_balanced(int label);
   size_t random_slot_of_class(int label);
   void reserve_items(size_t items);
+  void grow_index(size_t items);
+  void set_sealed_bit(size_t slot, bool sealed);
+  void index_add(size_t slot, int label, int task);
+  void index_remove(size_t slot, int label, int task);
+  void index_rebuild_in_slot_order();
 
   CodeBufferConfig config_;
   int value_bits_ = 0;  // ceil(log2 l)
@@ -134,6 +197,14 @@ class CodeBuffer {
   std::vector<uint64_t> seen_per_class_;
   std::vector<uint8_t> full_;  // per class, see class_full()
   std::mt19937_64 rng_;
+  // Phase mark: bit (s % 64) of word s / 64 is set when slot s is sealed.
+  std::vector<uint64_t> sealed_bits_;
+  size_t sealed_size_ = 0;
+  // Recall index: class_slots_[k] lists the slots holding class k, the class_sealed_[k]
+  // sealed ones first; class_pos_[s] is slot s's position in its class list. Same per task.
+  std::vector<std::vector<uint32_t>> class_slots_, task_slots_;
+  std::vector<size_t> class_sealed_, task_sealed_;
+  std::vector<uint32_t> class_pos_, task_pos_;
 };
 
 }  // namespace engram

@@ -21,9 +21,12 @@ int main(int argc, char** argv) {
   config.selector = engram::Selector::class_balanced;
   auto buffer = engram::CodeBuffer::create(config);
   if (!buffer.ok()) return 1;
+  // Sealed and fresh items (format v2 carries the phase mark and the recall order);
+  // with_buffer_v1.snap is the same buffer as written before phases existed (format v1).
   for (uint32_t i = 0; i < 40; ++i) {
     std::vector<uint32_t> code(12, i % 4);
     (void)buffer->insert(code.data(), static_cast<int>(i % 10), static_cast<int>(i % 5));
+    if (i == 29) buffer->seal();
   }
   const auto bytes = buffer->serialize();
   engram::SnapshotSections with_buffer{{"code_buffer", bytes}, {"config", {'{', '}'}}};
