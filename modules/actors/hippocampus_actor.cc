@@ -25,6 +25,35 @@ Status expect_payload(const Message& m, size_t i, DType dtype, std::vector<int64
   return {};
 }
 
+// The kCodes reply for n drawn items: codes u8 (l <= 256) or i32 [n, c], labels, tasks i32 [n].
+Message codes_reply(const uint32_t* codes, const int32_t* labels, const int32_t* tasks, size_t n,
+                    int c, bool small) {
+  const size_t values = n * static_cast<size_t>(c);
+  Message reply;
+  reply.header.type = msg::kCodes;
+  const int64_t rows = static_cast<int64_t>(n);
+  if (small) {
+    std::vector<uint8_t> bytes(values);
+    for (size_t i = 0; i < values; ++i) bytes[i] = static_cast<uint8_t>(codes[i]);
+    add_payload(reply, {DType::u8, {rows, c}}, make_payload_copy(bytes.data(), bytes.size()));
+  } else {
+    std::vector<int32_t> words(values);
+    for (size_t i = 0; i < values; ++i) words[i] = static_cast<int32_t>(codes[i]);
+    add_payload(reply, {DType::i32, {rows, c}}, make_payload_copy(words.data(), values * 4));
+  }
+  add_payload(reply, {DType::i32, {rows}}, make_payload_copy(labels, n * 4));
+  add_payload(reply, {DType::i32, {rows}}, make_payload_copy(tasks, n * 4));
+  return reply;
+}
+
+std::string shape_text(const PayloadDesc& d) {
+  std::string text = std::string(dtype_name(d.dtype)) + " [";
+  for (size_t i = 0; i < d.shape.size(); ++i) {
+    text += (i > 0 ? ", " : "") + std::to_string(d.shape[i]);
+  }
+  return text + "]";
+}
+
 }  // namespace
 
 HippocampusActor::HippocampusActor(CodeBuffer buffer, uint64_t sample_seed)
@@ -43,8 +72,21 @@ Status HippocampusActor::on_message(ActorContext& ctx, SocketId from,
   const std::string& type = msg.header.type;
   if (type == msg::kStore) return store(msg);
   Message reply;
+  Status failed;
   if (type == msg::kSample) {
-    reply = sample(msg);
+    auto drawn = sample(msg);
+    if (drawn.ok()) {
+      reply = std::move(drawn).value();
+    } else {
+      failed = drawn.status();
+    }
+  } else if (type == msg::kSeal) {
+    if (!msg.header.payloads.empty()) {
+      failed = {ErrorCode::malformed, "seal: takes no payload"};
+    } else {
+      buffer_.seal();
+      reply.header.type = msg::kDone;
+    }
   } else if (type == msg::kGetStats) {
     reply = stats();
   } else if (type == msg::kSaveState) {
@@ -52,8 +94,14 @@ Status HippocampusActor::on_message(ActorContext& ctx, SocketId from,
   } else {
     return {ErrorCode::invalid_argument, "hippocampus: unknown message type '" + type + "'"};
   }
+  if (!failed.ok()) {
+    reply = Message();
+    reply.header.type = msg::kError;
+    reply.header.strings["error"] = "hippocampus: " + failed.message();
+  }
   reply.header.seq = ctx.next_seq();
-  return ctx.send_to(from, routing_id.value_or(""), std::move(reply));
+  Status sent = ctx.send_to(from, routing_id.value_or(""), std::move(reply));
+  return failed.ok() ? sent : failed;
 }
 
 Status HippocampusActor::store(Message& m) {
@@ -82,17 +130,68 @@ Status HippocampusActor::store(Message& m) {
                               static_cast<size_t>(n));
 }
 
-Message HippocampusActor::sample(const Message& request) {
+Expected<Message> HippocampusActor::sample(const Message& request) {
   auto get = [&](const char* k, int64_t d) {
     auto it = request.header.ints.find(k);
     return it == request.header.ints.end() ? d : it->second;
   };
-  const int64_t want = std::max<int64_t>(0, std::min<int64_t>(get("n", 0), 1 << 20));
-  const int64_t below = get("below_task", INT32_MAX);
+  constexpr int64_t kMaxDraw = 1 << 20;
+  const auto below = request.header.ints.find("below_task");
+  if (below != request.header.ints.end()) {
+    // The request of before phases existed: kept until every sender moves to sealed_only.
+    return sample_below_task(std::max<int64_t>(0, std::min(get("n", 0), kMaxDraw)), below->second);
+  }
+  auto bad = [](const std::string& what) {
+    return Status(ErrorCode::malformed, "sample: " + what);
+  };
+  const int64_t n = get("n", 0);
+  if (n < 0 || n > kMaxDraw) {
+    return bad("n is " + std::to_string(n) + ", expected 0 to " + std::to_string(kMaxDraw));
+  }
+  const int64_t sealed_only = get("sealed_only", 1);
+  if (sealed_only != 0 && sealed_only != 1) {
+    return bad("sealed_only is " + std::to_string(sealed_only) + ", expected 0 or 1");
+  }
+  RecallDraw draw;
+  draw.n = static_cast<size_t>(n);
+  draw.sealed_only = sealed_only == 1;
+  const auto by = request.header.strings.find("weights_by");
+  const size_t payloads = request.header.payloads.size();
+  if (by == request.header.strings.end()) {
+    if (payloads != 0) return bad("a weights payload needs weights_by (\"class\" or \"task\")");
+  } else {
+    const bool by_class = by->second == "class";
+    if (!by_class && by->second != "task") {
+      return bad("weights_by is \"" + by->second + "\", expected \"class\" or \"task\"");
+    }
+    const int64_t groups = by_class ? buffer_.config().num_classes : buffer_.config().num_tasks;
+    if (payloads != 1) {
+      return bad("weights_by needs exactly one payload (the weights), got " +
+                 std::to_string(payloads));
+    }
+    const PayloadDesc& d = request.header.payloads[0];
+    if (d.dtype != DType::f32 || d.shape != std::vector<int64_t>{groups}) {
+      return bad("weights must be f32 [" + std::to_string(groups) + "] (one per " + by->second +
+                 "), got " + shape_text(d));
+    }
+    const float* w = frame_as<float>(request, 0);
+    std::vector<double>& out = by_class ? draw.class_weights : draw.task_weights;
+    out.assign(w, w + groups);
+  }
   const int c = buffer_.config().c;
-  const bool small = buffer_.config().l <= 256;
+  std::vector<uint32_t> codes(draw.n * static_cast<size_t>(c));
+  std::vector<int32_t> labels(draw.n), tasks(draw.n);
+  size_t drawn = 0;
+  Status st = buffer_.sample_recall(draw, rng_, codes.data(), labels.data(), tasks.data(), &drawn);
+  if (!st.ok()) return Status(st.code(), "sample: " + st.message());
+  return codes_reply(codes.data(), labels.data(), tasks.data(), drawn, c,
+                     buffer_.config().l <= 256);
+}
+
+Message HippocampusActor::sample_below_task(int64_t want, int64_t below) {
+  const int c = buffer_.config().c;
   std::vector<uint32_t> code(static_cast<size_t>(c));
-  std::vector<uint8_t> codes;
+  std::vector<uint32_t> codes;
   std::vector<int32_t> labels, tasks;
   // Uniform over the stored codes of tasks < below_task, by rejection. Task counts tell up front
   // whether any qualify, so this never spins on an empty set.
@@ -102,32 +201,18 @@ Message HippocampusActor::sample(const Message& request) {
   }
   if (eligible > 0) {
     std::uniform_int_distribution<size_t> pick(0, buffer_.size() - 1);
-    codes.reserve(static_cast<size_t>(want * c) * (small ? 1 : 4));
+    codes.reserve(static_cast<size_t>(want * c));
     while (static_cast<int64_t>(labels.size()) < want) {
       int32_t label = 0, task = 0;
       (void)buffer_.get(pick(rng_), code.data(), &label, &task);
       if (task >= below) continue;
-      for (uint32_t v : code) {
-        if (small) {
-          codes.push_back(static_cast<uint8_t>(v));
-        } else {
-          const int32_t w = static_cast<int32_t>(v);
-          const auto* b = reinterpret_cast<const uint8_t*>(&w);
-          codes.insert(codes.end(), b, b + 4);
-        }
-      }
+      codes.insert(codes.end(), code.begin(), code.end());
       labels.push_back(label);
       tasks.push_back(task);
     }
   }
-  Message reply;
-  reply.header.type = msg::kCodes;
-  const int64_t n = static_cast<int64_t>(labels.size());
-  add_payload(reply, {small ? DType::u8 : DType::i32, {n, c}},
-              make_payload_copy(codes.data(), codes.size()));
-  add_payload(reply, {DType::i32, {n}}, make_payload_copy(labels.data(), labels.size() * 4));
-  add_payload(reply, {DType::i32, {n}}, make_payload_copy(tasks.data(), tasks.size() * 4));
-  return reply;
+  return codes_reply(codes.data(), labels.data(), tasks.data(), labels.size(), c,
+                     buffer_.config().l <= 256);
 }
 
 Message HippocampusActor::stats() const {
@@ -141,12 +226,16 @@ Message HippocampusActor::stats() const {
   ints["code_bits"] = buffer_.code_bits();
   ints["bytes_used"] = static_cast<int64_t>(buffer_.bytes_used());
   ints["budget_bytes"] = static_cast<int64_t>(buffer_.config().budget_bytes);
-  std::vector<int64_t> per_class(buffer_.class_counts().begin(), buffer_.class_counts().end());
-  std::vector<int64_t> per_task(buffer_.task_counts().begin(), buffer_.task_counts().end());
-  add_payload(reply, {DType::i64, {static_cast<int64_t>(per_class.size())}},
-              make_payload_copy(per_class.data(), per_class.size() * 8));
-  add_payload(reply, {DType::i64, {static_cast<int64_t>(per_task.size())}},
-              make_payload_copy(per_task.data(), per_task.size() * 8));
+  ints["sealed"] = static_cast<int64_t>(buffer_.sealed_size());
+  ints["phase_mark_bytes"] = static_cast<int64_t>(buffer_.phase_mark_bytes());
+  ints["recall_index_bytes"] = static_cast<int64_t>(buffer_.recall_index_bytes());
+  for (const std::vector<size_t>* counts :
+       {&buffer_.class_counts(), &buffer_.task_counts(), &buffer_.sealed_class_counts(),
+        &buffer_.sealed_task_counts()}) {
+    std::vector<int64_t> values(counts->begin(), counts->end());
+    add_payload(reply, {DType::i64, {static_cast<int64_t>(values.size())}},
+                make_payload_copy(values.data(), values.size() * 8));
+  }
   return reply;
 }
 

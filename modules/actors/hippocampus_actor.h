@@ -1,5 +1,14 @@
-// The hippocampus actor: owns the code buffer and answers store/sample/stats requests.
-// Needs no torch.
+// The hippocampus actor: owns the code buffer and answers store/sample/seal/stats requests
+// (messages.h has the contracts). Needs no torch.
+//
+// kGetStats reply (kStats): ints size, capacity, seen, bits_per_item, code_bits, bytes_used,
+// budget_bytes, sealed (items recallable in this phase), phase_mark_bytes and
+// recall_index_bytes (bookkeeping outside budget_bytes); payloads i64 [classes] items per class,
+// i64 [tasks] items per task, i64 [classes] sealed items per class, i64 [tasks] sealed per task.
+//
+// A malformed kSample or kSeal request gets a kError reply (strings: error, naming the
+// problem) instead of its usual one; the buffer and the sampler's random stream are unchanged,
+// and the handler's Status carries the same error (so the actor counts it).
 #pragma once
 
 #include <memory>
@@ -18,13 +27,16 @@ class HippocampusActor final : public ActorBehavior {
   HippocampusActor(CodeBuffer buffer, std::mt19937_64 sampler);
 
   std::string name() const override { return "hippocampus"; }
+  // Binds the actor's ROUTER on its own endpoint.
   Status start(ActorContext& ctx) override;
+  // Handles kStore (no reply), kSample, kSeal, kGetStats and kSaveState; see messages.h.
   Status on_message(ActorContext& ctx, SocketId from, std::optional<std::string> routing_id,
                     Message&& msg) override;
 
  private:
   Status store(Message& msg);
-  Message sample(const Message& request);
+  Expected<Message> sample(const Message& request);
+  Message sample_below_task(int64_t want, int64_t below);
   Message stats() const;
   Message state() const;
 

@@ -10,8 +10,19 @@ namespace engram::msg {
 inline constexpr const char* kObserve = "observe";
 // association -> hippocampus. payloads: codes u8|i32 [B,c], labels i32 [B], tasks i32 [B].
 inline constexpr const char* kStore = "store";
-// association -> hippocampus. ints: n, below_task. Reply kCodes.
+// association -> hippocampus: draw n stored codes with replacement. ints: n (0 to 2^20),
+// sealed_only (default 1: only items sealed by kSeal, i.e. learned before this phase; 0: all).
+// Optional weights: strings weights_by = "class" or "task", payload 0 f32 [classes or tasks]
+// (finite, >= 0): each draw picks a class (task) with probability proportional to its weight
+// among those with eligible items, then one of its eligible items uniformly; no weights:
+// uniform over eligible items. Reply kCodes (n is 0 when nothing is eligible); a malformed
+// request (wrong dtype or size, NaN or negative weight, unknown weights_by) gets kError naming
+// the problem. Legacy, being removed: ints below_task makes it a uniform draw over the codes of
+// tasks < below_task, the rest ignored.
 inline constexpr const char* kSample = "sample";
+// association -> hippocampus: end of a phase, every code stored so far becomes recallable
+// (sealed); codes stored from now on are fresh until the next kSeal. No payload. Reply kDone.
+inline constexpr const char* kSeal = "seal";
 // hippocampus -> association. payloads: codes u8|i32 [n,c], labels i32 [n], tasks i32 [n].
 // n is 0 when no stored code qualifies.
 inline constexpr const char* kCodes = "codes";
