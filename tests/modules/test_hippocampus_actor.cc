@@ -236,9 +236,10 @@ TEST_CASE("malformed sample and seal requests get kError naming the problem; not
   cases.emplace_back(std::move(m), "seal: takes no payload");
 
   size_t errors = 0;
-  for (auto& [request, expect] : cases) {
+  for (auto& c : cases) {
+    const std::string& expect = c.second;
     CAPTURE(expect);
-    Message r = f.request(std::move(request));
+    Message r = f.request(std::move(c.first));
     REQUIRE(r.header.type == msg::kError);
     const std::string& error = r.header.strings.at("error");
     CHECK_MESSAGE(error.find(expect) != std::string::npos, error);
