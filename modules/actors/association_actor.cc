@@ -24,6 +24,12 @@ Expected<Message> await_reply(zmq::socket_t& sock, const char* expected_type) {
   }
   auto reply = recv_message(sock);
   if (!reply.ok()) return reply.status();
+  if (reply->header.type == msg::kError) {
+    auto why = reply->header.strings.find("error");
+    return Status(ErrorCode::invalid_argument,
+                  std::string("hippocampus refused the request: ") +
+                      (why == reply->header.strings.end() ? "no reason given" : why->second));
+  }
   if (reply->header.type != expected_type) {
     return Status(ErrorCode::malformed, "expected '" + std::string(expected_type) + "', got '" +
                                             reply->header.type + "'");

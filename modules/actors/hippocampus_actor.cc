@@ -136,11 +136,6 @@ Expected<Message> HippocampusActor::sample(const Message& request) {
     return it == request.header.ints.end() ? d : it->second;
   };
   constexpr int64_t kMaxDraw = 1 << 20;
-  const auto below = request.header.ints.find("below_task");
-  if (below != request.header.ints.end()) {
-    // The request of before phases existed: kept until every sender moves to sealed_only.
-    return sample_below_task(std::max<int64_t>(0, std::min(get("n", 0), kMaxDraw)), below->second);
-  }
   auto bad = [](const std::string& what) {
     return Status(ErrorCode::malformed, "sample: " + what);
   };
@@ -185,33 +180,6 @@ Expected<Message> HippocampusActor::sample(const Message& request) {
   Status st = buffer_.sample_recall(draw, rng_, codes.data(), labels.data(), tasks.data(), &drawn);
   if (!st.ok()) return Status(st.code(), "sample: " + st.message());
   return codes_reply(codes.data(), labels.data(), tasks.data(), drawn, c,
-                     buffer_.config().l <= 256);
-}
-
-Message HippocampusActor::sample_below_task(int64_t want, int64_t below) {
-  const int c = buffer_.config().c;
-  std::vector<uint32_t> code(static_cast<size_t>(c));
-  std::vector<uint32_t> codes;
-  std::vector<int32_t> labels, tasks;
-  // Uniform over the stored codes of tasks < below_task, by rejection. Task counts tell up front
-  // whether any qualify, so this never spins on an empty set.
-  size_t eligible = 0;
-  for (int t = 0; t < static_cast<int>(buffer_.task_counts().size()) && t < below; ++t) {
-    eligible += buffer_.task_counts()[static_cast<size_t>(t)];
-  }
-  if (eligible > 0) {
-    std::uniform_int_distribution<size_t> pick(0, buffer_.size() - 1);
-    codes.reserve(static_cast<size_t>(want * c));
-    while (static_cast<int64_t>(labels.size()) < want) {
-      int32_t label = 0, task = 0;
-      (void)buffer_.get(pick(rng_), code.data(), &label, &task);
-      if (task >= below) continue;
-      codes.insert(codes.end(), code.begin(), code.end());
-      labels.push_back(label);
-      tasks.push_back(task);
-    }
-  }
-  return codes_reply(codes.data(), labels.data(), tasks.data(), labels.size(), c,
                      buffer_.config().l <= 256);
 }
 

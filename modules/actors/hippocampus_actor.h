@@ -36,7 +36,6 @@ class HippocampusActor final : public ActorBehavior {
  private:
   Status store(Message& msg);
   Expected<Message> sample(const Message& request);
-  Message sample_below_task(int64_t want, int64_t below);
   Message stats() const;
   Message state() const;
 

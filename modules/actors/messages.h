@@ -4,9 +4,14 @@
 
 namespace engram::msg {
 
-// driver -> association. payloads: x f32 [B,P], y i64 [B], active u8 [classes].
-// ints: task, replay (recollections per batch, 0 = none), replay_below (sample codes of tasks
-// < this). reals: replay_weight. No reply: the neocortex acknowledges with kTrained.
+// driver -> association. payloads: x f32 [B,P] (B = 0 in a consolidation phase), y i64 [B],
+// active u8 [classes], optionally weights f32 [classes or tasks] (strings weights_by = "class" |
+// "task": the hippocampus draws with them). ints: task, replay (recollections per batch, 0 =
+// none), draw (codes to draw per batch: replay x candidates for active/diverse), select (0 none,
+// 1 active, 2 diverse), delay (decode this many batches at once), phase (decoded-ahead
+// recollections are dropped when it changes), learn_association (0: the association does not
+// learn from a batch without real data). reals: replay_weight, label_weight, soft_weight,
+// temperature (passed on to the neocortex). No reply: the neocortex acknowledges with kTrained.
 inline constexpr const char* kObserve = "observe";
 // association -> hippocampus. payloads: codes u8|i32 [B,c], labels i32 [B], tasks i32 [B].
 inline constexpr const char* kStore = "store";
@@ -17,8 +22,7 @@ inline constexpr const char* kStore = "store";
 // among those with eligible items, then one of its eligible items uniformly; no weights:
 // uniform over eligible items. Reply kCodes (n is 0 when nothing is eligible); a malformed
 // request (wrong dtype or size, NaN or negative weight, unknown weights_by) gets kError naming
-// the problem. Legacy, being removed: ints below_task makes it a uniform draw over the codes of
-// tasks < below_task, the rest ignored.
+// the problem.
 inline constexpr const char* kSample = "sample";
 // association -> hippocampus: end of a phase, every code stored so far becomes recallable
 // (sealed); codes stored from now on are fresh until the next kSeal. No payload. Reply kDone.
@@ -27,15 +31,19 @@ inline constexpr const char* kSeal = "seal";
 // n is 0 when no stored code qualifies.
 inline constexpr const char* kCodes = "codes";
 // association -> neocortex. payloads: x, y, active, then optionally xr f32 [R,P], yr i64 [R].
-// reals: replay_weight.
+// ints: select, keep (train on the `keep` selected of the R candidates), association_skipped.
+// reals: replay_weight, label_weight, soft_weight, temperature.
 inline constexpr const char* kTrain = "train";
-// neocortex -> driver (PUSH). reals: loss_real, loss_replay.
+// neocortex -> driver (PUSH). payload: recalled_per_class i64 [classes]. ints: real, recalled
+// (examples trained on), neocortex_skipped, association_skipped. reals: loss_real, loss_replay.
 inline constexpr const char* kTrained = "trained";
 // driver -> neocortex. payloads: x f32 [N,P], y i64 [N], active u8 [classes]. Reply kAccuracy
 // (reals: accuracy).
 inline constexpr const char* kEvaluate = "evaluate";
 inline constexpr const char* kAccuracy = "accuracy";
-// driver -> association: freeze the decoder copy used for recall. Reply kDone.
+// driver -> association: freeze the decoder copy used for recall, drop recollections decoded
+// ahead, and seal the hippocampus's buffer (kSeal). driver -> neocortex: keep a copy of the
+// classifier as the teacher (soft targets, LwF). Reply kDone.
 inline constexpr const char* kConsolidate = "consolidate";
 // driver -> association. payloads: x f32 [N,P]. Reply kDistortion (reals: l1 = mean |x -
 // recall(encode(x))|).

@@ -177,19 +177,6 @@ TEST_CASE("seal and sample: only what was sealed is recalled unless asked otherw
   CHECK(f.host.failures().empty());
 }
 
-TEST_CASE("the legacy below_task request still draws from tasks below it, sealed or not") {
-  Fixture f;
-  f.store({0, 1, 2, 3}, {0, 1, 2, 3}, {0, 1, 2, 0});
-  Message m = sample_request(300);
-  m.header.ints["below_task"] = 1;
-  Codes c = read_codes(f.request(std::move(m)));
-  REQUIRE(c.ids.size() == 300);
-  CHECK(std::set<int32_t>(c.ids.begin(), c.ids.end()) == std::set<int32_t>{0, 3});
-  m = sample_request(5);
-  m.header.ints["below_task"] = 0;
-  CHECK(read_codes(f.request(std::move(m))).ids.empty());
-}
-
 TEST_CASE("malformed sample and seal requests get kError naming the problem; nothing changes") {
   Fixture f;
   f.store({0, 1, 2, 3}, {0, 1, 2, 3}, {0, 1, 2, 0});
