@@ -1,7 +1,12 @@
 #include "bindings/lua/lua_stream.h"
 
 #include <chrono>
+#include <cstdio>
+#include <optional>
+#include <utility>
 
+#include "bindings/lua/lua_events.h"
+#include "bindings/lua/lua_replay.h"
 #include "bindings/lua/lua_table.h"
 #include "bindings/lua/lua_userdata.h"
 #include "io/sensors/sensor_bridge.h"
@@ -100,33 +105,94 @@ int l_close(lua_State* L) {
 
 }  // namespace
 
-// rt:learn_stream(stream, {batches, batch, replay, timeout}) -> {batches, frames, skipped,
-// given_back, skipped_steps, seconds, loss_real}. Frames become batches of `batch` frames of one
-// task (a task change ends the batch); frames without a label are skipped and counted. Returns
-// when `batches` batches were learned or no frame arrived for `timeout` seconds. Nothing taken
-// from the stream is lost: frames left when the call ends stay queued for the next call
+// rt:learn_stream(stream, {batches, batch, replay, timeout, on, every, quiet}) -> {batches,
+// frames, skipped, given_back, skipped_steps, seconds, loss_real, recalled, events, stopped}.
+// `replay` is a number of recollections per batch (default 32) or a table of replay options
+// (lua_replay.h). Frames become batches of `batch` frames of one task (a task change ends the
+// batch); frames without a label are skipped and counted. Returns when `batches` batches were
+// learned, no frame arrived for `timeout` seconds, or the event handler `on` stopped it
+// (lua_events.h: resumed every `every` frames learned, after `quiet` seconds without a frame,
+// on a new class or task, and at the end). Nothing taken from the stream is lost: frames left
+// when the call ends, or when the handler fails, stay queued for the next call
 // (modules/session/stream_learning.h).
 int learn_stream(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
-    auto& rt = check_shared<Session>(L, 1, kRuntimeMeta);
-    auto& stream = check_shared<SensorBridge>(L, 2, kStreamMeta);
+    // Copies: a handler may close the runtime or the stream while the call uses them.
+    const std::shared_ptr<Session> rt = check_shared<Session>(L, 1, kRuntimeMeta);
+    const std::shared_ptr<SensorBridge> stream = check_shared<SensorBridge>(L, 2, kStreamMeta);
     const char* what = "learn_stream options";
     StreamLearnOptions o;
-    double timeout = 10;
+    double timeout = 10, quiet = 0;
+    bool has_handler = false;
     if (!lua_isnoneornil(L, 3)) {
-      check_keys(L, 3, what, {"batches", "batch", "replay", "timeout"});
+      check_keys(L, 3, what, {"batches", "batch", "replay", "timeout", "on", "every", "quiet"});
       o.batches = opt_integer(L, 3, what, "batches", o.batches, 1, 1LL << 40);
       o.batch = static_cast<int>(opt_integer(L, 3, what, "batch", o.batch, 1, 1 << 16));
-      o.replay = static_cast<int>(opt_integer(L, 3, what, "replay", o.replay, 0, 1 << 16));
+      if (lua_getfield(L, 3, "replay") != LUA_TNIL) {
+        o.replay = read_replay(L, -1, "learn_stream options.replay", *rt);
+      }
+      lua_pop(L, 1);
       timeout = opt_number(L, 3, what, "timeout", timeout);
+      o.every_examples = opt_int<int64_t>(L, 3, what, "every", 0, 0, 1LL << 40);
+      quiet = opt_number(L, 3, what, "quiet", quiet);
+      const int on = lua_getfield(L, 3, "on");
+      lua_pop(L, 1);
+      if (on != LUA_TNIL && on != LUA_TFUNCTION) {
+        return luaL_error(L, "%s.on must be a function (the event handler), got %s", what,
+                          lua_typename(L, on));
+      }
+      has_handler = on == LUA_TFUNCTION;
     }
     if (!(timeout >= 0 && timeout <= 1e6)) {
       return luaL_error(L, "learn_stream options: timeout must be in [0, 1e6] seconds");
     }
+    if (!(quiet >= 0 && quiet <= 1e6)) {
+      return luaL_error(L, "learn_stream options: quiet must be in [0, 1e6] seconds");
+    }
+    if (!has_handler && (o.every_examples > 0 || quiet > 0)) {
+      return luaL_error(L, "learn_stream options: every and quiet need an event handler (on)");
+    }
+    if (quiet > 0 && quiet >= timeout) {
+      char text[160];
+      std::snprintf(text, sizeof text,
+                    "learn_stream options: quiet (%g s) must be below timeout (%g s), or the "
+                    "call ends before the stream counts as quiet",
+                    quiet, timeout);
+      return luaL_error(L, "%s", text);
+    }
     o.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
-    auto r = learn_from_stream(*rt, *stream, o);
-    if (!r.ok()) return raise(L, r.status());
-    lua_createtable(L, 0, 7);
+    o.quiet = std::chrono::milliseconds(static_cast<int64_t>(quiet * 1000));
+    if (has_handler) {
+      // LuaCoroutine resumes from the engine's main thread: a handler started from inside a
+      // coroutine (or from another handler) would resume from the wrong one.
+      const bool main_thread = lua_pushthread(L) == 1;
+      lua_pop(L, 1);
+      if (!main_thread) {
+        return luaL_error(L,
+                          "learn_stream: an event handler (on) needs learn_stream called from "
+                          "the script's main thread, not from a coroutine or another handler");
+      }
+    }
+    // The handler's coroutine lives in this scope only, and is released before any Lua error
+    // is raised below. A failed handler ends the call with its own error.
+    bool handler_failed = false;
+    Expected<StreamLearnResult> r = [&]() -> Expected<StreamLearnResult> {
+      std::optional<LuaEventHandler> handler;
+      if (has_handler) {
+        lua_getfield(L, 3, "on");
+        auto made = LuaEventHandler::from_stack(LuaEngine::from_state(L), *rt);
+        if (!made.ok()) return made.status();
+        handler.emplace(std::move(made).value());
+        o.on_event = [&handler, &handler_failed](const StreamEvent& e) {
+          auto reply = handler->handle(e);
+          handler_failed = !reply.ok();
+          return reply;
+        };
+      }
+      return learn_from_stream(*rt, *stream, o);
+    }();
+    if (!r.ok()) return handler_failed ? raise_handler_error(L, r.status()) : raise(L, r.status());
+    lua_createtable(L, 0, 10);
     set_int(L, "batches", r->batches);
     set_int(L, "frames", r->frames);
     set_int(L, "skipped", r->skipped);
@@ -134,6 +200,10 @@ int learn_stream(lua_State* L) {
     set_int(L, "skipped_steps", r->skipped_steps);
     set_number(L, "seconds", r->seconds);
     set_number(L, "loss_real", r->loss_real);
+    set_int(L, "recalled", r->recalled);
+    set_int(L, "events", r->events);
+    lua_pushboolean(L, r->stopped);
+    lua_setfield(L, -2, "stopped");
     return 1;
   });
 }

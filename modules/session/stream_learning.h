@@ -7,23 +7,84 @@
 // have), or given back to the head of the
 // bridge's queue for the next call. The bridge's counters reconcile at any moment
 // (sensor_bridge.h).
+//
+// Events: a curriculum may follow the stream through an event hook (StreamLearnOptions::
+// on_event) that the call runs between batches, never per frame: every N frames learned, when
+// the stream went quiet, when a class or task appears for the first time, and when the call
+// ends. The hook may change the replay of the following batches or stop the call.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <optional>
 
 #include "io/sensors/sensor_bridge.h"
+#include "modules/session/replay_options.h"
 #include "modules/session/session.h"
 #include "runtime/status.h"
 
 namespace engram {
 
+enum class StreamEventKind {
+  examples,   // another StreamLearnOptions::every_examples frames were learned
+  quiet,      // no frame arrived for StreamLearnOptions::quiet (once per quiet spell)
+  new_class,  // a batch just learned had a class the session had never learned before
+  new_task,   // a batch just learned had a task id the session had never learned before
+  phase_end,  // the call is ending (not after an error); every frame is settled or given back
+};
+
+// "examples", "quiet", "new_class", "new_task", "phase_end" (the names scripts see).
+const char* stream_event_name(StreamEventKind kind);
+
+struct StreamEvent {
+  StreamEventKind kind = StreamEventKind::examples;
+  int64_t learned = 0;  // frames learned by this call so far
+  int64_t batches = 0;  // batches learned by this call so far
+  // The task id of the batch just learned (examples, new_class, new_task); -1 for quiet and
+  // phase_end.
+  int64_t task = -1;
+  int64_t class_id = -1;  // new_class: the class; -1 otherwise
+};
+
+// What the hook wants after an event.
+struct EventReply {
+  bool stop = false;  // end the call now: no further batch is learned
+  // Replaces StreamLearnOptions::replay for the batches learned after this event (checked with
+  // validate() before it is used).
+  std::optional<ReplayOptions> replay;
+};
+
+// Runs on the calling thread, between batches. An error ends the call with that error.
+using StreamEventHook = std::function<Expected<EventReply>(const StreamEvent&)>;
+
+// Replay options of `n` uniform recollections per batch.
+inline ReplayOptions replay_per_batch(int n) {
+  ReplayOptions r;
+  r.per_batch = n;
+  return r;
+}
+
 struct StreamLearnOptions {
   int64_t batches = 100;  // batches to learn in this call, >= 1
   int batch = 32;         // frames per batch, >= 1
-  int replay = 32;        // recollections per batch, >= 0
+  // Recollections mixed into each batch and how they are drawn (32 uniform by default).
+  ReplayOptions replay = replay_per_batch(32);
   // The call returns when no frame arrived for this long (a partial batch is then learned).
   std::chrono::milliseconds timeout{10000};
+
+  // --- events (all off unless on_event is set) ---
+  // An `examples` event each time the frames learned by this call pass another multiple of
+  // this (at most one event per batch); 0 = none.
+  int64_t every_examples = 0;
+  // A `quiet` event when no frame arrived for this long; 0 = none. Must be below `timeout`.
+  // The partial batch gathered so far is learned first; the call then goes on waiting for
+  // frames until `timeout` (measured from the last frame), unless the hook stops it.
+  std::chrono::milliseconds quiet{0};
+  // Called for every event in the order they happen: for a batch, new_task, then new_class
+  // (ascending class ids), then examples. Nothing after a reply with stop = true except
+  // phase_end, which always comes last unless the call failed.
+  StreamEventHook on_event;
 };
 
 struct StreamLearnResult {
@@ -34,12 +95,17 @@ struct StreamLearnResult {
   int64_t skipped_steps = 0;  // training steps not applied: loss or gradients not finite
   double seconds = 0;
   double loss_real = 0;  // of the last batch
+  int64_t recalled = 0;  // recollections trained on alongside the frames
+  int64_t events = 0;    // events passed to on_event
+  bool stopped = false;  // on_event asked to stop
 };
 
-// Learns from `stream` until options.batches batches are learned or no frame arrives for
-// options.timeout. A change of task id ends the current batch (frames without a task id are
-// task 0). Errors: invalid_argument (options), the session's errors; on error, frames of the
-// failed batch and any others taken are given back, so none is lost.
+// Learns from `stream` until options.batches batches are learned, no frame arrives for
+// options.timeout, or the event hook says stop. A change of task id ends the current batch
+// (frames without a task id are task 0). Errors: invalid_argument (options, or replay options
+// the hook asked for that validate() refuses), the session's errors, the hook's errors; on error,
+// frames of the failed batch and any others taken are given back, so none is lost (batches learned
+// before the error stay learned).
 Expected<StreamLearnResult> learn_from_stream(Session& session, SensorBridge& stream,
                                               const StreamLearnOptions& options);
 

@@ -174,7 +174,7 @@ int main(int argc, char** argv) {
 
   StreamLearnOptions lo;
   lo.batch = o.batch;
-  lo.replay = o.replay;
+  lo.replay.per_batch = o.replay;
   lo.batches =
       static_cast<int64_t>(std::max<uint64_t>(1, o.report / static_cast<uint64_t>(o.batch)));
   lo.timeout = std::chrono::milliseconds(20000);

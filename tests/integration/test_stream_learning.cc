@@ -143,7 +143,7 @@ TEST_CASE("a call that ends mid-batch leaves the rest queued: every frame is lea
   StreamLearnOptions o;
   o.batches = 1;
   o.batch = 32;
-  o.replay = 8;
+  o.replay.per_batch = 8;
   o.timeout = 300ms;
   auto first = learn_from_stream(**session, *stream, o);
   REQUIRE(first.ok());
@@ -199,7 +199,7 @@ TEST_CASE("NaN frames amid valid ones are refused, counted, and the model still 
   StreamLearnOptions o;
   o.batches = 1000;
   o.batch = 16;
-  o.replay = 16;
+  o.replay.per_batch = 16;
   o.timeout = 1000ms;
   auto r = learn_from_stream(**session, *stream, o);
   REQUIRE(r.ok());
