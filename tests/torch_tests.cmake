@@ -21,6 +21,9 @@ engram_test(NAME test_curriculum SOURCES integration/test_curriculum.cc LIBS eng
 engram_test(NAME test_recall_selection SOURCES modules/test_recall_selection.cc LIBS engram_modules LABELS unit TIMEOUT 120)
 # Sensor frames through SensorBridge into Session learning: nothing lost, NaN never learned.
 engram_test(NAME test_stream_learning SOURCES integration/test_stream_learning.cc LIBS engram_modules LABELS integration sanitize TIMEOUT 300)
+# Event-driven schedules over a stream: the C++ event hook and Lua handler coroutines (kinds,
+# stop, replay replies, errors with the script line, the sandbox's budgets, nothing lost).
+engram_test(NAME test_stream_events SOURCES integration/test_stream_events.cc integration/test_lua_events.cc LIBS engram_lua_module LABELS integration TIMEOUT 300)
 # Runs the built `engram` binary (exit codes, messages).
 engram_test(NAME test_cli SOURCES integration/test_cli.cc LABELS integration TIMEOUT 120)
 target_compile_definitions(test_cli PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
