@@ -10,6 +10,7 @@ engram_test(NAME test_tensor_archive SOURCES modules/test_tensor_archive.cc LIBS
 engram_test(NAME test_compression_probe SOURCES modules/test_compression_probe.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
 engram_test(NAME test_distiller SOURCES modules/test_distiller.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 240)
 engram_test(NAME test_lua_module SOURCES modules/test_lua_module.cc LIBS engram_lua_module LABELS unit TIMEOUT 60)
+engram_test(NAME test_lua_curriculum SOURCES modules/test_lua_curriculum.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
 # Integer settings from JSON and from Lua: range-checked before they are narrowed.
 engram_test(NAME test_json_settings SOURCES modules/test_json_settings.cc LIBS engram_modules LABELS unit TIMEOUT 60)
 engram_test(NAME test_lua_settings SOURCES modules/test_lua_settings.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
@@ -31,6 +32,10 @@ add_dependencies(test_cli engram)
 engram_test(NAME test_cli_settings SOURCES integration/test_cli_settings.cc LABELS integration TIMEOUT 120)
 target_compile_definitions(test_cli_settings PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
 add_dependencies(test_cli_settings engram)
+# `engram config --list` prints every declared option; the README's option tables equal it.
+engram_test(NAME test_config_list SOURCES integration/test_config_list.cc LABELS integration TIMEOUT 60)
+target_compile_definitions(test_config_list PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
+add_dependencies(test_config_list engram)
 
 # A Python publisher streams MNIST into a learning engram (needs Debian's python3-zmq/-msgpack).
 add_test(NAME stream_learn

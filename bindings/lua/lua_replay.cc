@@ -34,28 +34,25 @@ void push_sampler_info(lua_State* L, Session& session) {
 }
 
 // Reads the weights table at the top of the stack ({[id] = w}) into `out` (size n).
-void read_weights(lua_State* L, const std::string& what, const char* by, std::vector<double>& out,
-                  int n) {
+void read_weights(lua_State* L, const std::string& what, const std::string& by,
+                  std::vector<double>& out, int n) {
   out.assign(static_cast<size_t>(n), 0.0);
+  auto fail = [&](const std::string& message) {
+    luaL_error(L, "%s", (what + ": " + message).c_str());
+  };
   lua_pushnil(L);
   while (lua_next(L, -2) != 0) {
     if (!lua_isinteger(L, -2)) {
-      luaL_error(L, "%s: %s weights must be keyed by %s id (integers), found key %s", what.c_str(),
-                 by, by, luaL_tolstring(L, -2, nullptr));
+      fail(by + " weights must be keyed by " + by + " id (an integer), found the key " +
+           luaL_tolstring(L, -2, nullptr));
     }
     const lua_Integer id = lua_tointeger(L, -2);
-    if (id < 0 || id >= n) {
-      luaL_error(L, "%s: %s %lld is unknown (ids are 0 to %d)", what.c_str(), by,
-                 static_cast<long long>(id), n - 1);
-    }
-    if (!lua_isnumber(L, -1)) {
-      luaL_error(L, "%s: the weight of %s %lld is not a number", what.c_str(), by,
-                 static_cast<long long>(id));
-    }
+    const std::string name = by + " " + std::to_string(id);
+    if (id < 0 || id >= n) fail(name + " is unknown (ids are 0 to " + std::to_string(n - 1) + ")");
+    if (!lua_isnumber(L, -1)) fail("the weight of " + name + " is not a number");
     const double w = lua_tonumber(L, -1);
     if (!std::isfinite(w) || w < 0) {
-      luaL_error(L, "%s: the weight of %s %lld is %f (must be finite and >= 0)", what.c_str(), by,
-                 static_cast<long long>(id), w);
+      fail("the weight of " + name + " is " + std::to_string(w) + " (must be finite and >= 0)");
     }
     out[static_cast<size_t>(id)] = w;
     lua_pop(L, 1);

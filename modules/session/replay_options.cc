@@ -78,11 +78,13 @@ Expected<ReplayOptions> replay_options_from_json(const json& value, const std::s
     o.per_batch = checked->at("per_batch").get<int>();
     return o;
   }
-  if (!value.is_object()) {
+  // An empty Lua table converts to an empty JSON array: the same as no options.
+  const bool empty_table = value.is_array() && value.empty();
+  if (!value.is_object() && !empty_table) {
     return Status(ErrorCode::invalid_argument,
                   where + " must be a number (recollections per batch) or a table");
   }
-  json input = value;
+  json input = empty_table ? json::object() : value;
   json targets;
   if (auto t = input.find("targets"); t != input.end() && t->is_object()) {
     targets = *t;
