@@ -1,7 +1,5 @@
 #include "bindings/lua/lua_json.h"
 
-#include <cmath>
-
 namespace engram::lua {
 namespace {
 
@@ -15,8 +13,7 @@ nlohmann::json to_json_at(lua_State* L, int idx, const char* what, int depth) {
     case LUA_TBOOLEAN: return lua_toboolean(L, idx) != 0;
     case LUA_TNUMBER:
       if (lua_isinteger(L, idx)) return static_cast<int64_t>(lua_tointeger(L, idx));
-      if (!std::isfinite(lua_tonumber(L, idx))) return nullptr;
-      return lua_tonumber(L, idx);
+      return lua_tonumber(L, idx);  // NaN and infinities stay numbers; dump() writes null
     case LUA_TSTRING: return std::string(lua_tostring(L, idx));
     case LUA_TTABLE: {
       const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, idx));

@@ -320,7 +320,7 @@ Expected<std::unique_ptr<OnlineAgent>> OnlineAgent::restore(const std::string& p
     return Status(ErrorCode::invalid_argument,
                   path + ": not a snapshot of an online agent (written by engram_snapshot)");
   }
-  auto config = agent_config_from_json(state["agent"].dump());
+  auto config = agent_config_from_stored_json(state["agent"].dump());
   if (!config.ok()) return Status(config.status().code(), path + ": " + config.status().message());
   auto base = counters_from_json(state["counters"]);
   if (!base.ok()) {

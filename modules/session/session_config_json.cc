@@ -2,90 +2,65 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
-#include <type_traits>
-#include <vector>
 
 #include "modules/session/json_integer.h"
+#include "modules/session/session_settings.h"
 
 namespace engram {
 namespace {
 
 using nlohmann::json;
 
-json to_json(const LearnerConfig& c) {
-  return {{"net", c.classifier.net},
-          {"hidden", c.classifier.hidden},
-          {"rows", c.classifier.rows},
-          {"cols", c.classifier.cols},
-          {"classes", c.classifier.classes},
-          {"lr", c.lr},
-          {"seed", c.seed},
-          {"device", c.device}};
-}
+constexpr int kFormat = 2;
 
-json to_json(const DiscreteVaeConfig& c) {
-  return {{"c", c.c},
-          {"l", c.l},
-          {"arch", c.arch},
-          {"hidden", c.hidden},
-          {"rows", c.rows},
-          {"cols", c.cols},
-          {"tau", c.tau},
-          {"kl_weight", c.kl_weight},
-          {"distill_weight", c.distill_weight},
-          {"lr", c.lr},
-          {"seed", c.seed},
-          {"device", c.device}};
-}
-
-// An integer field whose value its type cannot hold (thrown by get, caught below).
+// Thrown while converting format 1, turned into a Status below.
 struct FieldError {
+  ErrorCode code;
   std::string message;
 };
 
-// json_integer for field `name`, throwing FieldError.
-template <typename T>
-T integer(const json& value, const std::string& name) {
-  Expected<T> v = json_integer<T>(value, name);
-  if (!v.ok()) throw FieldError{v.status().message()};
-  return *v;
+const json& field(const json& j, const std::string& what, const char* key) {
+  const std::string name = what.empty() ? key : what + "." + key;
+  if (!j.is_object()) throw FieldError{ErrorCode::malformed, what + " must be an object"};
+  auto it = j.find(key);
+  if (it == j.end()) throw FieldError{ErrorCode::malformed, name + " is missing"};
+  return *it;
 }
 
-// Reads j[key] into out; throws json::exception (caught below) on a missing key or wrong type.
-// Integers, alone or in lists, are range-checked before they are narrowed to out's type (a
-// num_tasks of 2^40 must not arrive as 0), and errors name them as `what`.key.
-template <typename T>
-void get(const json& j, const char* what, const char* key, T& out) {
-  const std::string name = *what ? std::string(what) + "." + key : std::string(key);
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    out = integer<T>(j.at(key), name);
-  } else if constexpr (std::is_same_v<T, std::vector<int>>) {
-    const json& list = j.at(key);
-    if (!list.is_array()) throw FieldError{name + " must be a list of integers"};
-    out.clear();
-    for (const json& e : list) {
-      out.push_back(integer<int>(e, name + "[" + std::to_string(out.size()) + "]"));
+// A format-1 configuration as the format-2 tree (endpoints are read apart). The fields it used
+// must be present; what Session recomputes (rows, cols, classes, the derived seeds) is ignored.
+json tree_from_format1(const json& j) {
+  json tree = {{"tasks", field(j, "", "num_tasks")},
+               {"seed", field(j, "", "seed")},
+               {"threads", field(j, "", "threads")}};
+  const json& n = field(j, "", "neocortex");
+  tree["neocortex"] = {{"net", field(n, "neocortex", "net")},
+                       {"hidden", field(n, "neocortex", "hidden")},
+                       {"lr", field(n, "neocortex", "lr")}};
+  tree["device"] = field(n, "neocortex", "device");
+  const json& m = field(j, "", "memory");
+  json memory = {{"kind", field(m, "memory", "kind")},
+                 {"budget_bytes", field(m, "memory", "budget_bytes")},
+                 {"selector", field(m, "memory", "selector")}};
+  const json& dvae = field(m, "memory", "dvae");
+  if (memory["kind"] == "dvae") {
+    for (const char* key :
+         {"c", "l", "arch", "hidden", "kl_weight", "distill_weight", "lr", "tau"}) {
+      memory[key] = field(dvae, "memory.dvae", key);
     }
-  } else {
-    out = j.at(key).get<T>();
   }
+  tree["memory"] = std::move(memory);
+  return tree;
 }
 
 }  // namespace
 
 std::string session_config_to_json(const SessionConfig& c) {
-  json j = {{"format", 1},
-            {"num_tasks", c.num_tasks},
-            {"seed", c.seed},
-            {"threads", c.threads},
-            {"endpoints", c.endpoints},
-            {"neocortex", to_json(c.neocortex)},
-            {"memory",
-             {{"kind", c.memory.kind},
-              {"budget_bytes", c.memory.budget_bytes},
-              {"selector", selector_name(c.memory.selector)},
-              {"dvae", to_json(c.memory.dvae)}}}};
+  json j = session_config_to_settings(c);
+  j["format"] = kFormat;
+  j["endpoints"] = c.endpoints;
   return j.dump();
 }
 
@@ -94,51 +69,37 @@ Expected<SessionConfig> session_config_from_json(const std::string& text) {
   if (j.is_discarded() || !j.is_object()) {
     return Status(ErrorCode::malformed, "config: not a JSON object");
   }
-  SessionConfig c;
-  std::string selector;
+  auto in_config = [](const Status& s) { return Status(s.code(), "config: " + s.message()); };
+  json tree;
+  std::map<std::string, std::string> endpoints;
   try {
-    if (integer<int>(j.at("format"), "format") != 1) {
-      return Status(ErrorCode::unsupported_version, "config: unknown format");
+    Expected<int64_t> format = json_integer<int64_t>(field(j, "", "format"), "format");
+    if (!format.ok()) return in_config(format.status());
+    const json& e = field(j, "", "endpoints");
+    if (!e.is_object()) throw FieldError{ErrorCode::malformed, "endpoints must be an object"};
+    for (const auto& item : e.items()) {
+      if (!item.value().is_string()) {
+        throw FieldError{ErrorCode::malformed, "endpoints." + item.key() + " must be a string"};
+      }
+      endpoints[item.key()] = item.value().get<std::string>();
     }
-    get(j, "", "num_tasks", c.num_tasks);
-    get(j, "", "seed", c.seed);
-    get(j, "", "threads", c.threads);
-    get(j, "", "endpoints", c.endpoints);
-    const json& n = j.at("neocortex");
-    get(n, "neocortex", "net", c.neocortex.classifier.net);
-    get(n, "neocortex", "hidden", c.neocortex.classifier.hidden);
-    get(n, "neocortex", "rows", c.neocortex.classifier.rows);
-    get(n, "neocortex", "cols", c.neocortex.classifier.cols);
-    get(n, "neocortex", "classes", c.neocortex.classifier.classes);
-    get(n, "neocortex", "lr", c.neocortex.lr);
-    get(n, "neocortex", "seed", c.neocortex.seed);
-    get(n, "neocortex", "device", c.neocortex.device);
-    const json& m = j.at("memory");
-    get(m, "memory", "kind", c.memory.kind);
-    get(m, "memory", "budget_bytes", c.memory.budget_bytes);
-    get(m, "memory", "selector", selector);
-    const json& v = m.at("dvae");
-    DiscreteVaeConfig& d = c.memory.dvae;
-    get(v, "memory.dvae", "c", d.c);
-    get(v, "memory.dvae", "l", d.l);
-    get(v, "memory.dvae", "arch", d.arch);
-    get(v, "memory.dvae", "hidden", d.hidden);
-    get(v, "memory.dvae", "rows", d.rows);
-    get(v, "memory.dvae", "cols", d.cols);
-    get(v, "memory.dvae", "tau", d.tau);
-    get(v, "memory.dvae", "kl_weight", d.kl_weight);
-    get(v, "memory.dvae", "distill_weight", d.distill_weight);
-    get(v, "memory.dvae", "lr", d.lr);
-    get(v, "memory.dvae", "seed", d.seed);
-    get(v, "memory.dvae", "device", d.device);
-  } catch (const nlohmann::json::exception& e) {
-    return Status(ErrorCode::malformed, std::string("config: ") + e.what());
+    if (*format == 1) {
+      tree = tree_from_format1(j);
+    } else if (*format == kFormat) {
+      tree = j;
+      tree.erase("format");
+      tree.erase("endpoints");
+    } else {
+      return Status(
+          ErrorCode::unsupported_version,
+          "config: unknown format " + std::to_string(*format) + " (this version reads 1 and 2)");
+    }
   } catch (const FieldError& e) {
-    return Status(ErrorCode::malformed, "config: " + e.message);
+    return Status(e.code, "config: " + e.message);
   }
-  auto parsed = parse_selector(selector);
-  if (!parsed.ok()) return parsed.status();
-  c.memory.selector = *parsed;
+  auto c = session_config_from_settings(tree, "");
+  if (!c.ok()) return in_config(c.status());
+  c->endpoints = std::move(endpoints);
   return c;
 }
 

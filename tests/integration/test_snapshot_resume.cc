@@ -47,7 +47,7 @@ SessionConfig small_config(const std::string& memory) {
   c.seed = 5;
   c.memory.kind = memory;
   c.memory.budget_bytes = 20000;
-  c.memory.dvae.hidden = {64};
+  if (memory == "dvae") c.memory.options["hidden"] = {64};  // other kinds refuse dvae options
   c.neocortex.classifier.hidden = {64};
   return c;
 }
@@ -56,7 +56,7 @@ LearnOptions quick() {
   LearnOptions o;
   o.iterations = 40;
   o.batch = 32;
-  o.replay = 32;
+  o.replay.per_batch = 32;
   return o;
 }
 

@@ -46,9 +46,11 @@ SessionConfig config(const std::string& kind, uint64_t seed) {
   SessionConfig c;
   c.neocortex.classifier.hidden = {256, 256};
   c.memory.kind = kind;
-  c.memory.dvae.c = 100;
-  c.memory.dvae.l = 2;
-  c.memory.dvae.hidden = {256};
+  if (kind == "dvae") {  // the options of the dvae kind (other kinds refuse them)
+    c.memory.options["c"] = 100;
+    c.memory.options["l"] = 2;
+    c.memory.options["hidden"] = {256};
+  }
   c.memory.budget_bytes = 40000;  // ~3000 codes of 100 + 7 bits
   c.num_tasks = 2;
   c.seed = seed;
@@ -70,7 +72,7 @@ Outcome run(const std::string& kind, uint64_t seed) {
   LearnOptions o;
   o.iterations = 300;
   o.batch = 64;
-  o.replay = 64;
+  o.replay.per_batch = 64;
   Outcome out;
   auto p0 = (*session)->learn(f.scenario.tasks[0], o);
   REQUIRE_MESSAGE(p0.ok(), p0.status().to_string());
@@ -110,7 +112,7 @@ TEST_CASE("Session::create rejects invalid configurations") {
   CHECK(s.status().code() == ErrorCode::invalid_argument);
   CHECK(s.status().message().find("bogus") != std::string::npos);
   c = config("dvae", 1);
-  c.memory.dvae.l = 1;
+  c.memory.options["l"] = 1;
   CHECK_FALSE(Session::create(c, f.dataset).ok());
   c = config("dvae", 1);
   c.threads = 0;

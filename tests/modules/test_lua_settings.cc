@@ -30,12 +30,11 @@ TEST_CASE("engram.runtime: tasks = 2^40 is refused naming the setting, range and
   CHECK(contains(lua.error("engram.runtime{dataset = ds, tasks = 1 << 40}"),
                  "runtime.tasks must be in [1, 65536], got 1099511627776"));
   CHECK(contains(lua.error("engram.runtime{dataset = ds, seed = -1}"),
-                 "runtime.seed must be in [0, 9223372036854775807], got -1"));
+                 "runtime.seed must be in [0, 18446744073709551615], got -1"));
   CHECK(contains(lua.error("engram.runtime{dataset = ds, memory = {c = (1 << 32) + 8}}"),
                  "runtime.memory.c must be in [1, 65536], got 4294967304"));
   CHECK(contains(lua.error("engram.runtime{dataset = ds, neocortex = {hidden = {64, 1 << 40}}}"),
-                 "runtime.neocortex.hidden[2] must be in [-2147483648, 2147483647], got "
-                 "1099511627776"));
+                 "runtime.neocortex.hidden entry 2 must be in [1, 1048576], got 1099511627776"));
 }
 
 TEST_CASE("engram.runtime: non-integers for integer settings are refused, not truncated") {
@@ -48,9 +47,37 @@ TEST_CASE("engram.runtime: non-integers for integer settings are refused, not tr
   CHECK(contains(lua.error("engram.runtime{dataset = ds, threads = math.huge}"),
                  "runtime.threads must be an integer, got inf"));
   CHECK(contains(lua.error("engram.runtime{dataset = ds, tasks = '5x'}"),
-                 "runtime.tasks must be an integer, got 5x"));
+                 "runtime.tasks must be an integer, got \"5x\""));
   CHECK(contains(lua.error("engram.runtime{dataset = ds, tasks = {}}"),
-                 "runtime.tasks must be an integer, got table"));
+                 "runtime.tasks must be an integer, got {}"));
+}
+
+TEST_CASE("engram.runtime reads the declared settings: the memory table is the kind's") {
+  Lua lua;
+  // The same declarations as the C API's JSON and snapshot configs (test_json_settings).
+  CHECK(contains(lua.error("engram.runtime{dataset = ds, memory = {kind = 'raw', c = 3}}"),
+                 "runtime.memory.c is an option of memory kind \"dvae\", not of \"raw\" "
+                 "(runtime.memory.kind)"));
+  CHECK(contains(lua.error("engram.runtime{dataset = ds, memory = {cc = 3}}"),
+                 "unknown key 'runtime.memory.cc' (did you mean 'c'?); known: kind, budget_bytes, "
+                 "selector, c, l,"));
+  CHECK(contains(lua.error("engram.runtime{dataset = ds, memroy = {}}"),
+                 "unknown key 'runtime.memroy' (did you mean 'memory'?)"));
+  CHECK(contains(lua.error("engram.runtime{dataset = ds, endpoint = {}}"),
+                 "(did you mean 'endpoints'?)"));
+  CHECK(contains(lua.error("engram.runtime{dataset = ds, memory = 5}"),
+                 "runtime.memory must be a table (an object of options), got 5"));
+  CHECK(contains(lua.error("engram.runtime{dataset = ds, neocortex = {lr = 0/0}}"),
+                 "runtime.neocortex.lr must be a finite number, got nan"));
+  CHECK(contains(lua.error("engram.runtime{dataset = ds, memory = {kind = 'lwf', weight = -1}}"),
+                 "runtime.memory.weight must be in [0, 1000000], got -1"));
+  // Empty tables are every default; a kind's options reach the session.
+  lua.run(
+      "rt = engram.runtime{dataset = ds, neocortex = {}, memory = {kind = 'dvae', c = 12,\n"
+      "                    hidden = {32}}}\n"
+      "code_bits = rt:memory().code_bits\n"
+      "rt:close()\n");
+  CHECK(std::get<int64_t>(lua.global("code_bits")) == 12);  // c = 12 codes of l = 2: 12 bits
 }
 
 TEST_CASE("rt:learn options beyond int are refused before anything is learned") {
@@ -63,7 +90,7 @@ TEST_CASE("rt:learn options beyond int are refused before anything is learned") 
   CHECK(contains(lua.error("rt:learn(tasks[1], {iterations = 1 << 40, progress = false})"),
                  "learn options.iterations must be in [0, 100000000], got 1099511627776"));
   CHECK(contains(lua.error("rt:learn(tasks[1], {replay = 2.5, progress = false})"),
-                 "learn options.replay must be an integer, got 2.5"));
+                 "learn options.replay.per_batch must be an integer, got 2.5"));
   CHECK(contains(lua.error("rt:distortion(tasks[1], 2.5)"),
                  "distortion: max_examples must be an integer, got 2.5"));
   CHECK(contains(lua.error("rt:distortion(tasks[1], 0)"),
