@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "bindings/cli/config_list.h"
 #include "bindings/cli/inspect.h"
 #include "bindings/lua/engram_module.h"
 #include "io/sensors/curve_auth.h"
@@ -117,6 +118,12 @@ int main(int argc, char** argv) {
   std::string snapshot;
   inspect->add_option("file", snapshot, "the snapshot")->required()->check(CLI::ExistingFile);
 
+  CLI::App* config = app.add_subcommand(
+      "config", "print every configuration option (Markdown tables, as in the README)");
+  bool list = false;
+  config->add_flag("--list", list, "list every option: name, type, default, range, description")
+      ->required();
+
   CLI::App* keygen = app.add_subcommand(
       "keygen", "print a new CURVE key pair (Z85) for encrypted, authenticated sensor streams");
 
@@ -137,6 +144,10 @@ int main(int argc, char** argv) {
     engram::Status s = engram::inspect_snapshot(snapshot, std::cout);
     if (!s.ok()) std::cerr << "engram: " << s.message() << "\n";
     return s.ok() ? kExitOk : kExitRuntimeError;
+  }
+  if (config->parsed()) {
+    std::cout << engram::config_list_markdown();
+    return kExitOk;
   }
   if (keygen->parsed()) {
     auto keys = engram::curve_keypair();
