@@ -150,9 +150,9 @@ int main(int argc, char** argv) {
   SessionConfig sc;
   sc.neocortex.classifier.hidden = {64};
   sc.memory.kind = "dvae";
-  sc.memory.dvae.c = 32;
-  sc.memory.dvae.l = 2;
-  sc.memory.dvae.hidden = {64};
+  sc.memory.options["c"] = 32;
+  sc.memory.options["l"] = 2;
+  sc.memory.options["hidden"] = {64};
   sc.memory.budget_bytes = 20000;
   sc.num_tasks = kTasks;
   auto session = Session::create(sc, shape_only());

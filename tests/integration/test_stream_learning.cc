@@ -51,9 +51,9 @@ SessionConfig small_config() {
   SessionConfig c;
   c.neocortex.classifier.hidden = {32};
   c.memory.kind = "dvae";
-  c.memory.dvae.c = 16;
-  c.memory.dvae.l = 2;
-  c.memory.dvae.hidden = {32};
+  c.memory.options["c"] = 16;
+  c.memory.options["l"] = 2;
+  c.memory.options["hidden"] = {32};
   c.memory.budget_bytes = 2000;
   c.num_tasks = 2;
   c.threads = 1;
