@@ -47,6 +47,12 @@ add_test(NAME stream_learn_curve
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/stream_learn.sh $<TARGET_FILE:engram>
                  ${PROJECT_SOURCE_DIR} 5792 curve)
 set_tests_properties(stream_learn_curve PROPERTIES LABELS integration TIMEOUT 600)
+# examples/curriculum.lua end to end with the Python publisher: its event handler (sleeps,
+# snapshot on quiet) and Lua sampler function, every frame learned.
+add_test(NAME curriculum_example
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/curriculum_example.sh $<TARGET_FILE:engram>
+                 ${PROJECT_SOURCE_DIR} 5793)
+set_tests_properties(curriculum_example PROPERTIES LABELS integration TIMEOUT 300)
 # scripts/distill_mnist.lua end to end at a tiny scale (tables, caches, a bad column).
 add_test(NAME distill_script
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/distill_script.sh $<TARGET_FILE:engram>
