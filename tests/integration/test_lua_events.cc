@@ -2,8 +2,8 @@
 // handler coroutine on each event kind, "stop" and a returning handler stop the call, a replay
 // table changes the following batches, and a handler's errors (its own, a bad reply, the
 // instruction and memory budgets) carry the script line, lose no frame and leave the runtime
-// learning afterwards. Frames come over a real socket from a publisher the script drives
-// through a host function, publish(task, n).
+// learning afterwards; a handler may consolidate and snapshot between batches. Frames come over a
+// real socket from a publisher the script drives through a host function, publish(task, n).
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -14,6 +14,7 @@
 #include "bindings/lua/lua_userdata.h"
 #include "tests/integration/stream_test_util.h"
 #include "tests/modules/lua_test_engine.h"
+#include "tests/temp_dir.h"
 
 namespace engram {
 namespace {
@@ -145,6 +146,35 @@ TEST_CASE("\"stop\" or a handler that returns stops the call; the rest stays que
   CHECK(std::get<bool>(lua.global("stopped")));
   CHECK(lua.counter("learned") == 16);
   CHECK(lua.counter("queued") == 24);
+  CHECK(lua.reconciles());
+}
+
+TEST_CASE("a handler consolidates and snapshots between batches") {
+  StreamLua lua;
+  test::TempDir dir;
+  lua.publish_and_wait(0, 32);
+  lua.run("path = '" + dir.file("quiet.engram") +
+          "'\n"
+          "sleeps = 0\n"
+          "r = rt:learn_stream(stream, { batch = 8, every = 16, quiet = 0.3, timeout = 5,\n"
+          "  on = function(ev)\n"
+          "    while true do\n"
+          "      if ev.kind == 'examples' then\n"
+          "        local s = rt:consolidate { steps = 3, batch = 16, progress = false }\n"
+          "        sleeps = sleeps + s.iterations\n"
+          "      elseif ev.kind == 'quiet' then\n"
+          "        rt:snapshot(path, { learned = ev.learned })\n"
+          "        return 'stop'\n"
+          "      end\n"
+          "      ev = coroutine.yield()\n"
+          "    end\n"
+          "  end })\n"
+          "local rt2, state = engram.restore(path, { dataset = ds })\n"
+          "restored_learned = state.learned\n"
+          "rt2:close()\n");
+  CHECK(lua.integer("sleeps") == 6);  // two examples events, 3 steps each
+  CHECK(lua.integer("restored_learned") == 32);
+  CHECK(lua.counter("learned") == 32);
   CHECK(lua.reconciles());
 }
 
