@@ -8,44 +8,23 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
-#include <cmath>
 #include <limits>
-#include <memory>
-#include <random>
-#include <thread>
-#include <vector>
 
 #include "io/datasets/scenario.h"
+#include "tests/integration/stream_test_util.h"
 
 namespace engram {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int kSide = 8, kClasses = 4, kTrainPerClass = 300, kTestPerClass = 50;
+using test::bars;
+using test::eventually;
+using test::of_classes;
+using test::reconciles;
+using Publisher = test::FramePublisher;
 
-// 8x8 images: class k lights rows 2k and 2k+1 (values 0.6..1) over noise in [0, 0.3].
-std::shared_ptr<const ImageDataset> bars() {
-  auto d = std::make_shared<ImageDataset>();
-  d->name = "bars";
-  d->rows = d->cols = kSide;
-  d->num_classes = kClasses;
-  std::mt19937 rng(7);
-  std::uniform_int_distribution<int> noise(0, 76), bright(153, 255);
-  auto add = [&](std::vector<uint8_t>& x, std::vector<uint8_t>& y, int k) {
-    for (int r = 0; r < kSide; ++r) {
-      for (int c = 0; c < kSide; ++c) {
-        x.push_back(static_cast<uint8_t>(r / 2 == k ? bright(rng) : noise(rng)));
-      }
-    }
-    y.push_back(static_cast<uint8_t>(k));
-  };
-  for (int i = 0; i < kTrainPerClass; ++i)
-    for (int k = 0; k < kClasses; ++k) add(d->train_x, d->train_y, k);
-  for (int i = 0; i < kTestPerClass; ++i)
-    for (int k = 0; k < kClasses; ++k) add(d->test_x, d->test_y, k);
-  return d;
-}
+constexpr int kSide = test::kBarSide;
 
 SessionConfig small_config() {
   SessionConfig c;
@@ -60,80 +39,13 @@ SessionConfig small_config() {
   return c;
 }
 
-std::unique_ptr<SensorBridge> bridge() {
-  SensorBridgeConfig cfg;
-  cfg.endpoint = "tcp://127.0.0.1:0";
-  cfg.limits.expected_values = kSide * kSide;
-  cfg.limits.num_classes = kClasses;
-  auto b = SensorBridge::start(cfg);
-  REQUIRE(b.ok());
-  return std::move(*b);
-}
-
-// A publisher of f32 frames of the dataset's training images.
-class Publisher {
- public:
-  explicit Publisher(const std::string& endpoint) : pub_(ctx_, zmq::socket_type::push) {
-    pub_.set(zmq::sockopt::linger, 5000);
-    pub_.connect(endpoint);
-  }
-  // Sends training image i as a frame of `task`; with `poison`, value 5 is NaN.
-  void send(const ImageDataset& d, size_t i, int task, bool poison = false) {
-    SensorFrame f;
-    f.topic = "cam";
-    f.source = "cam0";
-    f.seq = seq_++;
-    f.encoding = SensorEncoding::f32;
-    f.shape = {kSide, kSide};
-    f.label = d.train_y[i];
-    f.task = task;
-    std::vector<float> v(d.pixels_per_image());
-    for (size_t p = 0; p < v.size(); ++p) v[p] = d.image(true, i)[p] / 255.0f;
-    if (poison) v[5] = std::numeric_limits<float>::quiet_NaN();
-    f.payload.assign(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
-    auto parts = encode_sensor_frame(f);
-    for (size_t k = 0; k < parts.size(); ++k) {
-      pub_.send(parts[k], k + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-    }
-  }
-
- private:
-  zmq::context_t ctx_;
-  zmq::socket_t pub_;
-  uint64_t seq_ = 0;
-};
-
-template <typename Pred>
-bool eventually(Pred pred) {
-  const auto end = std::chrono::steady_clock::now() + 30s;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
-
-bool reconciles(const SensorCounters& c) {
-  return c.accepted == c.learned + c.skipped + c.queued + c.held + c.dropped;
-}
-
-// Indices of training images of the given classes, in dataset order.
-std::vector<size_t> of_classes(const ImageDataset& d, std::vector<int> classes, size_t n) {
-  std::vector<size_t> out;
-  for (size_t i = 0; i < d.train_size() && out.size() < n; ++i) {
-    for (int k : classes)
-      if (d.train_y[i] == k) out.push_back(i);
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("a call that ends mid-batch leaves the rest queued: every frame is learned once") {
   auto data = bars();
   auto session = Session::create(small_config(), data);
   REQUIRE(session.ok());
-  auto stream = bridge();
+  auto stream = test::bars_bridge();
   Publisher pub(stream->endpoint());
   // 20 frames of task 0, then 45 of task 1: the first pop of 32 straddles the task change.
   for (size_t i : of_classes(*data, {0, 1}, 20)) pub.send(*data, i, 0);
@@ -180,7 +92,7 @@ TEST_CASE("NaN frames amid valid ones are refused, counted, and the model still 
   auto data = bars();
   auto session = Session::create(small_config(), data);
   REQUIRE(session.ok());
-  auto stream = bridge();
+  auto stream = test::bars_bridge();
   Publisher pub(stream->endpoint());
   int poisoned = 0;
   for (int task = 0; task < 2; ++task) {
