@@ -206,6 +206,23 @@ Status AssociationActor::observe(ActorContext& ctx, Message& m) {
     auto r = next_recollections(ctx, m, draw, delay);
     if (!r.ok()) return r.status();
     recalled = std::move(*r);
+  } else if (association_ && per_batch > 0) {
+    // A generator (no buffer): class weights pass on as they are; task weights have no meaning.
+    std::vector<double> weights;
+    if (auto by = m.header.strings.find("weights_by"); by != m.header.strings.end()) {
+      if (by->second != "class") {
+        return {ErrorCode::invalid_argument,
+                "association: a generator draws by class; task weights need a buffer"};
+      }
+      auto w = take_tensor(m, 3, "weights", 1, {DType::f32});
+      if (!w.ok()) return w.status();
+      const at::Tensor wd = w->to(at::kDouble).contiguous();
+      weights.assign(wd.data_ptr<double>(), wd.data_ptr<double>() + wd.numel());
+    }
+    auto generated = association_->generate(draw, weights);
+    if (!generated.ok()) return generated.status();
+    recalled.x = generated->first;
+    recalled.labels = generated->second;
   }
   train.header.ints["association_skipped"] = 0;
   if (association_ && (real || (learn_association && recalled.x.defined()))) {
@@ -213,13 +230,15 @@ Status AssociationActor::observe(ActorContext& ctx, Message& m) {
     // phase, its own recollections) while its live decoder keeps decoding stored codes as the
     // frozen copy does (at most per_batch of them, whatever the candidates drawn).
     at::Tensor codes_in, decoded;
-    if (recalled.x.defined()) {
+    if (recalled.codes.defined()) {
       const int64_t k = std::min(per_batch, recalled.x.size(0));
       codes_in = recalled.codes.narrow(0, 0, k);
       decoded = recalled.x.narrow(0, 0, k);
     }
     AssociationStats stats;
-    at::Tensor codes = association_->learn(real ? *x : decoded, codes_in, decoded, &stats);
+    // In a consolidation phase the association learns its own recollections.
+    const at::Tensor learn_x = real ? *x : (decoded.defined() ? decoded : recalled.x);
+    at::Tensor codes = association_->learn(learn_x, codes_in, decoded, &stats);
     last_reconstruction_ = stats.reconstruction;
     last_distillation_ = stats.distillation;
     if (stats.skipped) log_skipped_step("association", ++skipped_steps_);

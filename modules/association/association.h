@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "runtime/status.h"
 
@@ -39,6 +41,18 @@ class Association {
   // Not thread-safe: one actor owns an association.
   virtual at::Tensor learn(const at::Tensor& x, const at::Tensor& stored_codes,
                            const at::Tensor& recalled, AssociationStats* stats) = 0;
+
+  // Kinds without a buffer (a generator: papers/002, papers/004): n recollections x [n, P] in
+  // [0, 1] and their labels y [n] (int64), classes drawn with `class_weights` (one per class;
+  // empty = the generator's own choice over the classes it has learned). The default refuses:
+  // kinds with a buffer recall stored codes instead.
+  virtual Expected<std::pair<at::Tensor, at::Tensor>> generate(
+      int64_t n, const std::vector<double>& class_weights) {
+    (void)n;
+    (void)class_weights;
+    return Status(ErrorCode::invalid_argument,
+                  "association \"" + kind() + "\" recalls stored codes; it does not generate");
+  }
 
   // Codes [B, c] (int64) of x without learning.
   virtual at::Tensor encode(const at::Tensor& x) = 0;
