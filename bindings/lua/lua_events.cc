@@ -112,6 +112,7 @@ Expected<EventReply> LuaEventHandler::read_reply(bool finished) {
   LuaEngine& engine = LuaEngine::from_state(T);
   lua_State* L = engine.state();
   if (!lua_checkstack(T, 1) || !lua_checkstack(L, 2)) {
+    failed_ = true;
     return Status(ErrorCode::budget_exceeded, "event handler: Lua stack exhausted");
   }
   lua_pushvalue(T, top);
