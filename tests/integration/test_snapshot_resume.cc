@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -15,6 +17,7 @@
 #include "modules/neocortex/learner.h"
 #include "modules/session/session.h"
 #include "runtime/atomic_file.h"
+#include "runtime/snapshot_file.h"
 
 using namespace engram;
 namespace fs = std::filesystem;
@@ -181,6 +184,69 @@ TEST_CASE(
   REQUIRE(stats.ok());
   CHECK(stats->per_task[2] > 0);
   fs::remove(path);
+}
+
+TEST_CASE("a snapshot whose config section is format 1 (earlier versions) resumes the same") {
+  const auto tasks = three_tasks();
+  SessionConfig config = small_config("dvae");
+  config.memory.options["c"] = 24;
+  config.memory.options["tau"] = 0.75;
+  const std::string path = temp_path("format1.snap");
+  {
+    auto s = Session::create(config, mnist());
+    REQUIRE(s.ok());
+    REQUIRE((*s)->learn(tasks[0], quick()).ok());
+    REQUIRE((*s)->snapshot(path).ok());
+  }
+  auto sections = read_snapshot(path);
+  REQUIRE_MESSAGE(sections.ok(), sections.status().to_string());
+  const std::vector<uint8_t>& bytes = sections->at("config");
+  const nlohmann::json v2 = nlohmann::json::parse(bytes.begin(), bytes.end());
+  REQUIRE(v2.at("format") == 2);
+  // The layout session_config_to_json wrote before the memory-kind registry.
+  const nlohmann::json& n = v2.at("neocortex");
+  const nlohmann::json& m = v2.at("memory");
+  nlohmann::json dvae = {{"rows", 28}, {"cols", 28}, {"seed", 5000016}, {"device", "cpu"}};
+  for (const char* k : {"c", "l", "arch", "hidden", "kl_weight", "distill_weight", "lr", "tau"}) {
+    dvae[k] = m.at(k);
+  }
+  const nlohmann::json v1 = {{"format", 1},
+                             {"num_tasks", v2.at("tasks")},
+                             {"seed", v2.at("seed")},
+                             {"threads", v2.at("threads")},
+                             {"endpoints", v2.at("endpoints")},
+                             {"neocortex",
+                              {{"net", n.at("net")},
+                               {"hidden", n.at("hidden")},
+                               {"rows", 28},
+                               {"cols", 28},
+                               {"classes", 10},
+                               {"lr", n.at("lr")},
+                               {"seed", v2.at("seed")},
+                               {"device", "cpu"}}},
+                             {"memory",
+                              {{"kind", "dvae"},
+                               {"budget_bytes", m.at("budget_bytes")},
+                               {"selector", m.at("selector")},
+                               {"dvae", dvae}}}};
+  const std::string path1 = temp_path("format1_old.snap");
+  SnapshotSections old = *sections;
+  const std::string text = v1.dump();
+  old["config"] = std::vector<uint8_t>(text.begin(), text.end());
+  REQUIRE(write_snapshot(path1, old).ok());
+
+  std::vector<std::vector<double>> rows;
+  for (const std::string& p : {path, path1}) {
+    auto r = Session::restore(p, mnist());
+    REQUIRE_MESSAGE(r.ok(), r.status().to_string());
+    CHECK((*r)->config().memory.options.at("c") == 24);
+    CHECK((*r)->config().memory.options.at("tau") == 0.75);
+    REQUIRE((*r)->learn(tasks[1], quick()).ok());
+    rows.push_back(accuracy_row(**r, tasks));
+  }
+  CHECK(rows[0] == rows[1]);
+  fs::remove(path);
+  fs::remove(path1);
 }
 
 TEST_CASE("damaged snapshots are rejected naming the section, and the running session goes on") {
