@@ -28,6 +28,7 @@ add_library(engram_modules STATIC
   session/agent_config.cc
   session/online_agent.cc
   session/stream_learning.cc
+  session/learning_events.cc
   session/replay_options.cc
   distill/mnist_tensors.cc
   distill/teacher.cc

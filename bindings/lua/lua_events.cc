@@ -52,7 +52,7 @@ Expected<LuaEventHandler> LuaEventHandler::from_stack(LuaEngine& engine, Session
   return LuaEventHandler(std::move(co).value(), session, std::move(defined_at));
 }
 
-Expected<EventReply> LuaEventHandler::handle(const StreamEvent& event) {
+Expected<EventReply> LuaEventHandler::handle(const LearningEvent& event) {
   if (failed_) {
     return Status(ErrorCode::invalid_argument, "event handler: it failed and cannot be resumed");
   }
@@ -63,7 +63,7 @@ Expected<EventReply> LuaEventHandler::handle(const StreamEvent& event) {
   }
   auto state = co_.resume_with([&event](lua_State* S) {
     lua_createtable(S, 0, 5);
-    lua_pushstring(S, stream_event_name(event.kind));
+    lua_pushstring(S, event_name(event.kind));
     lua_setfield(S, -2, "kind");
     set_int(S, "learned", event.learned);
     set_int(S, "batches", event.batches);
@@ -153,6 +153,27 @@ int raise_handler_error(lua_State* L, const Status& s) {
   }
   lua_pushlstring(L, s.message().data(), s.message().size());
   return lua_error(L);
+}
+
+bool check_event_handler(lua_State* L, int index, const char* what) {
+  const int on = lua_getfield(L, index, "on");
+  lua_pop(L, 1);
+  if (on == LUA_TNIL) return false;
+  if (on != LUA_TFUNCTION) {
+    luaL_error(L, "%s.on must be a function (the event handler), got %s", what,
+               lua_typename(L, on));
+  }
+  // LuaCoroutine resumes from the engine's main thread: a handler started from inside a
+  // coroutine (or from another handler) would resume from the wrong one.
+  const bool main_thread = lua_pushthread(L) == 1;
+  lua_pop(L, 1);
+  if (!main_thread) {
+    luaL_error(L,
+               "%s.on: an event handler needs the call made from the script's main thread, not "
+               "from a coroutine or another handler",
+               what);
+  }
+  return true;
 }
 
 }  // namespace engram::lua

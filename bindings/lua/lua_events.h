@@ -21,6 +21,8 @@
 
 #include <lua.hpp>
 
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "modules/session/session.h"
@@ -44,7 +46,7 @@ class LuaEventHandler {
   // (script_error with `file.lua:LINE: message` and a traceback, budget_exceeded, closed), or a
   // reply that is none of the above (script_error naming the line of the yield, or where the
   // function is defined when it returned); the handler is done after any error.
-  Expected<EventReply> handle(const StreamEvent& event);
+  Expected<EventReply> handle(const LearningEvent& event);
 
   // True once the function returned or failed.
   bool done() const { return co_.done() || failed_; }
@@ -70,5 +72,41 @@ class LuaEventHandler {
 // rather than script_error (an exceeded instruction budget or an interrupt is reported as such
 // by the engine whatever is raised). Never returns.
 int raise_handler_error(lua_State* L, const Status& s);
+
+// Whether the options table at `index` has an event handler: `on` nil (no) or a function (yes;
+// then the call must come from the script's main thread, see LuaCoroutine). Raises a Lua error
+// naming `what`.on otherwise.
+bool check_event_handler(lua_State* L, int index, const char* what);
+
+// Runs `call` with a hook that resumes the handler options[index].on (a null hook when
+// has_handler is false). The handler lives for the call only. When the call fails, the error is
+// raised in L (as the handler's own error when it came from the handler). Use in a function
+// called from Lua.
+template <typename T>
+T call_with_event_handler(lua_State* L, int index, bool has_handler, Session& session,
+                          const std::function<Expected<T>(LearningEventHook)>& call) {
+  bool handler_failed = false;
+  Expected<T> result = [&]() -> Expected<T> {
+    std::optional<LuaEventHandler> handler;
+    LearningEventHook hook;
+    if (has_handler) {
+      lua_getfield(L, index, "on");
+      auto made = LuaEventHandler::from_stack(LuaEngine::from_state(L), session);
+      if (!made.ok()) return made.status();
+      handler.emplace(std::move(made).value());
+      hook = [&handler, &handler_failed](const LearningEvent& e) {
+        auto reply = handler->handle(e);
+        handler_failed = !reply.ok();
+        return reply;
+      };
+    }
+    return call(hook);
+  }();
+  if (!result.ok()) {
+    if (handler_failed) raise_handler_error(L, result.status());
+    luaL_error(L, "%s", result.status().message().c_str());
+  }
+  return std::move(result).value();
+}
 
 }  // namespace engram::lua

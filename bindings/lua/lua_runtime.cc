@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "bindings/lua/lua_data.h"
+#include "bindings/lua/lua_events.h"
 #include "bindings/lua/lua_json.h"
 #include "bindings/lua/lua_replay.h"
 #include "bindings/lua/lua_stream.h"
@@ -102,6 +103,9 @@ void push_phase_stats(lua_State* L, const PhaseStats& stats) {
   set_int(L, "real_examples", stats.real_examples);
   set_int(L, "recalled_examples", stats.recalled_examples);
   set_int(L, "skipped_steps", stats.skipped_steps);  // non-finite loss or gradients
+  set_int(L, "events", stats.events);
+  lua_pushboolean(L, stats.stopped);
+  lua_setfield(L, -2, "stopped");
 }
 
 // A progress bar for a phase of `total` steps (null callback when not shown).
@@ -114,18 +118,20 @@ ProgressFn phase_progress(Progress& bar, bool show) {
   };
 }
 
-// rt:learn(task, {iterations, batch, replay, window, label, progress}) -> stats table.
-// replay: a number (recollections per batch) or a table (lua_replay.h).
+// rt:learn(task, {iterations, batch, replay, window, label, progress, on, every}) -> stats
+// table. replay: a number (recollections per batch) or a table (lua_replay.h). on: an event
+// handler (lua_events.h) resumed on new_task, new_class, every `every` examples, phase_end.
 int l_learn(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     auto& rt = runtime_arg(L);
     const auto& task = check_task(L, 2);
     LearnOptions o;
     std::string label = "task " + std::to_string(task->task.id);
-    bool show = true;
+    bool show = true, has_handler = false;
     if (!lua_isnoneornil(L, 3)) {
       const char* what = "learn options";
-      check_keys(L, 3, what, {"iterations", "batch", "replay", "window", "label", "progress"});
+      check_keys(L, 3, what,
+                 {"iterations", "batch", "replay", "window", "label", "progress", "on", "every"});
       o.iterations = opt_int<int>(L, 3, what, "iterations", o.iterations, 0, 100000000);
       o.batch = opt_int<int>(L, 3, what, "batch", o.batch, 1, 1 << 20);
       lua_getfield(L, 3, "replay");
@@ -134,14 +140,22 @@ int l_learn(lua_State* L) {
       o.window = opt_int<int>(L, 3, what, "window", o.window, 1, 1024);
       label = opt_string(L, 3, what, "label", label);
       show = opt_boolean(L, 3, what, "progress", show);
+      o.every_examples = opt_int<int64_t>(L, 3, what, "every", 0, 0, 1LL << 40);
+      has_handler = check_event_handler(L, 3, what);
+    }
+    if (o.every_examples > 0 && !has_handler) {
+      luaL_error(L, "learn options: every needs an event handler (on)");
     }
     Progress bar(label, o.iterations);
-    auto stats = rt->learn(task->task, o, phase_progress(bar, show));
-    if (!stats.ok()) return raise(L, stats.status());
+    const PhaseStats stats = call_with_event_handler<PhaseStats>(
+        L, 3, has_handler, *rt, [&](LearningEventHook hook) {
+          o.on_event = std::move(hook);
+          return rt->learn(task->task, o, phase_progress(bar, show));
+        });
     if (show)
       bar.finish(
-          fmt::format("{:.1f} s, {:.0f} samples/s", stats->seconds, stats->samples_per_second));
-    push_phase_stats(L, *stats);
+          fmt::format("{:.1f} s, {:.0f} samples/s", stats.seconds, stats.samples_per_second));
+    push_phase_stats(L, stats);
     return 1;
   });
 }
@@ -178,8 +192,9 @@ int l_distortion(lua_State* L) {
 // rt:consolidate() -> nil: a consolidation boundary (freeze the association's decoder copy,
 // seal the buffer, keep the classifier as the teacher).
 // rt:consolidate{steps, batch, association, sampler, candidates, targets, temperature, delay,
-//                window, label, progress} -> stats table: a consolidation phase on recollections
-// only (Session::consolidate); steps = 0 does nothing.
+//                window, label, progress, on, every} -> stats table: a consolidation phase on
+// recollections only (Session::consolidate); steps = 0 does nothing. on: an event handler
+// resumed every `every` recollections and at phase_end.
 int l_consolidate(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     auto& rt = runtime_arg(L);
@@ -191,7 +206,7 @@ int l_consolidate(lua_State* L) {
     luaL_checktype(L, 2, LUA_TTABLE);
     check_keys(L, 2, what,
                {"steps", "batch", "association", "sampler", "candidates", "targets",
-                "temperature", "delay", "window", "label", "progress"});
+                "temperature", "delay", "window", "label", "progress", "on", "every"});
     ConsolidateOptions o;
     o.steps = opt_int<int>(L, 2, what, "steps", o.steps, 0, 100000000);
     o.batch = opt_int<int>(L, 2, what, "batch", o.batch, 1, 1 << 20);
@@ -199,6 +214,11 @@ int l_consolidate(lua_State* L) {
     o.window = opt_int<int>(L, 2, what, "window", o.window, 1, 1024);
     const std::string label = opt_string(L, 2, what, "label", "consolidation");
     const bool show = opt_boolean(L, 2, what, "progress", true);
+    o.every_examples = opt_int<int64_t>(L, 2, what, "every", 0, 0, 1LL << 40);
+    const bool has_handler = check_event_handler(L, 2, what);
+    if (o.every_examples > 0 && !has_handler) {
+      luaL_error(L, "consolidate options: every needs an event handler (on)");
+    }
     // The recall options, read as a replay table.
     lua_newtable(L);
     for (const char* key : {"sampler", "candidates", "targets", "temperature", "delay"}) {
@@ -208,10 +228,13 @@ int l_consolidate(lua_State* L) {
     o.replay = read_replay(L, -1, what, *rt);
     lua_pop(L, 1);
     Progress bar(label, o.steps);
-    auto stats = rt->consolidate(o, phase_progress(bar, show && o.steps > 0));
-    if (!stats.ok()) return raise(L, stats.status());
-    if (show && o.steps > 0) bar.finish(fmt::format("{:.1f} s", stats->seconds));
-    push_phase_stats(L, *stats);
+    const PhaseStats stats = call_with_event_handler<PhaseStats>(
+        L, 2, has_handler, *rt, [&](LearningEventHook hook) {
+          o.on_event = std::move(hook);
+          return rt->consolidate(o, phase_progress(bar, show && o.steps > 0));
+        });
+    if (show && o.steps > 0) bar.finish(fmt::format("{:.1f} s", stats.seconds));
+    push_phase_stats(L, stats);
     return 1;
   });
 }

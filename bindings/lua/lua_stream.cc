@@ -135,13 +135,7 @@ int learn_stream(lua_State* L) {
       timeout = opt_number(L, 3, what, "timeout", timeout);
       o.every_examples = opt_int<int64_t>(L, 3, what, "every", 0, 0, 1LL << 40);
       quiet = opt_number(L, 3, what, "quiet", quiet);
-      const int on = lua_getfield(L, 3, "on");
-      lua_pop(L, 1);
-      if (on != LUA_TNIL && on != LUA_TFUNCTION) {
-        return luaL_error(L, "%s.on must be a function (the event handler), got %s", what,
-                          lua_typename(L, on));
-      }
-      has_handler = on == LUA_TFUNCTION;
+      has_handler = check_event_handler(L, 3, what);
     }
     if (!(timeout >= 0 && timeout <= 1e6)) {
       return luaL_error(L, "learn_stream options: timeout must be in [0, 1e6] seconds");
@@ -162,47 +156,22 @@ int learn_stream(lua_State* L) {
     }
     o.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
     o.quiet = std::chrono::milliseconds(static_cast<int64_t>(quiet * 1000));
-    if (has_handler) {
-      // LuaCoroutine resumes from the engine's main thread: a handler started from inside a
-      // coroutine (or from another handler) would resume from the wrong one.
-      const bool main_thread = lua_pushthread(L) == 1;
-      lua_pop(L, 1);
-      if (!main_thread) {
-        return luaL_error(L,
-                          "learn_stream: an event handler (on) needs learn_stream called from "
-                          "the script's main thread, not from a coroutine or another handler");
-      }
-    }
-    // The handler's coroutine lives in this scope only, and is released before any Lua error
-    // is raised below. A failed handler ends the call with its own error.
-    bool handler_failed = false;
-    Expected<StreamLearnResult> r = [&]() -> Expected<StreamLearnResult> {
-      std::optional<LuaEventHandler> handler;
-      if (has_handler) {
-        lua_getfield(L, 3, "on");
-        auto made = LuaEventHandler::from_stack(LuaEngine::from_state(L), *rt);
-        if (!made.ok()) return made.status();
-        handler.emplace(std::move(made).value());
-        o.on_event = [&handler, &handler_failed](const StreamEvent& e) {
-          auto reply = handler->handle(e);
-          handler_failed = !reply.ok();
-          return reply;
-        };
-      }
-      return learn_from_stream(*rt, *stream, o);
-    }();
-    if (!r.ok()) return handler_failed ? raise_handler_error(L, r.status()) : raise(L, r.status());
+    const StreamLearnResult r = call_with_event_handler<StreamLearnResult>(
+        L, 3, has_handler, *rt, [&](LearningEventHook hook) {
+          o.on_event = std::move(hook);
+          return learn_from_stream(*rt, *stream, o);
+        });
     lua_createtable(L, 0, 10);
-    set_int(L, "batches", r->batches);
-    set_int(L, "frames", r->frames);
-    set_int(L, "skipped", r->skipped);
-    set_int(L, "given_back", r->given_back);
-    set_int(L, "skipped_steps", r->skipped_steps);
-    set_number(L, "seconds", r->seconds);
-    set_number(L, "loss_real", r->loss_real);
-    set_int(L, "recalled", r->recalled);
-    set_int(L, "events", r->events);
-    lua_pushboolean(L, r->stopped);
+    set_int(L, "batches", r.batches);
+    set_int(L, "frames", r.frames);
+    set_int(L, "skipped", r.skipped);
+    set_int(L, "given_back", r.given_back);
+    set_int(L, "skipped_steps", r.skipped_steps);
+    set_number(L, "seconds", r.seconds);
+    set_number(L, "loss_real", r.loss_real);
+    set_int(L, "recalled", r.recalled);
+    set_int(L, "events", r.events);
+    lua_pushboolean(L, r.stopped);
     lua_setfield(L, -2, "stopped");
     return 1;
   });

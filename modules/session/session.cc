@@ -242,6 +242,29 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
   if (Status s = validate(o.replay, m.dataset->num_classes, m.config.num_tasks); !s.ok()) {
     return s;
   }
+  if (o.every_examples < 0) {
+    return Status(ErrorCode::invalid_argument, "learn: every_examples must be >= 0");
+  }
+  Impl::PhaseEvents events;
+  ReplayOptions replay = o.replay;
+  events.hook = o.on_event;
+  events.every = o.every_examples;
+  events.task = task.id;
+  events.replay = &replay;
+  if (std::find(m.learned_tasks.begin(), m.learned_tasks.end(), task.id) == m.learned_tasks.end()) {
+    LearningEvent e;
+    e.kind = LearningEventKind::new_task;
+    e.task = task.id;
+    events.opening.push_back(e);
+  }
+  for (int c : task.classes) {
+    if (m.seen_classes[static_cast<size_t>(c)]) continue;
+    LearningEvent e;
+    e.kind = LearningEventKind::new_class;
+    e.task = task.id;
+    e.class_id = c;
+    events.opening.push_back(e);
+  }
   if (Status s = m.enter_task(task.id, task.classes); !s.ok()) return s;
   ++m.phase;
   at::Tensor active = m.active_mask(task, true);
@@ -249,21 +272,25 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
                        m.config.seed * 31 + static_cast<uint64_t>(task.id) + 17 * m.seed_counter++);
   const int64_t pixels = static_cast<int64_t>(m.dataset->pixels_per_image());
   std::vector<uint32_t> idx(static_cast<size_t>(o.batch));
-  return m.run_phase(o.iterations, o.window, progress, [&]() -> Expected<Message> {
-    sampler.next(idx.size(), idx.data());
-    at::Tensor x = at::empty({o.batch, pixels});
-    at::Tensor y = at::empty({o.batch}, at::kLong);
-    fill_images(*m.dataset, task, true, idx.data(), idx.size(), x.data_ptr<float>());
-    fill_labels(*m.dataset, true, idx.data(), idx.size(), y.data_ptr<int64_t>());
-    return m.observe_message(x, y, active, task.id, o.replay);
-  });
+  return m.run_phase(
+      o.iterations, o.window, progress,
+      [&]() -> Expected<Message> {
+        sampler.next(idx.size(), idx.data());
+        at::Tensor x = at::empty({o.batch, pixels});
+        at::Tensor y = at::empty({o.batch}, at::kLong);
+        fill_images(*m.dataset, task, true, idx.data(), idx.size(), x.data_ptr<float>());
+        fill_labels(*m.dataset, true, idx.data(), idx.size(), y.data_ptr<int64_t>());
+        return m.observe_message(x, y, active, task.id, replay);
+      },
+      events);
 }
 
 Expected<PhaseStats> Session::consolidate(const ConsolidateOptions& o, const ProgressFn& progress) {
   Impl& m = *impl_;
-  if (o.steps < 0 || o.batch < 1 || o.batch > (1 << 20) || o.window < 1) {
+  if (o.steps < 0 || o.batch < 1 || o.batch > (1 << 20) || o.window < 1 ||
+      o.every_examples < 0) {
     return Status(ErrorCode::invalid_argument,
-                  "consolidate: steps >= 0, batch in [1, 2^20] and window >= 1 required");
+                  "consolidate: steps >= 0, batch in [1, 2^20] window >= 1 and every_examples >= 0 required");
   }
   if (Status s = validate(o.replay, m.dataset->num_classes, m.config.num_tasks); !s.ok()) {
     return s;
@@ -277,11 +304,22 @@ Expected<PhaseStats> Session::consolidate(const ConsolidateOptions& o, const Pro
   at::Tensor active = at::zeros({m.dataset->num_classes}, at::kByte);
   for (int c = 0; c < m.dataset->num_classes; ++c) active[c] = m.seen_classes[c];
   const int task = std::max(m.last_task, 0);
-  return m.run_phase(o.steps, o.window, progress, [&]() -> Expected<Message> {
-    // No real data: empty x and y.
-    return m.observe_message(at::empty({0, pixels}), at::empty({0}, at::kLong), active, task,
-                             replay, o.association);
-  });
+  Impl::PhaseEvents events;
+  events.hook = o.on_event;
+  events.every = o.every_examples;
+  events.count_recalled = true;
+  events.task = task;
+  events.replay = &replay;
+  return m.run_phase(
+      o.steps, o.window, progress,
+      [&]() -> Expected<Message> {
+        // No real data: empty x and y; the batch size and weight of a consolidation phase stay.
+        replay.per_batch = o.batch;
+        replay.weight = 1;
+        return m.observe_message(at::empty({0, pixels}), at::empty({0}, at::kLong), active,
+                                 task, replay, o.association);
+      },
+      events);
 }
 
 Expected<double> Session::accuracy(const Task& task, bool class_incremental) {

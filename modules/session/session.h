@@ -15,6 +15,7 @@
 #include "io/datasets/scenario.h"
 #include "modules/hippocampus/code_buffer.h"
 #include "modules/neocortex/learner.h"
+#include "modules/session/learning_events.h"
 #include "modules/session/replay_options.h"
 #include "runtime/counters.h"
 #include "runtime/snapshot_file.h"
@@ -47,6 +48,11 @@ struct LearnOptions {
   int batch = 128;
   ReplayOptions replay;  // recollections per batch (replay.per_batch; 0 = none) and how
   int window = 4;        // batches in flight between the driver and the neocortex
+  // Events (learning_events.h): new_task and new_class before the first batch when the task or
+  // its classes were never learned, `examples` each time another every_examples real examples
+  // were learned (0 = never), phase_end last. The hook may stop the phase or change `replay`.
+  int64_t every_examples = 0;
+  LearningEventHook on_event;
 };
 
 // A consolidation phase (a "sleep"): learning on recollections only, no new data.
@@ -56,6 +62,9 @@ struct ConsolidateOptions {
   ReplayOptions replay;  // sampler, targets, delay (the weight is 1: there is no real batch)
   bool association = false;  // also train the association on its own recollections
   int window = 4;
+  // Events as LearnOptions' (examples count recollections here; no new_task/new_class).
+  int64_t every_examples = 0;
+  LearningEventHook on_event;
 };
 
 struct PhaseStats {
@@ -66,6 +75,8 @@ struct PhaseStats {
   int64_t real_examples = 0;              // real (new) examples trained on
   int64_t recalled_examples = 0;          // recollections trained on
   std::vector<int64_t> recalled_per_class;  // of which per class (empty: none recalled)
+  int64_t events = 0;    // events passed to the phase's hook
+  bool stopped = false;  // the hook ended the phase early
   // Learning steps of the phase not applied because their loss or gradients were not finite
   // (neocortex and association together; each is also logged and counted by its actor).
   int64_t skipped_steps = 0;

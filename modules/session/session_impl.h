@@ -229,10 +229,23 @@ struct Session::Impl {
     return obs;
   }
 
+  // How a phase reports events (learning_events.h).
+  struct PhaseEvents {
+    LearningEventHook hook;               // null: no events
+    int64_t every = 0;                    // an `examples` event every this many (0 = never)
+    bool count_recalled = false;          // examples are recollections (a consolidation phase)
+    int task = -1;                        // the task id events carry
+    std::vector<LearningEvent> opening;   // passed before the first batch (new_task, new_class)
+    ReplayOptions* replay = nullptr;      // what `next` reads; replaced by a hook's reply
+  };
+
   // Runs a phase of `iterations` batches, each made by `next`, keeping up to `window` in flight
-  // between the driver and the neocortex. progress: every 50 batches and at the end.
+  // between the driver and the neocortex. progress: every 50 batches and at the end. Events go
+  // to events.hook between batches; a hook's error ends the phase with it once the batches in
+  // flight are trained (so no acknowledgement is left for the next call).
   Expected<PhaseStats> run_phase(int iterations, int window, const ProgressFn& progress,
-                                 const std::function<Expected<Message>()>& next) {
+                                 const std::function<Expected<Message>()>& next,
+                                 const PhaseEvents& events) {
     using Clock = std::chrono::steady_clock;
     PhaseStats stats;
     const auto start = Clock::now();
@@ -243,23 +256,61 @@ struct Session::Impl {
           stats.seconds > 0 ? (stats.real_examples + stats.recalled_examples) / stats.seconds : 0;
     };
     int sent = 0, done = 0;
-    while (done < iterations) {
-      while (sent < iterations && sent - done < window) {
+    Status failed;
+    auto fire = [&](LearningEvent e) {
+      if (!events.hook || !failed.ok()) return;
+      e.learned = events.count_recalled ? stats.recalled_examples : stats.real_examples;
+      e.batches = done;
+      ++stats.events;
+      auto reply = events.hook(e);
+      if (!reply.ok()) {
+        failed = reply.status();
+        return;
+      }
+      if (reply->replay && events.replay) {
+        if (Status s = validate(*reply->replay, dataset->num_classes, config.num_tasks); !s.ok()) {
+          failed = Status(s.code(), std::string("the replay of the reply to a ") +
+                                        event_name(e.kind) + " event: " + s.message());
+          return;
+        }
+        *events.replay = *reply->replay;
+        ++phase;  // recollections decoded ahead for the old options are dropped
+      }
+      if (reply->stop) stats.stopped = true;
+    };
+    for (const LearningEvent& e : events.opening) fire(e);
+    int64_t next_mark = events.every;
+    while (done < sent || (done < iterations && !stats.stopped && failed.ok())) {
+      while (sent < iterations && sent - done < window && !stats.stopped && failed.ok()) {
         auto obs = next();
         if (!obs.ok()) return obs.status();
         if (Status s = send_message(to_association, std::move(*obs)); !s.ok()) return s;
         ++sent;
       }
+      if (done == sent) break;
       auto ack = await(progress_socket(), msg::kTrained, 120);
       if (!ack.ok()) return ack.status();
       ++done;
       session_detail::account(*ack, &stats);
+      const int64_t learned = events.count_recalled ? stats.recalled_examples : stats.real_examples;
+      if (events.every > 0 && learned >= next_mark && !stats.stopped) {
+        next_mark = (learned / events.every + 1) * events.every;
+        LearningEvent e;
+        e.kind = LearningEventKind::examples;
+        e.task = events.task;
+        fire(e);
+      }
       if (progress && (done % 50 == 0 || done == iterations)) {
         update(done);
         progress(done, iterations, stats);
       }
     }
+    if (!failed.ok()) return failed;
     update(done);
+    LearningEvent end;
+    end.kind = LearningEventKind::phase_end;
+    fire(end);
+    if (!failed.ok()) return failed;
     return stats;
   }
 

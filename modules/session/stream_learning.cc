@@ -19,17 +19,6 @@ bool task_learned_before(const Session& session, int64_t task) {
 
 }  // namespace
 
-const char* stream_event_name(StreamEventKind kind) {
-  switch (kind) {
-    case StreamEventKind::examples: return "examples";
-    case StreamEventKind::quiet: return "quiet";
-    case StreamEventKind::new_class: return "new_class";
-    case StreamEventKind::new_task: return "new_task";
-    case StreamEventKind::phase_end: return "phase_end";
-  }
-  return "?";
-}
-
 Expected<StreamLearnResult> learn_from_stream(Session& session, SensorBridge& stream,
                                               const StreamLearnOptions& o) {
   if (o.batches < 1 || o.batch < 1 || o.timeout.count() < 0) {
@@ -71,9 +60,9 @@ Expected<StreamLearnResult> learn_from_stream(Session& session, SensorBridge& st
     pending.clear();
   };
   // Passes one event to the hook and applies its reply. After a stop only phase_end is passed.
-  auto deliver = [&](StreamEventKind kind, int64_t task, int64_t class_id) -> Status {
-    if (!o.on_event || (result.stopped && kind != StreamEventKind::phase_end)) return Status();
-    StreamEvent event;
+  auto deliver = [&](LearningEventKind kind, int64_t task, int64_t class_id) -> Status {
+    if (!o.on_event || (result.stopped && kind != LearningEventKind::phase_end)) return Status();
+    LearningEvent event;
     event.kind = kind;
     event.learned = result.frames;
     event.batches = result.batches;
@@ -86,7 +75,7 @@ Expected<StreamLearnResult> learn_from_stream(Session& session, SensorBridge& st
       Status valid = validate(*reply->replay, num_classes, static_cast<int>(num_tasks));
       if (!valid.ok()) {
         return Status(valid.code(), std::string("learn_stream: the reply to event \"") +
-                                        stream_event_name(kind) + "\": " + valid.message());
+                                        event_name(kind) + "\": " + valid.message());
       }
       replay = std::move(*reply->replay);
     }
@@ -129,13 +118,13 @@ Expected<StreamLearnResult> learn_from_stream(Session& session, SensorBridge& st
     result.frames += n;
     ++result.batches;
     if (new_task) {
-      if (Status s = deliver(StreamEventKind::new_task, pending_task, -1); !s.ok()) return s;
+      if (Status s = deliver(LearningEventKind::new_task, pending_task, -1); !s.ok()) return s;
     }
     for (int64_t c : new_classes) {
-      if (Status s = deliver(StreamEventKind::new_class, pending_task, c); !s.ok()) return s;
+      if (Status s = deliver(LearningEventKind::new_class, pending_task, c); !s.ok()) return s;
     }
     if (o.every_examples > 0 && before / o.every_examples != result.frames / o.every_examples) {
-      return deliver(StreamEventKind::examples, pending_task, -1);
+      return deliver(LearningEventKind::examples, pending_task, -1);
     }
     return Status();
   };
@@ -160,7 +149,7 @@ Expected<StreamLearnResult> learn_from_stream(Session& session, SensorBridge& st
       if (quiet_events && !told && quiet_for >= o.quiet) {
         told = true;
         if (failure = learn_pending(); !failure.ok() || done()) return 0;
-        if (failure = deliver(StreamEventKind::quiet, -1, -1); !failure.ok() || done()) return 0;
+        if (failure = deliver(LearningEventKind::quiet, -1, -1); !failure.ok() || done()) return 0;
         continue;  // one more look (frames may have come while the hook ran), then the timeout
       }
       if (quiet_for >= o.timeout) return 0;
@@ -201,7 +190,7 @@ Expected<StreamLearnResult> learn_from_stream(Session& session, SensorBridge& st
   // A partial batch at the end (the stream went quiet) is learned rather than held.
   if (failure.ok() && taken.empty() && !done()) failure = learn_pending();
   give_back_all();
-  if (failure.ok()) failure = deliver(StreamEventKind::phase_end, -1, -1);
+  if (failure.ok()) failure = deliver(LearningEventKind::phase_end, -1, -1);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (!failure.ok()) return failure;
   return result;

@@ -20,43 +20,12 @@
 #include <optional>
 
 #include "io/sensors/sensor_bridge.h"
+#include "modules/session/learning_events.h"
 #include "modules/session/replay_options.h"
 #include "modules/session/session.h"
 #include "runtime/status.h"
 
 namespace engram {
-
-enum class StreamEventKind {
-  examples,   // another StreamLearnOptions::every_examples frames were learned
-  quiet,      // no frame arrived for StreamLearnOptions::quiet (once per quiet spell)
-  new_class,  // a batch just learned had a class the session had never learned before
-  new_task,   // a batch just learned had a task id the session had never learned before
-  phase_end,  // the call is ending (not after an error); every frame is settled or given back
-};
-
-// "examples", "quiet", "new_class", "new_task", "phase_end" (the names scripts see).
-const char* stream_event_name(StreamEventKind kind);
-
-struct StreamEvent {
-  StreamEventKind kind = StreamEventKind::examples;
-  int64_t learned = 0;  // frames learned by this call so far
-  int64_t batches = 0;  // batches learned by this call so far
-  // The task id of the batch just learned (examples, new_class, new_task); -1 for quiet and
-  // phase_end.
-  int64_t task = -1;
-  int64_t class_id = -1;  // new_class: the class; -1 otherwise
-};
-
-// What the hook wants after an event.
-struct EventReply {
-  bool stop = false;  // end the call now: no further batch is learned
-  // Replaces StreamLearnOptions::replay for the batches learned after this event (checked with
-  // validate() before it is used).
-  std::optional<ReplayOptions> replay;
-};
-
-// Runs on the calling thread, between batches. An error ends the call with that error.
-using StreamEventHook = std::function<Expected<EventReply>(const StreamEvent&)>;
 
 // Replay options of `n` uniform recollections per batch.
 inline ReplayOptions replay_per_batch(int n) {
@@ -84,7 +53,7 @@ struct StreamLearnOptions {
   // Called for every event in the order they happen: for a batch, new_task, then new_class
   // (ascending class ids), then examples. Nothing after a reply with stop = true except
   // phase_end, which always comes last unless the call failed.
-  StreamEventHook on_event;
+  LearningEventHook on_event;
 };
 
 struct StreamLearnResult {

@@ -324,7 +324,7 @@ TEST_CASE("learn_stream's event options are checked") {
   CHECK(contains(lua.error("coroutine.wrap(function()\n"
                            "  rt:learn_stream(stream, { on = function() end })\n"
                            "end)()\n"),
-                 "events.lua:2: learn_stream: an event handler (on) needs learn_stream called "
+                 "events.lua:2: learn_stream options.on: an event handler needs the call made "
                  "from the script's main thread"));
 }
 

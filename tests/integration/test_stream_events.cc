@@ -35,8 +35,8 @@ SessionConfig raw_config() {
 }
 
 // "kind:learned" plus ":tTASK" / ":cCLASS" when the event names them.
-std::string describe(const StreamEvent& e) {
-  std::string s = std::string(stream_event_name(e.kind)) + ":" + std::to_string(e.learned);
+std::string describe(const LearningEvent& e) {
+  std::string s = std::string(event_name(e.kind)) + ":" + std::to_string(e.learned);
   if (e.task >= 0) s += ":t" + std::to_string(e.task);
   if (e.class_id >= 0) s += ":c" + std::to_string(e.class_id);
   return s;
@@ -68,13 +68,13 @@ TEST_CASE("events come between batches, in order, and a quiet stream is told onc
   o.timeout = 5000ms;
   o.quiet = 300ms;
   o.every_examples = 16;
-  o.on_event = [&](const StreamEvent& e) -> Expected<EventReply> {
+  o.on_event = [&](const LearningEvent& e) -> Expected<EventReply> {
     seen.push_back(describe(e));
     EventReply reply;
-    if (e.kind == StreamEventKind::quiet && ++quiet == 1) {
+    if (e.kind == LearningEventKind::quiet && ++quiet == 1) {
       // Task 1 starts arriving while the call waits: it goes on learning.
       pub.send_all(*data, of_classes(*data, {2, 3}, 16), 1);
-    } else if (e.kind == StreamEventKind::quiet) {
+    } else if (e.kind == LearningEventKind::quiet) {
       reply.stop = true;
     }
     return reply;
@@ -123,11 +123,11 @@ TEST_CASE("a stop reply ends the call after the batch; the frames not learned st
   o.batch = 8;
   o.timeout = 300ms;
   o.every_examples = 8;
-  o.on_event = [&](const StreamEvent& e) -> Expected<EventReply> {
+  o.on_event = [&](const LearningEvent& e) -> Expected<EventReply> {
     seen.push_back(describe(e));
     EventReply reply;
     // Stopping on new_class: the rest of the batch's events are not passed, phase_end is.
-    reply.stop = e.kind == StreamEventKind::new_class;
+    reply.stop = e.kind == LearningEventKind::new_class;
     return reply;
   };
   auto r = learn_from_stream(**session, *stream, o);
@@ -156,9 +156,9 @@ TEST_CASE("replay options in a reply apply to the batches that follow it") {
   o.replay.per_batch = 0;
   o.timeout = 300ms;
   o.every_examples = 8;
-  o.on_event = [&](const StreamEvent& e) -> Expected<EventReply> {
+  o.on_event = [&](const LearningEvent& e) -> Expected<EventReply> {
     EventReply reply;
-    if (e.kind == StreamEventKind::examples && e.learned == 24) {  // the first batch of task 1
+    if (e.kind == LearningEventKind::examples && e.learned == 24) {  // the first batch of task 1
       ReplayOptions replay;
       replay.per_batch = 5;
       replay.sampler = RecallSampler::class_balanced;
@@ -187,8 +187,8 @@ TEST_CASE("a failing hook ends the call with its error and gives back every fram
   o.batch = 8;
   o.timeout = 300ms;
   o.every_examples = 16;
-  o.on_event = [](const StreamEvent& e) -> Expected<EventReply> {
-    if (e.kind == StreamEventKind::examples) {
+  o.on_event = [](const LearningEvent& e) -> Expected<EventReply> {
+    if (e.kind == LearningEventKind::examples) {
       return Status(ErrorCode::script_error, "curriculum.lua:7: no consolidation today");
     }
     return EventReply{};
@@ -204,7 +204,7 @@ TEST_CASE("a failing hook ends the call with its error and gives back every fram
   CHECK(reconciles(c));
 
   SUBCASE("replay options the session would refuse are refused in the reply") {
-    o.on_event = [](const StreamEvent&) -> Expected<EventReply> {
+    o.on_event = [](const LearningEvent&) -> Expected<EventReply> {
       EventReply reply;
       reply.replay = replay_per_batch(-3);
       return reply;
@@ -240,7 +240,7 @@ TEST_CASE("event options are checked") {
   REQUIRE(session.ok());
   auto stream = bars_bridge();
   StreamLearnOptions o;
-  o.on_event = [](const StreamEvent&) -> Expected<EventReply> { return EventReply{}; };
+  o.on_event = [](const LearningEvent&) -> Expected<EventReply> { return EventReply{}; };
   o.timeout = 1000ms;
   o.quiet = 1000ms;
   auto r = learn_from_stream(**session, *stream, o);

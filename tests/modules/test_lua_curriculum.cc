@@ -79,5 +79,45 @@ TEST_CASE("replay options and consolidation phases refuse mistakes naming them")
   CHECK(std::get<int64_t>(lua.global("idle_its")) == 0);
 }
 
+TEST_CASE("rt:learn and rt:consolidate resume an event handler; it may change replay or stop") {
+  Lua lua;
+  lua.run(
+      "kinds = {}\n"
+      "p = rt:learn(tasks[2], {iterations = 40, batch = 16, progress = false, replay = 8,\n"
+      "  every = 320, on = function(e)\n"
+      "    while true do\n"
+      "      kinds[#kinds + 1] = e.kind .. ':' .. (e.class or e.task or '-')\n"
+      "      if e.kind == 'examples' then e = coroutine.yield({replay = 24})\n"
+      "      else e = coroutine.yield() end\n"
+      "    end\n"
+      "  end})\n"
+      "seen = table.concat(kinds, ' ')\n"
+      "recalled, events = p.recalled_examples, p.events");
+  // Before the first batch: the new task and its new classes; 640 examples: two `examples`.
+  CHECK(std::get<std::string>(lua.global("seen")) ==
+        "new_task:1 new_class:2 new_class:3 examples:1 examples:1 phase_end:-");
+  // 8 per batch until the first `examples` event (20 batches, minus those in flight), then 24.
+  const int64_t recalled = std::get<int64_t>(lua.global("recalled"));
+  CHECK(recalled > 40 * 8);
+  CHECK(recalled < 40 * 24);
+  CHECK(std::get<int64_t>(lua.global("events")) == 6);
+
+  lua.run(
+      "q = rt:learn(tasks[2], {iterations = 100, batch = 16, progress = false, every = 16,\n"
+      "  on = function(e) return 'stop' end})\n"
+      "its, stopped = q.iterations, q.stopped\n"
+      "c = rt:consolidate{steps = 50, batch = 10, progress = false, every = 100,\n"
+      "  on = function(e) coroutine.yield(); return 'stop' end}\n"
+      "c_its = c.iterations");
+  CHECK(std::get<bool>(lua.global("stopped")));
+  CHECK(std::get<int64_t>(lua.global("its")) < 100);
+  CHECK(std::get<int64_t>(lua.global("c_its")) < 50);
+  CHECK(contains(lua.error("rt:learn(tasks[2], {iterations = 5, progress = false, every = 16,\n"
+                           "  on = function(e) error('handler broke') end})"),
+                 "curriculum.lua:2: handler broke"));
+  CHECK(contains(lua.error("rt:learn(tasks[2], {iterations = 5, every = 3})"), "every needs"));
+  lua.run("rt:learn(tasks[2], {iterations = 3, batch = 8, progress = false})");  // still usable
+}
+
 }  // namespace
 }  // namespace engram
