@@ -16,8 +16,8 @@ void push_sampler_info(lua_State* L, Session& session) {
   const std::vector<uint8_t>& seen = session.seen_classes();
   set_int(L, "classes", static_cast<long long>(seen.size()));
   set_int(L, "tasks", session.config().num_tasks);
-  std::vector<long long> seen_ids, learned(session.learned_tasks().begin(),
-                                           session.learned_tasks().end());
+  std::vector<long long> seen_ids,
+      learned(session.learned_tasks().begin(), session.learned_tasks().end());
   for (size_t c = 0; c < seen.size(); ++c) {
     if (seen[c]) seen_ids.push_back(static_cast<long long>(c));
   }

@@ -113,8 +113,8 @@ ProgressFn phase_progress(Progress& bar, bool show) {
   if (!show) return nullptr;
   return [&bar](int done, int total, const PhaseStats& s) {
     if (done == total) return;  // finish() prints the final line
-    bar.update(done, fmt::format("loss {:.3f}/{:.3f} {:.0f} samples/s", s.loss_real,
-                                 s.loss_replay, s.samples_per_second));
+    bar.update(done, fmt::format("loss {:.3f}/{:.3f} {:.0f} samples/s", s.loss_real, s.loss_replay,
+                                 s.samples_per_second));
   };
 }
 
@@ -147,8 +147,8 @@ int l_learn(lua_State* L) {
       luaL_error(L, "learn options: every needs an event handler (on)");
     }
     Progress bar(label, o.iterations);
-    const PhaseStats stats = call_with_event_handler<PhaseStats>(
-        L, 3, has_handler, *rt, [&](LearningEventHook hook) {
+    const PhaseStats stats =
+        call_with_event_handler<PhaseStats>(L, 3, has_handler, *rt, [&](LearningEventHook hook) {
           o.on_event = std::move(hook);
           return rt->learn(task->task, o, phase_progress(bar, show));
         });
@@ -205,8 +205,8 @@ int l_consolidate(lua_State* L) {
     const char* what = "consolidate options";
     luaL_checktype(L, 2, LUA_TTABLE);
     check_keys(L, 2, what,
-               {"steps", "batch", "association", "sampler", "candidates", "targets",
-                "temperature", "delay", "window", "label", "progress", "on", "every"});
+               {"steps", "batch", "association", "sampler", "candidates", "targets", "temperature",
+                "delay", "window", "label", "progress", "on", "every"});
     ConsolidateOptions o;
     o.steps = opt_int<int>(L, 2, what, "steps", o.steps, 0, 100000000);
     o.batch = opt_int<int>(L, 2, what, "batch", o.batch, 1, 1 << 20);
@@ -228,8 +228,8 @@ int l_consolidate(lua_State* L) {
     o.replay = read_replay(L, -1, what, *rt);
     lua_pop(L, 1);
     Progress bar(label, o.steps);
-    const PhaseStats stats = call_with_event_handler<PhaseStats>(
-        L, 2, has_handler, *rt, [&](LearningEventHook hook) {
+    const PhaseStats stats =
+        call_with_event_handler<PhaseStats>(L, 2, has_handler, *rt, [&](LearningEventHook hook) {
           o.on_event = std::move(hook);
           return rt->consolidate(o, phase_progress(bar, show && o.steps > 0));
         });

@@ -136,9 +136,8 @@ Status AssociationActor::flush_stores(ActorContext& ctx) {
 }
 
 Expected<AssociationActor::Recalled> AssociationActor::next_recollections(ActorContext& ctx,
-                                                                         Message& m,
-                                                                         int64_t draw,
-                                                                         int64_t delay) {
+                                                                          Message& m, int64_t draw,
+                                                                          int64_t delay) {
   const int64_t phase = int_param(m, "phase", 0);
   if (phase != ahead_phase_) {
     ahead_.clear();

@@ -32,8 +32,7 @@ class AssociationActor final : public ActorBehavior {
   Status observe(ActorContext& ctx, Message& msg);
   // The next batch of recollections for an observe message (empty when nothing is stored yet):
   // from the decoded-ahead queue, refilled with `delay` batches at once (N-step delayed replay).
-  Expected<Recalled> next_recollections(ActorContext& ctx, Message& m, int64_t draw,
-                                        int64_t delay);
+  Expected<Recalled> next_recollections(ActorContext& ctx, Message& m, int64_t draw, int64_t delay);
   // Seals the hippocampus's buffer (a consolidation boundary), after every store sent so far.
   Status seal(ActorContext& ctx);
   // Returns once the hippocampus has applied every store this actor sent (a round trip).

@@ -110,9 +110,9 @@ Status NeocortexActor::train(ActorContext& ctx, Message& m) {
   done.header.ints["neocortex_skipped"] = stats.skipped ? 1 : 0;
   done.header.ints["association_skipped"] = upstream == m.header.ints.end() ? 0 : upstream->second;
   // What was recalled, per class (after any selection): curricula and tests read it.
-  const at::Tensor recalled_per_class =
-      xr.defined() ? at::bincount(yr.cpu(), {}, learner_->classes())
-                   : at::zeros({learner_->classes()}, at::kLong);
+  const at::Tensor recalled_per_class = xr.defined()
+                                            ? at::bincount(yr.cpu(), {}, learner_->classes())
+                                            : at::zeros({learner_->classes()}, at::kLong);
   if (Status s = add_tensor(done, recalled_per_class.contiguous()); !s.ok()) return s;
   done.header.ints["real"] = x->size(0);
   done.header.ints["recalled"] = xr.defined() ? xr.size(0) : 0;

@@ -39,17 +39,17 @@ class LwfKind final : public MemoryKind {
   }
   const std::vector<Setting>& settings() const override {
     static const std::vector<Setting> declared = {
-        {"temperature", SettingType::number, 2.0, "softmax temperature T of the distillation",
-         0.01, 100},
-        {"weight", SettingType::number, 1.0, "weight of the distillation term (lambda_o)", 0,
-         1e6},
+        {"temperature", SettingType::number, 2.0, "softmax temperature T of the distillation", 0.01,
+         100},
+        {"weight", SettingType::number, 1.0, "weight of the distillation term (lambda_o)", 0, 1e6},
     };
     return declared;
   }
   Expected<MemoryParts> build(const MemoryBuildContext& context) const override {
     MemoryParts parts;
-    parts.classifier = std::make_unique<LwfDistillation>(
-        context.options.at("temperature").get<double>(), context.options.at("weight").get<double>());
+    parts.classifier =
+        std::make_unique<LwfDistillation>(context.options.at("temperature").get<double>(),
+                                          context.options.at("weight").get<double>());
     return parts;
   }
 };

@@ -39,8 +39,8 @@ struct MemoryBuildContext {
 
 // The parts of a built kind; each may be absent (`none` has none of them).
 struct MemoryParts {
-  std::unique_ptr<Association> association;  // the association actor's model
-  std::optional<CodeBufferConfig> buffer;    // a code buffer of the association's codes
+  std::unique_ptr<Association> association;      // the association actor's model
+  std::optional<CodeBufferConfig> buffer;        // a code buffer of the association's codes
   std::unique_ptr<ClassifierMemory> classifier;  // added to the neocortex's steps
 };
 

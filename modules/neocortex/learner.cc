@@ -95,8 +95,8 @@ StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tens
     loss = F::cross_entropy(logits.narrow(0, 0, n), y.to(m.device));
     stats.loss_real = loss.item<double>();
     if (m.memory && m.teacher) {
-      at::Tensor extra = m.memory->real_batch_loss(logits.narrow(0, 0, n),
-                                                   m.teacher_logits(x), m.teacher_classes);
+      at::Tensor extra =
+          m.memory->real_batch_loss(logits.narrow(0, 0, n), m.teacher_logits(x), m.teacher_classes);
       if (extra.defined()) loss = loss + extra;
     }
   }
@@ -107,8 +107,9 @@ StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tens
       replay_loss = replay_loss + w.label_weight * F::cross_entropy(replayed, yr.to(m.device));
     }
     if (w.soft_weight > 0 && m.teacher) {
-      replay_loss = replay_loss + w.soft_weight * soft_target_loss(replayed, m.teacher_logits(xr),
-                                                                   m.teacher_classes, w.temperature);
+      replay_loss =
+          replay_loss + w.soft_weight * soft_target_loss(replayed, m.teacher_logits(xr),
+                                                         m.teacher_classes, w.temperature);
     }
     stats.loss_replay = replay_loss.item<double>();
     loss = n > 0 ? (1.0 - w.replay_weight) * loss + w.replay_weight * replay_loss : replay_loss;

@@ -8,9 +8,12 @@ namespace {
 using nlohmann::json;
 
 constexpr std::pair<RecallSampler, const char*> kSamplers[] = {
-    {RecallSampler::uniform, "uniform"},         {RecallSampler::class_balanced, "class_balanced"},
-    {RecallSampler::task_balanced, "task_balanced"}, {RecallSampler::recent, "recent"},
-    {RecallSampler::weighted, "weighted"},       {RecallSampler::active, "active"},
+    {RecallSampler::uniform, "uniform"},
+    {RecallSampler::class_balanced, "class_balanced"},
+    {RecallSampler::task_balanced, "task_balanced"},
+    {RecallSampler::recent, "recent"},
+    {RecallSampler::weighted, "weighted"},
+    {RecallSampler::active, "active"},
     {RecallSampler::diverse, "diverse"},
 };
 
@@ -48,20 +51,27 @@ const std::vector<Setting>& replay_settings() {
   static const std::vector<Setting> declared = {
       {"per_batch", SettingType::integer, 128, "recollections mixed into each batch (0 = none)", 0,
        1 << 20},
-      {"sampler", SettingType::choice, "uniform",
+      {"sampler",
+       SettingType::choice,
+       "uniform",
        "which stored items are recalled (or a Lua function returning weights per class or task, "
        "called once per phase)",
-       0, 0, {"uniform", "class_balanced", "task_balanced", "recent", "active", "diverse"}},
+       0,
+       0,
+       {"uniform", "class_balanced", "task_balanced", "recent", "active", "diverse"}},
       {"candidates", SettingType::integer, 4,
        "active, diverse: candidates drawn per recollection kept", 1, 64},
-      {"targets", SettingType::choice, "label",
+      {"targets",
+       SettingType::choice,
+       "label",
        "\"label\" (stored labels), \"soft\" (the classifier at the last consolidation), or "
        "{label = a, soft = b}",
-       0, 0, {"label", "soft"}},
+       0,
+       0,
+       {"label", "soft"}},
       {"temperature", SettingType::number, 2.0, "temperature of the soft targets", 0.01, 100},
       {"weight", SettingType::number, -1.0,
-       "share of the replay loss in a step; < 0: 1 - 1/(tasks seen) (van de Ven & Tolias)", -1,
-       1},
+       "share of the replay loss in a step; < 0: 1 - 1/(tasks seen) (van de Ven & Tolias)", -1, 1},
       {"delay", SettingType::integer, 1,
        "N-step delayed replay: decode N batches of recollections at once, feed them over N steps",
        1, 1000},
@@ -131,12 +141,16 @@ json replay_options_to_json(const ReplayOptions& o) {
 }
 
 Status validate(const ReplayOptions& o, int classes, int tasks) {
-  auto bad = [](const std::string& m) { return Status(ErrorCode::invalid_argument, "replay: " + m); };
+  auto bad = [](const std::string& m) {
+    return Status(ErrorCode::invalid_argument, "replay: " + m);
+  };
   if (o.per_batch < 0 || o.per_batch > (1 << 20)) return bad("per_batch must be in [0, 2^20]");
   if (o.candidates < 1 || o.candidates > 64) return bad("candidates must be in [1, 64]");
   if (o.delay < 1 || o.delay > 1000) return bad("delay must be in [1, 1000]");
-  if (!(o.temperature >= 0.01 && o.temperature <= 100)) return bad("temperature must be in [0.01, 100]");
-  if (!(o.weight <= 1) || !(o.weight >= -1)) return bad("weight must be in [0, 1] (or < 0: automatic)");
+  if (!(o.temperature >= 0.01 && o.temperature <= 100))
+    return bad("temperature must be in [0.01, 100]");
+  if (!(o.weight <= 1) || !(o.weight >= -1))
+    return bad("weight must be in [0, 1] (or < 0: automatic)");
   if (!(o.label_weight >= 0) || !(o.soft_weight >= 0) || !(o.label_weight + o.soft_weight > 0) ||
       !std::isfinite(o.label_weight + o.soft_weight)) {
     return bad("target weights must be finite, >= 0 and not both 0");

@@ -36,10 +36,10 @@ struct ReplayOptions {
   // tasks); exactly one of the two is non-empty, entries finite and >= 0, some > 0.
   std::vector<double> class_weights, task_weights;
   double label_weight = 1;  // targets: cross-entropy to the stored label
-  double soft_weight = 0;   // targets: distillation from the classifier as of the last consolidation
-  double temperature = 2;   // of the soft targets
-  double weight = -1;       // share of the replay loss in a step, in [0, 1]; < 0: 1 - 1/tasks seen
-  int delay = 1;            // N-step delayed replay: decode N batches of recollections at once
+  double soft_weight = 0;  // targets: distillation from the classifier as of the last consolidation
+  double temperature = 2;  // of the soft targets
+  double weight = -1;      // share of the replay loss in a step, in [0, 1]; < 0: 1 - 1/tasks seen
+  int delay = 1;           // N-step delayed replay: decode N batches of recollections at once
 };
 
 // The declarations of the `replay` table's options.

@@ -138,8 +138,8 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
       !s.ok()) {
     return s;
   }
-  if (Status s =
-          host.add(std::make_unique<AssociationActor>(std::move(association), impl->has_buffer, config.threads));
+  if (Status s = host.add(std::make_unique<AssociationActor>(std::move(association),
+                                                             impl->has_buffer, config.threads));
       !s.ok()) {
     return s;
   }
@@ -287,10 +287,10 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
 
 Expected<PhaseStats> Session::consolidate(const ConsolidateOptions& o, const ProgressFn& progress) {
   Impl& m = *impl_;
-  if (o.steps < 0 || o.batch < 1 || o.batch > (1 << 20) || o.window < 1 ||
-      o.every_examples < 0) {
-    return Status(ErrorCode::invalid_argument,
-                  "consolidate: steps >= 0, batch in [1, 2^20] window >= 1 and every_examples >= 0 required");
+  if (o.steps < 0 || o.batch < 1 || o.batch > (1 << 20) || o.window < 1 || o.every_examples < 0) {
+    return Status(
+        ErrorCode::invalid_argument,
+        "consolidate: steps >= 0, batch in [1, 2^20] window >= 1 and every_examples >= 0 required");
   }
   if (Status s = validate(o.replay, m.dataset->num_classes, m.config.num_tasks); !s.ok()) {
     return s;
@@ -316,8 +316,8 @@ Expected<PhaseStats> Session::consolidate(const ConsolidateOptions& o, const Pro
         // No real data: empty x and y; the batch size and weight of a consolidation phase stay.
         replay.per_batch = o.batch;
         replay.weight = 1;
-        return m.observe_message(at::empty({0, pixels}), at::empty({0}, at::kLong), active,
-                                 task, replay, o.association);
+        return m.observe_message(at::empty({0, pixels}), at::empty({0}, at::kLong), active, task,
+                                 replay, o.association);
       },
       events);
 }

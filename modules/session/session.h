@@ -57,9 +57,9 @@ struct LearnOptions {
 
 // A consolidation phase (a "sleep"): learning on recollections only, no new data.
 struct ConsolidateOptions {
-  int steps = 500;       // 0: nothing happens at all
-  int batch = 256;       // recollections per step (replay.per_batch is ignored)
-  ReplayOptions replay;  // sampler, targets, delay (the weight is 1: there is no real batch)
+  int steps = 500;           // 0: nothing happens at all
+  int batch = 256;           // recollections per step (replay.per_batch is ignored)
+  ReplayOptions replay;      // sampler, targets, delay (the weight is 1: there is no real batch)
   bool association = false;  // also train the association on its own recollections
   int window = 4;
   // Events as LearnOptions' (examples count recollections here; no new_task/new_class).
@@ -70,13 +70,13 @@ struct ConsolidateOptions {
 struct PhaseStats {
   int iterations = 0;
   double seconds = 0;
-  double samples_per_second = 0;          // real + recalled examples the neocortex trained on
-  double loss_real = 0, loss_replay = 0;  // of the last batch
-  int64_t real_examples = 0;              // real (new) examples trained on
-  int64_t recalled_examples = 0;          // recollections trained on
+  double samples_per_second = 0;            // real + recalled examples the neocortex trained on
+  double loss_real = 0, loss_replay = 0;    // of the last batch
+  int64_t real_examples = 0;                // real (new) examples trained on
+  int64_t recalled_examples = 0;            // recollections trained on
   std::vector<int64_t> recalled_per_class;  // of which per class (empty: none recalled)
-  int64_t events = 0;    // events passed to the phase's hook
-  bool stopped = false;  // the hook ended the phase early
+  int64_t events = 0;                       // events passed to the phase's hook
+  bool stopped = false;                     // the hook ended the phase early
   // Learning steps of the phase not applied because their loss or gradients were not finite
   // (neocortex and association together; each is also logged and counted by its actor).
   int64_t skipped_steps = 0;

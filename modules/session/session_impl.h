@@ -51,7 +51,6 @@ inline void account(Message& ack, PhaseStats* stats) {
   }
 }
 
-
 // Snapshot helpers (session_snapshot.cc). Each checks its section and names it in errors.
 // The bytes of a required section, as text.
 Expected<std::string> section(const SnapshotSections& state, const std::string& name);
@@ -177,8 +176,7 @@ struct Session::Impl {
       case RecallSampler::weighted:
         return r.class_weights.empty() ? std::make_pair(std::string("task"), r.task_weights)
                                        : std::make_pair(std::string("class"), r.class_weights);
-      default:
-        return {"", {}};
+      default: return {"", {}};
     }
   }
 
@@ -231,12 +229,12 @@ struct Session::Impl {
 
   // How a phase reports events (learning_events.h).
   struct PhaseEvents {
-    LearningEventHook hook;               // null: no events
-    int64_t every = 0;                    // an `examples` event every this many (0 = never)
-    bool count_recalled = false;          // examples are recollections (a consolidation phase)
-    int task = -1;                        // the task id events carry
-    std::vector<LearningEvent> opening;   // passed before the first batch (new_task, new_class)
-    ReplayOptions* replay = nullptr;      // what `next` reads; replaced by a hook's reply
+    LearningEventHook hook;              // null: no events
+    int64_t every = 0;                   // an `examples` event every this many (0 = never)
+    bool count_recalled = false;         // examples are recollections (a consolidation phase)
+    int task = -1;                       // the task id events carry
+    std::vector<LearningEvent> opening;  // passed before the first batch (new_task, new_class)
+    ReplayOptions* replay = nullptr;     // what `next` reads; replaced by a hook's reply
   };
 
   // Runs a phase of `iterations` batches, each made by `next`, keeping up to `window` in flight

@@ -100,8 +100,8 @@ Expected<DriverPosition> restore_driver_position(const SnapshotSections& state,
     DriverPosition p;
     p.seen_classes = std::move(seen);
     // Written since recall samplers exist; before, tasks were learned in first-seen order.
-    p.recency = j->contains("recency") ? integer_list_at<int>(*j, "recency", 0, num_tasks - 1)
-                                       : learned;
+    p.recency =
+        j->contains("recency") ? integer_list_at<int>(*j, "recency", 0, num_tasks - 1) : learned;
     p.learned_tasks = std::move(learned);
     p.last_task = last;
     p.seed_counter = integer_at<uint64_t>(*j, "seed_counter");

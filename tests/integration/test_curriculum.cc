@@ -73,8 +73,9 @@ std::string classifier_state(Session& s) {
   return (*copy)->save_state();
 }
 
-TEST_CASE("class_balanced recall gives every stored class an equal share; uniform follows the "
-          "buffer") {
+TEST_CASE(
+    "class_balanced recall gives every stored class an equal share; uniform follows the "
+    "buffer") {
   auto s = raw_session();
   // 90% of task 0's examples (and so of the buffer) are zeros.
   learn(*s, task_of(0, {0, 1}, {360, 40}), 40);
@@ -153,8 +154,9 @@ TEST_CASE("a consolidation phase: steps = 0 changes nothing; otherwise recollect
   CHECK_FALSE(s->consolidate(sleep).ok());
 }
 
-TEST_CASE("replay follows what was learned before, in any task order: a revisited task gets "
-          "replay") {
+TEST_CASE(
+    "replay follows what was learned before, in any task order: a revisited task gets "
+    "replay") {
   auto s = raw_session();
   ReplayOptions r;
   r.per_batch = 32;
@@ -210,8 +212,9 @@ std::vector<uint8_t> association_state(Session& s, const std::string& path) {
   return sections->at("association");
 }
 
-TEST_CASE("a consolidation phase trains the association on its own recollections only when "
-          "asked") {
+TEST_CASE(
+    "a consolidation phase trains the association on its own recollections only when "
+    "asked") {
   test::TempDir dir;
   SessionConfig c;
   c.neocortex.classifier.hidden = {32};

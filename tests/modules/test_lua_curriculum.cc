@@ -15,7 +15,8 @@ using test::contains;
 // An engine with a small raw-memory runtime `rt` over the repository's MNIST and two tasks.
 struct Lua : test::LuaTestEngine {
   Lua() : LuaTestEngine("curriculum.lua") {
-    run("ds = engram.dataset('mnist', '" ENGRAM_SOURCE_DIR "/data/mnist')\n"
+    run("ds = engram.dataset('mnist', '" ENGRAM_SOURCE_DIR
+        "/data/mnist')\n"
         "tasks = engram.split(ds, {{0, 1}, {2, 3}})\n"
         "rt = engram.runtime{dataset = ds, tasks = 2, seed = 3,\n"
         "  neocortex = {hidden = {32}}, memory = {kind = 'raw', budget_bytes = 300 * 784}}\n"
@@ -47,23 +48,22 @@ TEST_CASE("replay options and consolidation phases refuse mistakes naming them")
   CHECK(contains(lua.error(std::string(learn2) + "{per_bach = 3}})"), "per_bach"));
   CHECK(contains(lua.error(std::string(learn2) + "{sampler = 'hardest'}})"), "sampler"));
   CHECK(contains(lua.error(std::string(learn2) + "{delay = 0}})"), "delay"));
-  CHECK(contains(lua.error(std::string(learn2) + "{targets = {label = 0, soft = 0}}})"),
-                 "targets"));
+  CHECK(
+      contains(lua.error(std::string(learn2) + "{targets = {label = 0, soft = 0}}})"), "targets"));
   CHECK(contains(lua.error(std::string(learn2) + "'many'})"), "replay"));
   // Sampler functions: bad weights and their own errors, with the script line.
-  CHECK(contains(lua.error(std::string(learn2) +
-                           "{sampler = function() return {class = {[0] = 0/0}} end}})"),
-                 "class 0"));
-  CHECK(contains(lua.error(std::string(learn2) +
-                           "{sampler = function() return {class = {[12] = 1}} end}})"),
-                 "class 12 is unknown"));
-  CHECK(contains(lua.error(std::string(learn2) +
-                           "{sampler = function() return {class = {[1] = -2}} end}})"),
-                 "class 1"));
+  CHECK(contains(
+      lua.error(std::string(learn2) + "{sampler = function() return {class = {[0] = 0/0}} end}})"),
+      "class 0"));
+  CHECK(contains(
+      lua.error(std::string(learn2) + "{sampler = function() return {class = {[12] = 1}} end}})"),
+      "class 12 is unknown"));
+  CHECK(contains(
+      lua.error(std::string(learn2) + "{sampler = function() return {class = {[1] = -2}} end}})"),
+      "class 1"));
   CHECK(contains(lua.error(std::string(learn2) + "{sampler = function() return 3 end}})"),
                  "must return a table"));
-  CHECK(contains(lua.error(std::string(learn2) +
-                           "{sampler = function()\n error('no idea') end}})"),
+  CHECK(contains(lua.error(std::string(learn2) + "{sampler = function()\n error('no idea') end}})"),
                  "curriculum.lua:2: no idea"));
   CHECK(contains(lua.error("rt:consolidate{steps = 5, bacth = 3}"), "bacth"));
   CHECK(contains(lua.error("rt:consolidate{steps = -1}"), "steps"));
