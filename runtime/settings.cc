@@ -1,5 +1,7 @@
 #include "runtime/settings.h"
 
+#include "runtime/did_you_mean.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -59,33 +61,6 @@ std::string join(const std::vector<std::string>& names, const char* quote) {
   std::string out;
   for (const std::string& n : names) out += (out.empty() ? "" : ", ") + (quote + n + quote);
   return out;
-}
-
-// Edit distance (insertions, deletions, substitutions) between a and b.
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// " (did you mean 'NAME'?)" for the known name within two edits of `key`, "" otherwise.
-std::string suggestion(const std::string& key, const std::vector<std::string>& known) {
-  std::string closest;
-  size_t best = 3;
-  for (const std::string& name : known) {
-    const size_t d = edit_distance(key, name);
-    if (d < best) best = d, closest = name;
-  }
-  return closest.empty() ? "" : " (did you mean '" + closest + "'?)";
 }
 
 Status wrong_type(const std::string& name, const char* expected, const json& v) {
@@ -227,7 +202,7 @@ Expected<json> apply_settings(const std::vector<Setting>& declared, const json& 
     for (const auto& item : input.items()) {
       if (std::find(known.begin(), known.end(), item.key()) != known.end()) continue;
       return Status(ErrorCode::invalid_argument, "unknown key '" + prefix + item.key() + "'" +
-                                                     suggestion(item.key(), known) +
+                                                     did_you_mean(item.key(), known) +
                                                      "; known: " + join(known, ""));
     }
   }

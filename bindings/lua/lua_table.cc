@@ -5,26 +5,6 @@
 
 namespace engram::lua {
 
-namespace {
-
-// Edit distance (insertions, deletions, substitutions) between a and b.
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-}  // namespace
-
 std::string unknown_key(lua_State* L, int index, const char* what,
                         const std::vector<std::string>& allowed) {
   index = lua_absindex(L, index);
@@ -40,16 +20,6 @@ std::string unknown_key(lua_State* L, int index, const char* what,
     }
   }
   return "";
-}
-
-std::string did_you_mean(const std::string& key, const std::vector<std::string>& allowed) {
-  std::string closest;
-  size_t best = 3;  // suggest only names within two edits
-  for (const std::string& name : allowed) {
-    const size_t d = edit_distance(key, name);
-    if (d < best) best = d, closest = name;
-  }
-  return closest.empty() ? "" : " (did you mean '" + closest + "'?)";
 }
 
 std::string join_names(const std::vector<std::string>& allowed) {

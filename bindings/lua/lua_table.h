@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "runtime/did_you_mean.h"
 #include "runtime/status.h"
 
 namespace engram::lua {
@@ -26,9 +27,7 @@ void check_keys(lua_State* L, int index, const char* what,
 std::string unknown_key(lua_State* L, int index, const char* what,
                         const std::vector<std::string>& allowed);
 
-// " (did you mean 'NAME'?)" for the name of `allowed` closest to the unknown `key` by edit
-// distance, if within two edits; "" otherwise.
-std::string did_you_mean(const std::string& key, const std::vector<std::string>& allowed);
+using engram::did_you_mean;  // runtime/did_you_mean.h
 
 // `allowed` joined with ", ", for listing the known names in a message.
 std::string join_names(const std::vector<std::string>& allowed);

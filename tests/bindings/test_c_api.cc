@@ -194,6 +194,35 @@ TEST_CASE("C API: learns two tasks from observations without forgetting the firs
   engram_close(e);
 }
 
+TEST_CASE("C API: the memory kind and replay options come from the JSON configuration") {
+  // Class-balanced recall with soft targets as well as labels.
+  engram_t* e = open_or_fail(R"({
+    "classes": 4, "tasks": 2, "seed": 5, "neocortex": {"hidden": [64]},
+    "memory": {"kind": "raw", "budget_bytes": 40000},
+    "learning": {"batch": 16, "queue": 64, "predict_refresh_ms": 0,
+                 "replay": {"per_batch": 16, "sampler": "class_balanced",
+                            "targets": {"label": 1, "soft": 0.5}, "delay": 2}}
+  })");
+  std::mt19937 rng(13);
+  observe_task(e, 0, 300, rng);
+  REQUIRE(engram_flush(e, 120) == ENGRAM_OK);
+  observe_task(e, 1, 300, rng);
+  REQUIRE(engram_flush(e, 120) == ENGRAM_OK);
+  CHECK(accuracy(e, {0, 1}, rng) > 0.8);  // recalled: fine-tuning alone forgets task 0
+  engram_close(e);
+
+  engram_t* bad = nullptr;
+  CHECK(engram_open_json(R"({"learning": {"replay": {"sampler": "hardest"}}})", &bad) ==
+        ENGRAM_E_INVALID_ARGUMENT);
+  CHECK(std::string(engram_last_error()).find("sampler") != std::string::npos);
+  CHECK(engram_open_json(R"({"learning": {"replay": {"delay": 0}}})", &bad) ==
+        ENGRAM_E_INVALID_ARGUMENT);
+  CHECK(std::string(engram_last_error()).find("delay") != std::string::npos);
+  CHECK(engram_open_json(R"({"memory": {"kind": "lwf", "c": 10}})", &bad) ==
+        ENGRAM_E_INVALID_ARGUMENT);
+  CHECK(bad == nullptr);
+}
+
 TEST_CASE("C API: a full queue says so at once, and nothing it accepted is lost") {
   engram_t* e = open_or_fail(kConfig);
   std::mt19937 rng(5);

@@ -98,6 +98,28 @@ TEST_CASE(
   CHECK(uniform.recalled_per_class[4] + uniform.recalled_per_class[5] == 0);  // not yet sealed
 }
 
+TEST_CASE(
+    "task_balanced gives every task an equal share; recent favours recently learned "
+    "tasks 1:2") {
+  auto s = raw_session(4);
+  learn(*s, task_of(0, {0, 1}, {300, 300}), 40);  // task 0 fills most of the buffer
+  learn(*s, task_of(1, {2, 3}, {50, 50}), 8);
+  ReplayOptions r;
+  r.per_batch = 64;
+  r.sampler = RecallSampler::task_balanced;
+  const PhaseStats balanced = learn(*s, task_of(2, {4, 5}, {200, 200}), 50, r);
+  const auto& b = balanced.recalled_per_class;
+  const double n = static_cast<double>(balanced.recalled_examples);
+  // Task shares among the tasks sealed so far (0 and 1): binomial(n, 1/2).
+  CHECK(std::abs((b[0] + b[1]) - n / 2) < 5 * std::sqrt(n * 0.25));
+  r.sampler = RecallSampler::recent;  // tasks 0, 1, 2 learned in that order: shares 1:2:3
+  const PhaseStats recent = learn(*s, task_of(3, {6, 7}, {200, 200}), 60, r);
+  const auto& c = recent.recalled_per_class;
+  const double m = static_cast<double>(recent.recalled_examples);
+  CHECK(std::abs((c[0] + c[1]) - m / 6) < 5 * std::sqrt(m * (1.0 / 6) * (5.0 / 6)));
+  CHECK(std::abs((c[4] + c[5]) - m / 2) < 5 * std::sqrt(m * 0.25));
+}
+
 TEST_CASE("weighted recall follows the weights of a sampler; bad weights are refused") {
   auto s = raw_session();
   learn(*s, task_of(0, {0, 1}, {200, 200}), 30);
