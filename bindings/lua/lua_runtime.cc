@@ -103,6 +103,10 @@ void push_phase_stats(lua_State* L, const PhaseStats& stats) {
   set_int(L, "real_examples", stats.real_examples);
   set_int(L, "recalled_examples", stats.recalled_examples);
   set_int(L, "skipped_steps", stats.skipped_steps);  // non-finite loss or gradients
+  // Recollections per class (index = class id + 1), after any selection.
+  push_integer_list(
+      L, std::vector<long long>(stats.recalled_per_class.begin(), stats.recalled_per_class.end()));
+  lua_setfield(L, -2, "recalled_per_class");
   set_int(L, "events", stats.events);
   lua_pushboolean(L, stats.stopped);
   lua_setfield(L, -2, "stopped");

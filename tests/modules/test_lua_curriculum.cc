@@ -3,6 +3,7 @@
 // refused with the option or the script line named, leaving the runtime usable.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 
 #include "tests/modules/lua_test_engine.h"
@@ -35,8 +36,14 @@ TEST_CASE("a sampler function is called once per phase and its class weights are
       "end\n"
       "p = rt:learn(tasks[2], {iterations = 40, batch = 16, progress = false,\n"
       "  replay = {per_batch = 32, sampler = favour_ones, targets = {label = 1, soft = 0.5}}})\n"
-      "ones = p.recalled_examples");
+      "ones = p.recalled_examples\n"
+      "zeros_recalled, ones_recalled = p.recalled_per_class[1], p.recalled_per_class[2]");
   CHECK(std::get<int64_t>(lua.global("calls")) == 1);
+  // Shares 1:3 between classes 0 and 1: binomial(1280, 3/4), 5 sigma.
+  const double n = 40 * 32,
+               ones = static_cast<double>(std::get<int64_t>(lua.global("ones_recalled")));
+  CHECK(std::get<int64_t>(lua.global("zeros_recalled")) + ones == n);
+  CHECK(std::abs(ones - 0.75 * n) < 5 * std::sqrt(n * 0.75 * 0.25));
   CHECK(std::get<int64_t>(lua.global("seen")) == 2);
   CHECK(std::get<int64_t>(lua.global("stored0")) > 0);
   CHECK(std::get<int64_t>(lua.global("ones")) == 40 * 32);
