@@ -18,7 +18,7 @@ engram_test(NAME test_lua_settings SOURCES modules/test_lua_settings.cc LIBS eng
 # --- integration ---
 engram_test(NAME test_split_small SOURCES integration/test_split_small.cc LIBS engram_modules LABELS integration sanitize TIMEOUT 300)
 # Recall samplers, consolidation phases, task order, snapshots with replay options, lwf.
-engram_test(NAME test_curriculum SOURCES integration/test_curriculum.cc LIBS engram_modules LABELS integration TIMEOUT 300)
+engram_test(NAME test_curriculum SOURCES integration/test_curriculum.cc LIBS engram_modules LABELS integration sanitize TIMEOUT 300)
 engram_test(NAME test_recall_selection SOURCES modules/test_recall_selection.cc LIBS engram_modules LABELS unit TIMEOUT 120)
 # Sensor frames through SensorBridge into Session learning: nothing lost, NaN never learned.
 engram_test(NAME test_stream_learning SOURCES integration/test_stream_learning.cc LIBS engram_modules LABELS integration sanitize TIMEOUT 300)
