@@ -8,16 +8,19 @@
 -- Settings (--set key=value): iterations (per task, 2000), batch (128), replay (128),
 -- budget_bytes (156800 = 200 MNIST images), c (100), l (2), hidden (256, association width),
 -- methods (finetune,er,recollections,er_total,joint), seeds (1), threads (1), dataset (mnist),
--- out (runs).
+-- sleep_steps (500: a consolidation phase of that many steps of 256 recollections at each task
+-- end, for the methods with a memory; 0 = none, the protocol before issue 21), out (runs).
 
 local cfg = engram.settings {
   "batch", "budget_bytes", "c", "dataset", "hidden", "iterations", "kl_weight", "l", "methods",
-  "out", "replay", "seeds", "threads"
+  "out", "replay", "seeds", "sleep_steps", "threads"
 }
 
 local iterations = engram.integer(cfg.iterations, 2000)
 local batch = engram.integer(cfg.batch, 128)
 local replay = engram.integer(cfg.replay, 128)
+-- The default curriculum (docs/results/CURRICULUM.md): a consolidation phase at each task end.
+local sleep_steps = engram.integer(cfg.sleep_steps, 500)
 local budget = engram.integer(cfg.budget_bytes, 156800)
 local threads = engram.integer(cfg.threads, 1)
 local methods = engram.list(cfg.methods, "finetune,er,recollections,er_total,joint")
@@ -65,6 +68,10 @@ local function run(method, seed)
                                    label = ("%s s%d task %d"):format(method, seed, i) })
     phase.task = i
     result.phases[#result.phases + 1] = phase
+    if sleep_steps > 0 and memory_for(method).kind ~= "none" then
+      phase.sleep = rt:consolidate { steps = sleep_steps, batch = 2 * batch,
+                                     label = ("%s s%d sleep %d"):format(method, seed, i) }
+    end
     local class_row, task_row = {}, {}
     for j, t in ipairs(tasks) do
       class_row[j] = rt:accuracy(t, "class")
@@ -120,6 +127,7 @@ for _, r in ipairs(results) do
 end
 engram.write_json(run_dir .. "/results.json", {
   protocol = { tasks = #tasks, iterations = iterations, batch = batch, replay = replay,
+               sleep_steps = sleep_steps,
                budget_bytes = budget, association = association, threads = threads,
                blas = engram.blas, version = engram.version },
   runs = results,
