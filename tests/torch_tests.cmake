@@ -58,6 +58,11 @@ add_test(NAME distill_script
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/distill_script.sh $<TARGET_FILE:engram>
                  ${PROJECT_SOURCE_DIR})
 set_tests_properties(distill_script PROPERTIES LABELS integration TIMEOUT 600)
+# scripts/curriculum_mnist.lua and split_mnist.lua end to end at a tiny scale.
+add_test(NAME curriculum_scripts
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/curriculum_scripts.sh $<TARGET_FILE:engram>
+                 ${PROJECT_SOURCE_DIR})
+set_tests_properties(curriculum_scripts PROPERTIES LABELS integration TIMEOUT 600)
 # scripts/compression_sweep.lua --set quick=true end to end (CSV, plot, distortion ordering).
 add_test(NAME compression_sweep_script
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/compression_sweep_script.sh
