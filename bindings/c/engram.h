@@ -127,6 +127,12 @@ ENGRAM_API int engram_flush(engram_t* e, double timeout_s);
  * leaves the previous file). Learns everything observed before the call first. */
 ENGRAM_API int engram_snapshot(engram_t* e, const char* path);
 
+/* A consolidation boundary: learns everything observed before the call, then makes it
+ * recallable (recollections come from what was learned before the last boundary). A change of
+ * task id makes one by itself; a stream without task ids needs this call, e.g. every N
+ * observations, to be replayed at all. */
+ENGRAM_API int engram_consolidate(engram_t* e);
+
 /* Copies the counters into *out. size is the caller's sizeof(engram_counters): any size from
  * ENGRAM_COUNTERS_V1_SIZE up is accepted. engram fills the fields that fit in `size` and zeroes
  * any bytes beyond the fields it knows, so programs built against older or newer headers both

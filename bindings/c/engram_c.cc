@@ -213,6 +213,11 @@ int engram_snapshot(engram_t* e, const char* path) {
   });
 }
 
+int engram_consolidate(engram_t* e) {
+  return on_handle(e, "engram_consolidate",
+                   [&](engram::OnlineAgent& agent) { return report(agent.consolidate()); });
+}
+
 int engram_get_counters(engram_t* e, engram_counters* out, size_t size) {
   return on_handle(e, "engram_get_counters", [&](engram::OnlineAgent& agent) {
     if (out == nullptr) return invalid("engram_get_counters: out is NULL");

@@ -424,6 +424,13 @@ Status OnlineAgent::snapshot(const std::string& path) {
   return m.session->snapshot(path, state.dump());
 }
 
+Status OnlineAgent::consolidate() {
+  Impl& m = *impl_;
+  if (Status s = flush(600); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(m.session_mutex);
+  return m.session->consolidate();
+}
+
 AgentCounters OnlineAgent::counters() const {
   Impl& m = *impl_;
   AgentCounters c;

@@ -76,6 +76,11 @@ class OnlineAgent {
   // after the call began may or may not be included. Errors: io_error, timeout, closed.
   Status snapshot(const std::string& path);
 
+  // flush(), then a consolidation boundary (Session::consolidate): everything learned so far
+  // becomes recallable. A task change makes one by itself; a stream without task ids needs
+  // this to be replayed at all. Errors: timeout, closed, an actor failure.
+  Status consolidate();
+
   AgentCounters counters() const;
   const AgentConfig& config() const;
 

@@ -211,6 +211,26 @@ TEST_CASE("C API: the memory kind and replay options come from the JSON configur
   CHECK(accuracy(e, {0, 1}, rng) > 0.8);  // recalled: fine-tuning alone forgets task 0
   engram_close(e);
 
+  // A stream without task ids (all task 0): replay only from what a boundary made recallable.
+  e = open_or_fail(kConfig);
+  for (int i = 0; i < 200; ++i) {
+    const int label = i % 2;
+    std::vector<uint8_t> px = image(label, rng);
+    engram_input x{px.data(), px.size(), ENGRAM_U8};
+    while (engram_observe(e, &x, label, 0) == ENGRAM_FULL) std::this_thread::yield();
+  }
+  REQUIRE(engram_consolidate(e) == ENGRAM_OK);
+  for (int i = 0; i < 400; ++i) {
+    const int label = 2 + i % 2;
+    std::vector<uint8_t> px = image(label, rng);
+    engram_input x{px.data(), px.size(), ENGRAM_U8};
+    while (engram_observe(e, &x, label, 0) == ENGRAM_FULL) std::this_thread::yield();
+  }
+  REQUIRE(engram_flush(e, 120) == ENGRAM_OK);
+  CHECK(accuracy(e, {0, 1}, rng) > 0.8);  // classes 0 and 1 were replayed under task id 0
+  engram_close(e);
+  CHECK(engram_consolidate(nullptr) != ENGRAM_OK);
+
   engram_t* bad = nullptr;
   CHECK(engram_open_json(R"({"learning": {"replay": {"sampler": "hardest"}}})", &bad) ==
         ENGRAM_E_INVALID_ARGUMENT);
