@@ -39,10 +39,22 @@ std::vector<std::vector<std::string>> rows_arg(lua_State* L, int idx, const char
   return rows;
 }
 
-// engram.metrics(R) -> {acc, bwt, forgetting, forgetting_per_task}
+// engram.metrics(R [, baseline]) -> {acc, bwt, forgetting, forgetting_per_task [, fwt]}.
+// baseline: the accuracy on each task of the model before it learned anything (one per task,
+// e.g. rt:accuracy(t) of a fresh runtime); with it, FWT is computed (io/reports/metrics.h).
 int l_metrics(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
+    std::vector<double> baseline;
+    const bool has_baseline = !lua_isnoneornil(L, 2);
+    if (has_baseline) {
+      luaL_checktype(L, 2, LUA_TTABLE);
+      for (lua_Integer j = 1; j <= luaL_len(L, 2); ++j) {
+        lua_geti(L, 2, j);
+        baseline.push_back(luaL_checknumber(L, -1));
+        lua_pop(L, 1);
+      }
+    }
     std::vector<std::vector<double>> r;
     for (lua_Integer i = 1; i <= luaL_len(L, 1); ++i) {
       lua_geti(L, 1, i);
@@ -56,9 +68,13 @@ int l_metrics(lua_State* L) {
       r.push_back(std::move(row));
       lua_pop(L, 1);
     }
-    auto m = compute_metrics(r);
+    auto m = compute_metrics(r, has_baseline ? &baseline : nullptr);
     if (!m.ok()) return raise(L, m.status());
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 5);
+    if (m->fwt) {
+      lua_pushnumber(L, *m->fwt);
+      lua_setfield(L, -2, "fwt");
+    }
     lua_pushnumber(L, m->acc);
     lua_setfield(L, -2, "acc");
     lua_pushnumber(L, m->bwt);

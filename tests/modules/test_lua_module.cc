@@ -176,3 +176,22 @@ TEST_CASE("Lua integer fields out of range say which field and the range") {
 }
 
 }  // namespace engram
+
+namespace engram {
+
+TEST_CASE("engram.metrics computes FWT when given the accuracies of the untrained model") {
+  test::LuaTestEngine lua("metrics.lua");
+  lua.run(
+      "local R = {{0.9, 0.6, 0.2}, {0.8, 0.9, 0.5}, {0.7, 0.8, 0.9}}\n"
+      "m = engram.metrics(R, {0.1, 0.5, 0.3})\n"
+      "fwt, bwt = m.fwt, m.bwt\n"
+      "no_fwt = engram.metrics(R).fwt == nil");
+  // FWT = ((R[0][1] - b1) + (R[1][2] - b2)) / 2 = ((0.6 - 0.5) + (0.5 - 0.3)) / 2.
+  CHECK(std::get<double>(lua.global("fwt")) == doctest::Approx(0.15));
+  CHECK(std::get<double>(lua.global("bwt")) == doctest::Approx(-0.15));
+  CHECK(std::get<bool>(lua.global("no_fwt")));
+  CHECK(test::contains(lua.error("engram.metrics({{0.5}, {0.5}}, {0.1})"), "row"));
+  CHECK(test::contains(lua.error("engram.metrics({{1, 0}, {1, 1}}, {0.1})"), "baseline"));
+}
+
+}  // namespace engram
