@@ -12,6 +12,7 @@ add_library(engram_modules STATIC
   neocortex/classifier.cc
   neocortex/learner.cc
   neocortex/recall_selection.cc
+  neocortex/soft_targets.cc
   memory/memory_kind.cc
   memory/memory_registry.cc
   memory/dvae_kind.cc

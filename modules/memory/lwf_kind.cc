@@ -6,6 +6,8 @@
 
 #include <ATen/ATen.h>
 
+#include "modules/neocortex/soft_targets.h"
+
 namespace engram {
 namespace {
 
@@ -16,12 +18,7 @@ class LwfDistillation final : public ClassifierMemory {
   at::Tensor real_batch_loss(const at::Tensor& student_logits, const at::Tensor& teacher_logits,
                              const at::Tensor& old_classes) const override {
     if (!old_classes.any().item<bool>()) return {};
-    const at::Tensor idx = old_classes.nonzero().squeeze(1);
-    const at::Tensor s = student_logits.index_select(1, idx) / t_;
-    const at::Tensor t = teacher_logits.index_select(1, idx) / t_;
-    const at::Tensor p = at::softmax(t, 1);
-    const at::Tensor kl = (p * (at::log_softmax(t, 1) - at::log_softmax(s, 1))).sum(1).mean();
-    return kl * (weight_ * t_ * t_);
+    return weight_ * soft_target_loss(student_logits, teacher_logits, old_classes, t_);
   }
   int64_t extra_bytes(int64_t classifier_weight_bytes) const override {
     return classifier_weight_bytes;  // the teacher: one copy of the classifier

@@ -8,6 +8,7 @@
 #include "modules/common/device.h"
 #include "modules/common/finite_step.h"
 #include "modules/common/torch_state.h"
+#include "modules/neocortex/soft_targets.h"
 
 namespace engram {
 
@@ -33,19 +34,6 @@ struct Learner::Impl {
     return teacher->forward(x.to(device)).masked_fill(teacher_classes.logical_not(), -1e9);
   }
 };
-
-namespace {
-
-// T^2 KL(softmax(teacher/T) || softmax(student/T)) per batch, over the teacher's classes.
-at::Tensor soft_target_loss(const at::Tensor& student, const at::Tensor& teacher,
-                            const at::Tensor& classes, double t) {
-  const at::Tensor idx = classes.nonzero().squeeze(1);
-  const at::Tensor s = at::log_softmax(student.index_select(1, idx) / t, 1);
-  const at::Tensor q = at::log_softmax(teacher.index_select(1, idx) / t, 1);
-  return (q.exp() * (q - s)).sum(1).mean() * (t * t);
-}
-
-}  // namespace
 
 Learner::Learner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Learner::~Learner() = default;
@@ -106,7 +94,7 @@ StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tens
     if (w.label_weight > 0) {
       replay_loss = replay_loss + w.label_weight * F::cross_entropy(replayed, yr.to(m.device));
     }
-    if (w.soft_weight > 0 && m.teacher) {
+    if (w.soft_weight > 0 && m.teacher && m.teacher_classes.any().item<bool>()) {
       replay_loss =
           replay_loss + w.soft_weight * soft_target_loss(replayed, m.teacher_logits(xr),
                                                          m.teacher_classes, w.temperature);
