@@ -8,6 +8,7 @@ add_library(engram_modules STATIC
   association/discrete_vae.cc
   association/raw_codec.cc
   association/gaussian_vae.cc
+  association/lifelong_vae.cc
   association/compression_probe.cc
   neocortex/classifier.cc
   neocortex/learner.cc
@@ -19,6 +20,8 @@ add_library(engram_modules STATIC
   memory/raw_kind.cc
   memory/none_kind.cc
   memory/lwf_kind.cc
+  memory/lifelong_vae_kind.cc
+  lifelong/lifelong_protocol.cc
   actors/tensor_payload.cc
   actors/association_actor.cc
   actors/neocortex_actor.cc
@@ -36,7 +39,7 @@ add_library(engram_modules STATIC
   distill/recollection_store.cc
   distill/distiller.cc
 )
-target_link_libraries(engram_modules PUBLIC engram_hippocampus engram_distill engram_io engram_sensors engram_runtime ${TORCH_LIBRARIES}
+target_link_libraries(engram_modules PUBLIC engram_hippocampus engram_distill engram_io engram_reports engram_sensors engram_runtime ${TORCH_LIBRARIES}
   nlohmann_json::nlohmann_json)
 # A torch translation unit costs 20-30 s; the precompiled header pays that once per build.
 target_precompile_headers(engram_modules PRIVATE torch_pch.h)

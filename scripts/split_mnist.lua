@@ -7,7 +7,8 @@
 --
 -- Settings (--set key=value): iterations (per task, 2000), batch (128), replay (128),
 -- budget_bytes (156800 = 200 MNIST images), c (100), l (2), hidden (256, association width),
--- methods (finetune,er,recollections,er_total,joint), seeds (1), threads (1), dataset (mnist),
+-- methods (finetune,er,recollections,er_total,joint; also lifelong_vae: the papers/002 generator
+-- as the memory, and er_lifelong: raw images at its total bytes, after it), seeds (1), threads (1), dataset (mnist),
 -- sleep_steps (500: a consolidation phase of that many steps of 256 recollections at each task
 -- end, for the methods with a memory; 0 = none, the protocol before issue 21), out (runs).
 
@@ -39,10 +40,17 @@ print(("split_mnist: %d tasks, %d iterations/task, batch %d + %d replayed, budge
 -- Bytes of the recollection memory in the total-budget view (codes + association weights),
 -- filled by the recollections run so er_total can be given the same bytes.
 local total_view_bytes = nil
+-- The same for the lifelong VAE (its total bytes: the teacher VAE), filled by its run.
+local lifelong_bytes = nil
 
 local function memory_for(method)
   if method == "finetune" or method == "joint" then return { kind = "none" } end
   if method == "er" then return { kind = "raw", budget_bytes = budget } end
+  if method == "lifelong_vae" then return { kind = "lifelong_vae" } end
+  if method == "er_lifelong" then
+    assert(lifelong_bytes, "er_lifelong needs the lifelong_vae run first (methods order)")
+    return { kind = "raw", budget_bytes = lifelong_bytes }
+  end
   if method == "er_total" then
     assert(total_view_bytes, "er_total needs the recollections run first (methods order)")
     return { kind = "raw", budget_bytes = total_view_bytes }
@@ -96,6 +104,7 @@ local function run(method, seed)
     result.l1_distortion = l1 / #tasks
     total_view_bytes = result.memory.bytes_used + result.memory.association_weight_bytes
   end
+  if method == "lifelong_vae" then lifelong_bytes = result.memory.total_bytes end
   result.counters = rt:counters()
   rt:close()
   result.wall_seconds = engram.clock() - started
@@ -114,14 +123,14 @@ end
 
 local function fmt(v, pattern) return v and pattern:format(v) or "-" end
 local header = { "method", "seed", "class-IL ACC", "task-IL ACC", "BWT", "forgetting",
-                 "memory bytes", "items stored", "assoc. weights", "L1", "wall s" }
+                 "memory bytes", "items stored", "assoc. weights", "total bytes", "L1", "wall s" }
 local rows, csv = {}, {}
 for _, r in ipairs(results) do
   local m = r.memory
   local row = { r.method, tostring(r.seed), fmt(r.acc_class, "%.4f"), fmt(r.acc_task, "%.4f"),
                 fmt(r.bwt, "%.4f"), fmt(r.forgetting, "%.4f"), tostring(m.bytes_used or 0),
                 tostring(m.codes_stored or 0), tostring(m.association_weight_bytes or 0),
-                fmt(r.l1_distortion, "%.4f"), fmt(r.wall_seconds, "%.1f") }
+                tostring(m.total_bytes or 0), fmt(r.l1_distortion, "%.4f"), fmt(r.wall_seconds, "%.1f") }
   rows[#rows + 1] = row
   csv[#csv + 1] = row
 end

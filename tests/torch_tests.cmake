@@ -4,6 +4,8 @@ include(${CMAKE_CURRENT_LIST_DIR}/bench/torch_benches.cmake OPTIONAL)
 # --- modules with torch ---
 engram_test(NAME test_gumbel_softmax SOURCES modules/test_gumbel_softmax.cc LIBS engram_modules LABELS unit TIMEOUT 120)
 engram_test(NAME test_discrete_vae SOURCES modules/test_discrete_vae.cc LIBS engram_modules LABELS unit TIMEOUT 180)
+# papers/002: KLs, the frozen teacher, growth, the consistency effect, bad settings, state.
+engram_test(NAME test_lifelong_vae SOURCES modules/test_lifelong_vae.cc LIBS engram_modules LABELS unit TIMEOUT 600)
 engram_test(NAME test_learner SOURCES modules/test_learner.cc LIBS engram_modules LABELS unit TIMEOUT 180)
 # Module state format (no TorchScript parsed from a snapshot): round trips and damaged input.
 engram_test(NAME test_tensor_archive SOURCES modules/test_tensor_archive.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 60)

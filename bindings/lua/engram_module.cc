@@ -7,6 +7,7 @@
 #include "bindings/lua/lua_data.h"
 #include "bindings/lua/lua_distill.h"
 #include "bindings/lua/lua_distillation.h"
+#include "bindings/lua/lua_lifelong.h"
 #include "bindings/lua/lua_reports.h"
 #include "bindings/lua/lua_runtime.h"
 #include "bindings/lua/lua_stream.h"
@@ -26,6 +27,7 @@ Status install_engram_module(LuaEngine& engine) {
     lua::open_distill(L);
     lua::open_compression(L);
     lua::open_distillation(L);
+    lua::open_lifelong(L);
     lua_pushstring(L, ENGRAM_VERSION);
     lua_setfield(L, -2, "version");
     lua_pushstring(L, describe_blas(probe_blas()).c_str());

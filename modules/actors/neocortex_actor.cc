@@ -77,6 +77,11 @@ Status NeocortexActor::train(ActorContext& ctx, Message& m) {
     if (!rx.ok() || !ry.ok()) return rx.ok() ? ry.status() : rx.status();
     xr = *rx;
     yr = *ry;
+    // Recollections of an unsupervised generator (lifelong_vae) come unlabelled (-1): the
+    // classifier kept at the last consolidation labels them.
+    auto labelled = learner_->label_by_teacher(xr, yr);
+    if (!labelled.ok()) return labelled.status();
+    yr = *labelled;
   }
   auto real = [&](const char* key, double fallback) {
     auto it = m.header.reals.find(key);

@@ -1,6 +1,7 @@
 #include "modules/memory/memory_registry.h"
 
 #include "modules/memory/dvae_kind.h"
+#include "modules/memory/lifelong_vae_kind.h"
 #include "modules/memory/lwf_kind.h"
 #include "modules/memory/none_kind.h"
 #include "modules/memory/raw_kind.h"
@@ -14,6 +15,7 @@ const std::vector<const MemoryKind*>& memory_kinds() {
       &raw_memory_kind(),
       &none_memory_kind(),
       &lwf_memory_kind(),
+      &lifelong_vae_memory_kind(),
   };
   return kinds;
 }

@@ -119,6 +119,18 @@ at::Tensor Learner::example_losses(const at::Tensor& x, const at::Tensor& y,
       .cpu();
 }
 
+Expected<at::Tensor> Learner::label_by_teacher(const at::Tensor& x, const at::Tensor& y) {
+  const at::Tensor unknown = y.lt(0);
+  if (!unknown.any().item<bool>()) return y;
+  Impl& m = *impl_;
+  if (!m.teacher || !m.teacher_classes.any().item<bool>()) {
+    return Status(ErrorCode::invalid_argument,
+                  "neocortex: unlabelled recollections need a classifier kept at a consolidation");
+  }
+  const at::Tensor answers = m.teacher_logits(x).argmax(1).cpu();
+  return at::where(unknown, answers, y);
+}
+
 void Learner::consolidate() {
   Impl& m = *impl_;
   auto copy = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(m.net->clone());

@@ -61,6 +61,12 @@ class Learner {
   // (what active and diverse recall rank by).
   at::Tensor example_losses(const at::Tensor& x, const at::Tensor& y, const at::Tensor& active);
 
+  // y [B] (int64) with every negative label (a recollection without one, from an unsupervised
+  // generator) replaced by the teacher's answer on x [B, P]: its argmax over the classes it had
+  // learned. y itself when no label is negative. Errors: invalid_argument when a label is
+  // negative and no teacher exists yet.
+  Expected<at::Tensor> label_by_teacher(const at::Tensor& x, const at::Tensor& y);
+
   // A consolidation boundary: the teacher becomes a frozen copy of the classifier as it is now,
   // knowing the classes trained so far (soft targets and the classifier memory use it).
   void consolidate();
