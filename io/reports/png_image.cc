@@ -134,14 +134,14 @@ bool encode_rows(png_structp png, png_infop info, int width, int height, png_byt
 
 }  // namespace
 
-Status write_png_gray(const std::string& path, int width, int height, const uint8_t* pixels) {
-  if (path.empty()) return Status(ErrorCode::invalid_argument, "write_png_gray: empty path");
+Expected<std::vector<uint8_t>> encode_png_gray(int width, int height, const uint8_t* pixels,
+                                               const std::string& name) {
   if (width < 1 || height < 1 || width > kMaxWriteSide || height > kMaxWriteSide) {
     return Status(ErrorCode::invalid_argument,
-                  path + ": image size " + std::to_string(width) + "x" + std::to_string(height) +
+                  name + ": image size " + std::to_string(width) + "x" + std::to_string(height) +
                       " is not within 1.." + std::to_string(kMaxWriteSide) + " a side");
   }
-  if (pixels == nullptr) return Status(ErrorCode::invalid_argument, path + ": null pixels");
+  if (pixels == nullptr) return Status(ErrorCode::invalid_argument, name + ": null pixels");
 
   PngCtx ctx;
   std::vector<uint8_t> encoded;
@@ -153,15 +153,22 @@ Status write_png_gray(const std::string& path, int width, int height, const uint
   }
   WriteGuard guard;
   guard.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, on_png_error, on_png_warning);
-  if (guard.png == nullptr) return Status(ErrorCode::internal, path + ": libpng setup failed");
+  if (guard.png == nullptr) return Status(ErrorCode::internal, name + ": libpng setup failed");
   guard.info = png_create_info_struct(guard.png);
-  if (guard.info == nullptr) return Status(ErrorCode::internal, path + ": libpng setup failed");
+  if (guard.info == nullptr) return Status(ErrorCode::internal, name + ": libpng setup failed");
   png_set_write_fn(guard.png, &ctx, write_to_memory, flush_memory);
   if (!encode_rows(guard.png, guard.info, width, height, rows.data())) {
     return Status(ErrorCode::internal,
-                  path + ": cannot encode PNG: " + std::string(ctx.error[0] ? ctx.error : "error"));
+                  name + ": cannot encode PNG: " + std::string(ctx.error[0] ? ctx.error : "error"));
   }
-  return write_file_atomically(path, encoded.data(), encoded.size());
+  return encoded;
+}
+
+Status write_png_gray(const std::string& path, int width, int height, const uint8_t* pixels) {
+  if (path.empty()) return Status(ErrorCode::invalid_argument, "write_png_gray: empty path");
+  auto encoded = encode_png_gray(width, height, pixels, path);
+  if (!encoded.ok()) return encoded.status();
+  return write_file_atomically(path, encoded->data(), encoded->size());
 }
 
 Status write_image_grid_png(const std::string& path, const float* images, int count, int rows,

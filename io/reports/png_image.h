@@ -24,6 +24,12 @@ struct GrayImage {
   uint8_t at(int x, int y) const { return pixels[static_cast<size_t>(y) * width + x]; }
 };
 
+// Encodes width x height 8-bit grayscale pixels (row-major, caller-owned, not kept) as PNG
+// bytes (e.g. to embed in a report or an archive). Errors: invalid_argument (non-positive or
+// too large a size, null pixels), internal for a libpng failure; `name` labels them.
+Expected<std::vector<uint8_t>> encode_png_gray(int width, int height, const uint8_t* pixels,
+                                               const std::string& name = "PNG image");
+
 // Writes width x height 8-bit grayscale pixels (row-major, caller-owned, not kept) to `path` as
 // a PNG, atomically (runtime/atomic_file.h: a crash leaves the old file or the new one).
 // Errors: invalid_argument (non-positive or too large a size, null pixels, empty path),

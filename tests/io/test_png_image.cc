@@ -89,6 +89,20 @@ TEST_CASE("write_png_gray round-trips through read_png_gray") {
   CHECK(img->at(4, 2) == 14 * 17);
 }
 
+TEST_CASE("encode_png_gray gives bytes decode_png_gray reads back") {
+  const std::vector<uint8_t> pixels = {0, 10, 200, 255, 7, 128};
+  auto png = encode_png_gray(3, 2, pixels.data());
+  REQUIRE(png.ok());
+  auto img = decode_png_gray(png->data(), png->size(), "mem");
+  REQUIRE(img.ok());
+  CHECK(img->width == 3);
+  CHECK(img->height == 2);
+  CHECK(img->pixels == pixels);
+  auto bad = encode_png_gray(3, -2, pixels.data(), "thumbnail");
+  CHECK(bad.status().code() == ErrorCode::invalid_argument);
+  CHECK(bad.status().message().find("thumbnail") != std::string::npos);
+}
+
 TEST_CASE("write_image_grid_png lays tiles out with gray padding") {
   TempDir dir;
   const std::string path = dir.file("grid.png");
