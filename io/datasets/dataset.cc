@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "io/datasets/idx_reader.h"
+#include "io/datasets/omniglot.h"
 
 #ifndef ENGRAM_DATA_INSTALL_DIR
 #define ENGRAM_DATA_INSTALL_DIR "/usr/local/share/engram/data"
@@ -40,6 +41,13 @@ bool has_any_file(const std::string& dir) {
   return false;
 }
 
+bool has_any_omniglot_zip(const std::string& dir) {
+  for (const auto& f : omniglot_zip_names()) {
+    if (is_file(dir + "/" + f)) return true;
+  }
+  return false;
+}
+
 // Checks that labels match images in count and are all < num_classes.
 Status check_labels(const std::string& path, const std::vector<uint8_t>& labels,
                     int64_t image_count, const std::string& images_path, int num_classes) {
@@ -61,7 +69,7 @@ Status check_labels(const std::string& path, const std::vector<uint8_t>& labels,
 }  // namespace
 
 const std::vector<std::string>& known_datasets() {
-  static const std::vector<std::string> kNames = {"mnist", "fashion-mnist"};
+  static const std::vector<std::string> kNames = {"mnist", "fashion-mnist", "omniglot"};
   return kNames;
 }
 
@@ -71,10 +79,10 @@ std::vector<std::string> dataset_search_path(const std::string& name,
   std::vector<std::string> dirs;
   const char* env = std::getenv("ENGRAM_DATA_DIR");
   if (env != nullptr && env[0] != '\0') dirs.push_back(std::string(env) + "/" + name);
-  if (name == "mnist") {
-    dirs.push_back(std::string(ENGRAM_DATA_INSTALL_DIR) + "/mnist");
+  if (name == "mnist" || name == "omniglot") {
+    dirs.push_back(std::string(ENGRAM_DATA_INSTALL_DIR) + "/" + name);
     if (std::string(ENGRAM_SOURCE_DATA_DIR).size() > 0) {
-      dirs.push_back(std::string(ENGRAM_SOURCE_DATA_DIR) + "/mnist");
+      dirs.push_back(std::string(ENGRAM_SOURCE_DATA_DIR) + "/" + name);
     }
   } else if (name == "fashion-mnist") {
     dirs.push_back("/usr/share/datasets/fashion-mnist");
@@ -137,15 +145,19 @@ Expected<ImageDataset> load_dataset(const std::string& name, const std::string& 
     for (const auto& k : known_datasets()) list += (list.empty() ? "" : ", ") + k;
     return Status(ErrorCode::not_found, "unknown dataset '" + name + "' (known: " + list + ")");
   }
+  const bool omniglot = name == "omniglot";
   const std::vector<std::string> dirs = dataset_search_path(name, dir_override);
   for (const auto& dir : dirs) {
-    if (has_any_file(dir)) return load_idx_dataset_dir(name, dir, 10);
+    if (omniglot && has_any_omniglot_zip(dir)) return load_omniglot_dir(dir);
+    if (!omniglot && has_any_file(dir)) return load_idx_dataset_dir(name, dir, 10);
   }
   std::string tried;
   for (const auto& dir : dirs) tried += "\n  " + dir;
+  const std::string wanted = omniglot ? "no " + omniglot_zip_names()[0] + ", ..."
+                                      : "no IDX files (" + std::string(kFiles[0]) + "[.gz], ...)";
   return Status(
       ErrorCode::not_found,
-      name + ": no IDX files (" + kFiles[0] + "[.gz], ...) found; tried:" + tried +
+      name + ": " + wanted + " found; tried:" + tried +
           (dir_override.empty() ? "\n(set ENGRAM_DATA_DIR=<dir> to use <dir>/" + name + ")" : ""));
 }
 

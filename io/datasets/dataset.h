@@ -1,4 +1,5 @@
-// In-memory image classification datasets (MNIST, Fashion-MNIST) loaded from IDX files.
+// In-memory image classification datasets: MNIST and Fashion-MNIST (IDX files), Omniglot (zips
+// of PNGs, io/datasets/omniglot.h).
 #pragma once
 
 #include <cstddef>
@@ -19,6 +20,12 @@ struct ImageDataset {
   int64_t cols = 0;
   int num_classes = 0;
   std::vector<uint8_t> train_x, train_y, test_x, test_y;
+  // Optional per-class metadata (empty for MNIST and Fashion-MNIST). Omniglot fills all three:
+  // class_names[k] = "Alphabet/characterNN", class_group[k] = index of k's alphabet in
+  // group_names, and each group's classes are contiguous, groups in group_names order.
+  std::vector<std::string> class_names;
+  std::vector<int> class_group;
+  std::vector<std::string> group_names;
 
   size_t pixels_per_image() const { return static_cast<size_t>(rows * cols); }
   size_t train_size() const { return train_y.size(); }
@@ -38,7 +45,8 @@ std::vector<std::string> dataset_search_path(const std::string& name,
 
 // Loads "mnist" or "fashion-mnist" (10 classes, 28x28) from the four standard IDX files
 // (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
-// t10k-labels-idx1-ubyte; each either .gz or raw).
+// t10k-labels-idx1-ubyte; each either .gz or raw), or "omniglot" (28x28, one class per
+// character, alphabets as groups) from its zips (io/datasets/omniglot.h).
 //
 // Where: if dir_override is non-empty it is the only directory tried (an explicit choice that
 // is wrong must not silently fall back to other data). Otherwise the first existing of
@@ -46,11 +54,13 @@ std::vector<std::string> dataset_search_path(const std::string& name,
 //                  <source tree>/data/mnist
 //   fashion-mnist: $ENGRAM_DATA_DIR/fashion-mnist, /usr/share/datasets/fashion-mnist
 //                  (Debian package dataset-fashion-mnist)
-// A directory "exists" for this purpose when any of the four files is in it; the other three
-// must then be there too. Errors: not_found (unknown name, or no directory has the files; the
-// message lists the paths tried), or the reader's error for a bad file, or malformed when
-// label counts differ from image counts, a label is >= num_classes, or train and test image
-// sizes differ. Thread-safe.
+//   omniglot:      $ENGRAM_DATA_DIR/omniglot, <install prefix>/share/engram/data/omniglot,
+//                  <source tree>/data/omniglot
+// A directory "exists" for this purpose when any of the four files (omniglot: of its zips) is
+// in it; the others must then be there too. Omniglot's errors are load_omniglot_dir's. Errors:
+// not_found (unknown name, or no directory has the files; the message lists the paths tried), or
+// the reader's error for a bad file, or malformed when label counts differ from image counts, a
+// label is >= num_classes, or train and test image sizes differ. Thread-safe.
 Expected<ImageDataset> load_dataset(const std::string& name, const std::string& dir_override = "");
 
 // Loads a dataset of `num_classes` classes from the four IDX files in `dir`, with the same

@@ -189,6 +189,35 @@ Expected<Scenario> split_by_classes(const ImageDataset& ds,
   return sc;
 }
 
+Expected<Scenario> split_by_groups(const ImageDataset& ds) {
+  if (ds.group_names.empty()) {
+    return invalid("split by groups: dataset " + ds.name +
+                   " has no class groups (only datasets such as omniglot have them)");
+  }
+  if (ds.class_group.size() != static_cast<size_t>(ds.num_classes)) {
+    return invalid("split by groups: dataset " + ds.name + " gives a group to " +
+                   std::to_string(ds.class_group.size()) + " classes, not its " +
+                   std::to_string(ds.num_classes));
+  }
+  std::vector<std::vector<int>> groups(ds.group_names.size());
+  for (int k = 0; k < ds.num_classes; ++k) {
+    const int g = ds.class_group[static_cast<size_t>(k)];
+    if (g < 0 || static_cast<size_t>(g) >= groups.size()) {
+      return invalid("split by groups: class " + std::to_string(k) + " of " + ds.name +
+                     " has group " + std::to_string(g) + ", not in [0, " +
+                     std::to_string(groups.size()) + ")");
+    }
+    groups[static_cast<size_t>(g)].push_back(k);
+  }
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (groups[g].empty()) {
+      return invalid("split by groups: group " + ds.group_names[g] + " of " + ds.name +
+                     " has no class");
+    }
+  }
+  return split_by_classes(ds, groups);
+}
+
 Expected<Scenario> permuted(const ImageDataset& ds, int n_tasks, uint64_t seed,
                             bool identity_first) {
   if (n_tasks < 1) return invalid("permuted: n_tasks must be >= 1, got " + std::to_string(n_tasks));

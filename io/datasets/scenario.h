@@ -56,6 +56,13 @@ struct Scenario {
 Expected<Scenario> split_by_classes(const ImageDataset& ds,
                                     const std::vector<std::vector<int>>& groups);
 
+// Split by the dataset's class groups (Omniglot: alphabets as tasks): task t holds the classes
+// k with ds.class_group[k] == t, for every group of ds.group_names, in that order; otherwise as
+// split_by_classes (kind "split"). Errors (invalid_argument): the dataset has no groups (e.g.
+// MNIST), class_group does not give every class a group in range, or a group has no class or a
+// class without training examples.
+Expected<Scenario> split_by_groups(const ImageDataset& ds);
+
 // Permuted scenario: n_tasks tasks over the whole dataset, each with its own fixed pixel
 // permutation. With identity_first (the usual Permuted MNIST setup) task 0 sees the original
 // images. Task t's permutation depends only on (seed, t), so it is reproducible and does not
