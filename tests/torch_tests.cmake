@@ -12,6 +12,8 @@ engram_test(NAME test_tensor_archive SOURCES modules/test_tensor_archive.cc LIBS
 engram_test(NAME test_compression_probe SOURCES modules/test_compression_probe.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
 engram_test(NAME test_distiller SOURCES modules/test_distiller.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 240)
 engram_test(NAME test_lua_module SOURCES modules/test_lua_module.cc LIBS engram_lua_module LABELS unit TIMEOUT 60)
+# Omniglot from Lua: its alphabets and engram.split(ds, "groups").
+engram_test(NAME test_lua_omniglot SOURCES bindings/test_lua_omniglot.cc LIBS engram_lua_module LABELS unit TIMEOUT 60)
 engram_test(NAME test_lua_curriculum SOURCES modules/test_lua_curriculum.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
 # Integer settings from JSON and from Lua: range-checked before they are narrowed.
 engram_test(NAME test_json_settings SOURCES modules/test_json_settings.cc LIBS engram_modules LABELS unit TIMEOUT 60)

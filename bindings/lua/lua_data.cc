@@ -36,10 +36,31 @@ int l_dataset(lua_State* L) {
   });
 }
 
+// Pushes a Lua array of strings.
+void push_string_list(lua_State* L, const std::vector<std::string>& values) {
+  lua_createtable(L, static_cast<int>(values.size()), 0);
+  for (size_t i = 0; i < values.size(); ++i) {
+    lua_pushstring(L, values[i].c_str());
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+  }
+}
+
 // engram.split(dataset, {{0,1},{2,3},...}) -> {Task...}
+// engram.split(dataset, "groups") -> {Task...}: one task per class group (Omniglot's alphabets)
 int l_split(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     auto ds = dataset_arg(L, 1);
+    if (lua_type(L, 2) == LUA_TSTRING) {
+      const std::string mode = lua_tostring(L, 2);
+      if (mode != "groups") {
+        luaL_error(L, "split: '%s' is not a split mode (use \"groups\" or a list of class groups)",
+                   mode.c_str());
+      }
+      auto s = split_by_groups(*ds);
+      if (!s.ok()) return raise(L, s.status());
+      push_scenario(L, ds, std::move(*s));
+      return 1;
+    }
     luaL_checktype(L, 2, LUA_TTABLE);
     std::vector<std::vector<int>> groups;
     const lua_Integer n = luaL_len(L, 2);
@@ -143,6 +164,10 @@ int dataset_index(lua_State* L) {
     lua_pushinteger(L, ds->cols);
   else if (key == "source")
     lua_pushstring(L, ds->source_dir.c_str());
+  else if (key == "groups")
+    push_string_list(L, ds->group_names);
+  else if (key == "class_names")
+    push_string_list(L, ds->class_names);
   else
     lua_pushnil(L);
   return 1;

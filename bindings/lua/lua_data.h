@@ -1,5 +1,12 @@
 // Datasets and scenarios in Lua: engram.dataset, engram.split, engram.permuted, engram.rotated,
 // engram.joint. Tasks are userdata sharing their dataset.
+//
+// Dataset fields: name, train_size, test_size, classes, rows, cols, source, and for datasets
+// with class groups (omniglot: alphabets) groups = {group names...} and class_names =
+// {names...} (class k is class_names[k + 1]; both {} for MNIST). Alphabets as tasks:
+//   local ds = engram.dataset("omniglot")
+//   local tasks = engram.split(ds, "groups")   -- tasks[i] holds the characters of ds.groups[i]
+// (an error for a dataset without groups). engram.split(ds, {{0,1},{2,3}}) splits by classes.
 #pragma once
 
 #include <lua.hpp>
