@@ -18,7 +18,8 @@ std::vector<std::vector<int>> read_distributions(lua_State* L) {
   for (lua_Integer i = 1; i <= n; ++i) {
     lua_geti(L, table, i);
     if (!lua_istable(L, -1)) {
-      luaL_error(L, "lifelong_vae.distributions[%d] must be a list of classes", static_cast<int>(i));
+      luaL_error(L, "lifelong_vae.distributions[%d] must be a list of classes",
+                 static_cast<int>(i));
     }
     std::vector<int> classes;
     const lua_Integer m = luaL_len(L, -1);
@@ -46,9 +47,26 @@ int l_lifelong_vae(lua_State* L) {
     const char* what = "lifelong_vae";
     luaL_checktype(L, 1, LUA_TTABLE);
     check_keys(L, 1, what,
-               {"dataset", "distributions", "batch_mode", "j", "f", "hidden", "lr", "tau",
-                "consistency", "mutual_info", "grow", "seed", "device", "batch", "max_steps",
-                "patience", "eval_every", "validation", "test_examples", "grid",
+               {"dataset",
+                "distributions",
+                "batch_mode",
+                "j",
+                "f",
+                "hidden",
+                "lr",
+                "tau",
+                "consistency",
+                "mutual_info",
+                "grow",
+                "seed",
+                "device",
+                "batch",
+                "max_steps",
+                "patience",
+                "eval_every",
+                "validation",
+                "test_examples",
+                "grid",
                 "grid_samples"});
     if (lua_getfield(L, 1, "dataset") == LUA_TNIL) {
       return luaL_error(L, "lifelong_vae.dataset is required (engram.dataset(\"fashion-mnist\"))");

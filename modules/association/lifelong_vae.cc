@@ -30,8 +30,8 @@ constexpr int64_t kEvalChunk = 1000;  // rows per forward pass when evaluating
 // input layer -> decoder trunk -> pixel logits.
 struct Net {
   int j = 0;
-  nn::Sequential encoder;  // P -> hidden..., BatchNorm + ELU
-  nn::Linear head{nullptr};  // hidden.back() -> J + 2F (into the latent)
+  nn::Sequential encoder;         // P -> hidden..., BatchNorm + ELU
+  nn::Linear head{nullptr};       // hidden.back() -> J + 2F (into the latent)
   nn::Linear latent_in{nullptr};  // J + F -> hidden.back() (out of the latent)
   nn::Sequential decoder;         // BatchNorm + ELU, hidden... -> P (logits)
 
@@ -168,9 +168,7 @@ struct LifelongVae::Impl {
   at::Tensor decode(Net& net, const at::Tensor& zd, const at::Tensor& zc) const {
     return net.decoder->forward(net.latent_in->forward(at::cat({zd, zc}, 1)));
   }
-  at::Tensor normal(int64_t n) {
-    return at::randn({n, config.f}, generator).to(device);
-  }
+  at::Tensor normal(int64_t n) { return at::randn({n, config.f}, generator).to(device); }
   // Bernoulli means of samples of `net` with z_d = `values` [n].
   at::Tensor sample(Net& net, const at::Tensor& values) {
     torch::NoGradGuard no_grad;
@@ -233,7 +231,8 @@ LifelongVaeStats LifelongVae::learn(const at::Tensor& x, int64_t synthetic) {
   m.student.train(true);
   m.optimizer->zero_grad();
   const Impl::Latent z = m.encode(m.student, batch);
-  const GumbelSample zd = gumbel_softmax_hard(z.logits.unsqueeze(1).cpu(), m.config.tau, m.generator);
+  const GumbelSample zd =
+      gumbel_softmax_hard(z.logits.unsqueeze(1).cpu(), m.config.tau, m.generator);
   const at::Tensor eps = m.normal(n);
   const at::Tensor zc = z.mu + at::exp(0.5 * z.logvar) * eps;
   const at::Tensor logits = m.decode(m.student, zd.one_hot.squeeze(1).to(m.device), zc);

@@ -132,7 +132,8 @@ Status write_grid(LifelongVae& vae, const LifelongProtocolConfig& c) {
 
 Status validate(const LifelongProtocolConfig& c, const ImageDataset& ds) {
   if (Status s = validate(c.vae); !s.ok()) return s;
-  if (c.vae.rows != ds.rows || c.vae.cols != ds.cols) return bad("image shape differs from the dataset's");
+  if (c.vae.rows != ds.rows || c.vae.cols != ds.cols)
+    return bad("image shape differs from the dataset's");
   if (c.distributions.empty()) return bad("distributions must not be empty");
   if (c.batch < 2 || c.batch > 65536) return bad("batch must be in [2, 65536]");
   if (c.max_steps < 1) return bad("max_steps must be >= 1");

@@ -22,11 +22,11 @@ struct LifelongProtocolConfig {
   // The upper bound: one VAE with J = the number of distributions, no teacher, trained on all
   // the distributions' data mixed, then measured on each prefix of the stream.
   bool batch_mode = false;
-  int batch = 64;         // examples per step (real and teacher samples together)
-  int max_steps = 2000;   // cap per interval (the whole run in batch mode)
-  int patience = 50;      // stop an interval when validation -ELBO has not improved for this many steps
-  int eval_every = 10;    // steps between validation measurements
-  int validation = 200;   // training examples of each distribution held out for validation
+  int batch = 64;        // examples per step (real and teacher samples together)
+  int max_steps = 2000;  // cap per interval (the whole run in batch mode)
+  int patience = 50;  // stop an interval when validation -ELBO has not improved for this many steps
+  int eval_every = 10;        // steps between validation measurements
+  int validation = 200;       // training examples of each distribution held out for validation
   int64_t test_examples = 0;  // per distribution (0 = its whole test split)
   std::string grid_path;      // PNG of final student samples, a row per z_d value ("" = none)
   int grid_samples = 10;      // samples per row

@@ -11,11 +11,8 @@ namespace engram {
 const std::vector<const MemoryKind*>& memory_kinds() {
   // One line per kind.
   static const std::vector<const MemoryKind*> kinds = {
-      &dvae_memory_kind(),
-      &raw_memory_kind(),
-      &none_memory_kind(),
-      &lwf_memory_kind(),
-      &lifelong_vae_memory_kind(),
+      &dvae_memory_kind(), &raw_memory_kind(),          &none_memory_kind(),
+      &lwf_memory_kind(),  &lifelong_vae_memory_kind(),
   };
   return kinds;
 }

@@ -203,8 +203,11 @@ struct Session::Impl {
     obs.header.type = msg::kObserve;
     obs.header.t_acq_ns = now_ns();
     ints["task"] = task;
-    ints["replay"] = has_buffer ? replay.per_batch : 0;
-    ints["draw"] = has_buffer ? replay.per_batch * (select ? replay.candidates : 1) : 0;
+    // Recollections come from stored codes (a buffer) or from a generator (an association
+    // without one); a kind with neither recalls nothing.
+    const bool recalls = has_buffer || has_association;
+    ints["replay"] = recalls ? replay.per_batch : 0;
+    ints["draw"] = recalls ? replay.per_batch * (select ? replay.candidates : 1) : 0;
     ints["select"] = replay.sampler == RecallSampler::active    ? 1
                      : replay.sampler == RecallSampler::diverse ? 2
                                                                 : 0;

@@ -294,5 +294,46 @@ TEST_CASE("the lwf kind keeps a teacher and reports it in the total view; no buf
   CHECK(unknown.status().message().find("dvae") != std::string::npos);  // lists the kinds
 }
 
+TEST_CASE(
+    "the lifelong_vae kind: teacher samples labelled by the classifier kept at consolidation") {
+  SessionConfig c;
+  c.neocortex.classifier.hidden = {64};
+  c.memory.kind = "lifelong_vae";
+  c.memory.options["hidden"] = {64, 64};
+  c.memory.options["f"] = 4;
+  c.num_tasks = 2;
+  auto s = Session::create(c, mnist());
+  REQUIRE_MESSAGE(s.ok(), s.status().to_string());
+  ReplayOptions r;
+  r.per_batch = 16;
+  const PhaseStats p0 = learn(**s, task_of(0, {0, 1}, {200, 200}), 20, r);
+  CHECK(p0.recalled_examples == 0);  // nothing learned before the first consolidation
+  const PhaseStats p1 = learn(**s, task_of(1, {2, 3}, {200, 200}), 20, r);
+  CHECK(p1.recalled_examples == 20 * 16);
+  // Unlabelled samples take the old classifier's answers: classes 0 and 1 only.
+  REQUIRE(p1.recalled_per_class.size() == 10);
+  CHECK(p1.recalled_per_class[0] + p1.recalled_per_class[1] == p1.recalled_examples);
+  auto m = (*s)->memory_stats();
+  REQUIRE(m.ok());
+  CHECK(m->kind == "lifelong_vae");
+  CHECK(m->incremental_bytes == 0);
+  CHECK(m->total_bytes > 0);
+  CHECK(m->total_bytes == m->decoder_weight_bytes);
+  // An unsupervised generator cannot draw by class: a clear error, not a silent uniform draw.
+  r.sampler = RecallSampler::class_balanced;
+  LearnOptions o;
+  o.iterations = 2;
+  o.batch = 32;
+  o.replay = r;
+  auto balanced = (*s)->learn(task_of(1, {2, 3}, {200, 200}), o);
+  REQUIRE_FALSE(balanced.ok());
+  CHECK(balanced.status().message().find("uniform") != std::string::npos);
+
+  c.memory.options["j"] = 0;
+  auto bad = Session::create(c, mnist());
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("memory.j") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace engram

@@ -215,6 +215,29 @@ TEST_CASE("the cnn trains: loss on a fixed batch falls") {
   CHECK(learner->weight_bytes() > 4 * (64 * 4 * 4 * 256));
 }
 
+TEST_CASE("unlabelled recollections (-1) take the teacher's answer over the classes it knew") {
+  auto learner = make_learner(small_config());
+  auto [x, y] = mnist_subset({0, 1}, 256, true);
+  const at::Tensor unknown = at::full({x.size(0)}, -1, at::kLong);
+  auto refused = learner->label_by_teacher(x, unknown);
+  REQUIRE_FALSE(refused.ok());  // no teacher yet
+  CHECK(refused.status().message().find("unlabelled") != std::string::npos);
+  auto same = learner->label_by_teacher(x, y);  // nothing unlabelled: y as it is
+  REQUIRE(same.ok());
+  CHECK(at::equal(*same, y));
+  for (int i = 0; i < 100; ++i) learner->step(x, y, {}, {}, mask({0, 1}), 0.0);
+  learner->consolidate();
+  at::Tensor mixed = y.clone();
+  mixed.narrow(0, 0, 128).fill_(-1);
+  auto labelled = learner->label_by_teacher(x, mixed);
+  REQUIRE(labelled.ok());
+  CHECK(at::equal(labelled->narrow(0, 128, 128), y.narrow(0, 128, 128)));
+  const at::Tensor answers = labelled->narrow(0, 0, 128);
+  CHECK(answers.ge(0).all().item<bool>());
+  CHECK(answers.le(1).all().item<bool>());  // the teacher knew classes 0 and 1 only
+  CHECK(answers.eq(y.narrow(0, 0, 128)).to(at::kDouble).mean().item<double>() > 0.95);
+}
+
 TEST_CASE("a step whose loss is not finite is skipped: weights and Adam state unchanged") {
   auto learner = make_learner(small_config());
   auto [x, y] = mnist_subset({0, 1}, 16, true);
