@@ -125,4 +125,5 @@ for method, v in pairs(agreement) do
   print(("%s: student/teacher z_d agreement on distributions learned >= 3 intervals before: %.3f")
     :format(method, v))
 end
-print(("wall time %.0f s; results: %s"):format(wall, run_dir))
+print(("wall time %.0f s"):format(wall))
+print("results: " .. run_dir)

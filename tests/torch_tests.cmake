@@ -67,6 +67,11 @@ add_test(NAME curriculum_scripts
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/curriculum_scripts.sh $<TARGET_FILE:engram>
                  ${PROJECT_SOURCE_DIR})
 set_tests_properties(curriculum_scripts PROPERTIES LABELS integration TIMEOUT 600)
+# scripts/lifelong_vae.lua --set quick=1 end to end, and split_mnist.lua's lifelong_vae rows.
+add_test(NAME lifelong_vae_script
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/lifelong_vae_script.sh $<TARGET_FILE:engram>
+                 ${PROJECT_SOURCE_DIR})
+set_tests_properties(lifelong_vae_script PROPERTIES LABELS integration TIMEOUT 600)
 # scripts/compression_sweep.lua --set quick=true end to end (CSV, plot, distortion ordering).
 add_test(NAME compression_sweep_script
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/compression_sweep_script.sh
