@@ -14,12 +14,14 @@ add_library(engram_modules STATIC
   neocortex/learner.cc
   neocortex/recall_selection.cc
   neocortex/soft_targets.cc
+  neocortex/automatic_recall.cc
   memory/memory_kind.cc
   memory/memory_registry.cc
   memory/dvae_kind.cc
   memory/raw_kind.cc
   memory/none_kind.cc
   memory/lwf_kind.cc
+  memory/arm_kind.cc
   memory/lifelong_vae_kind.cc
   lifelong/lifelong_protocol.cc
   actors/tensor_payload.cc

@@ -7,6 +7,7 @@ engram_test(NAME test_discrete_vae SOURCES modules/test_discrete_vae.cc LIBS eng
 # papers/002: KLs, the frozen teacher, growth, the consistency effect, bad settings, state.
 engram_test(NAME test_lifelong_vae SOURCES modules/test_lifelong_vae.cc LIBS engram_modules LABELS unit TIMEOUT 600)
 engram_test(NAME test_learner SOURCES modules/test_learner.cc LIBS engram_modules LABELS unit TIMEOUT 180)
+engram_test(NAME test_automatic_recall SOURCES modules/test_automatic_recall.cc LIBS engram_modules LABELS unit TIMEOUT 120)
 # Module state format (no TorchScript parsed from a snapshot): round trips and damaged input.
 engram_test(NAME test_tensor_archive SOURCES modules/test_tensor_archive.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 60)
 engram_test(NAME test_compression_probe SOURCES modules/test_compression_probe.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)

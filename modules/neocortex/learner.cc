@@ -3,6 +3,7 @@
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/optim/adam.h>
+#include <torch/optim/sgd.h>
 #include <torch/utils.h>
 
 #include "modules/common/device.h"
@@ -12,11 +13,13 @@
 
 namespace engram {
 
-struct Learner::Impl {
+// The Learner's state; it is also the access a classifier memory gets after a real step.
+struct Learner::Impl final : ClassifierAccess {
   LearnerConfig config;
   c10::Device device{c10::kCPU};
   std::shared_ptr<torch::nn::SequentialImpl> net;
-  std::unique_ptr<torch::optim::Adam> optimizer;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;  // Adam or plain SGD (config.optimizer)
+  torch::optim::Adam* adam = nullptr;                  // the optimizer when it is Adam
   int64_t skipped_steps = 0;
   // The classifier at the last consolidation (null before the first) and the classes it had
   // been trained on; `trained` accumulates the active units of every step since creation.
@@ -33,6 +36,31 @@ struct Learner::Impl {
     torch::NoGradGuard no_grad;
     return teacher->forward(x.to(device)).masked_fill(teacher_classes.logical_not(), -1e9);
   }
+  // The teacher becomes a frozen copy of the classifier, knowing the classes trained so far.
+  void take_teacher() {
+    auto copy = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(net->clone());
+    for (auto& p : copy->parameters()) p.set_requires_grad(false);
+    copy->eval();
+    teacher = copy;
+    teacher_classes = trained.clone().to(device);
+  }
+
+  // ClassifierAccess (classifier_memory.h).
+  at::Tensor logits(const at::Tensor& x) override {
+    net->train();
+    return net->forward(x.to(device));
+  }
+  bool has_frozen() const override { return teacher != nullptr; }
+  at::Tensor frozen_logits(const at::Tensor& x) override { return teacher->forward(x.to(device)); }
+  at::Tensor frozen_classes() const override { return teacher_classes; }
+  void refresh_frozen() override { take_teacher(); }
+  bool step(const at::Tensor& loss) override {
+    optimizer->zero_grad();
+    loss.backward();
+    if (step_if_finite(*optimizer, loss)) return true;
+    ++skipped_steps;
+    return false;
+  }
 };
 
 Learner::Learner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -40,6 +68,10 @@ Learner::~Learner() = default;
 
 Expected<std::unique_ptr<Learner>> Learner::create(const LearnerConfig& config) {
   if (!(config.lr > 0)) return Status(ErrorCode::invalid_argument, "neocortex: lr must be > 0");
+  if (config.optimizer != "adam" && config.optimizer != "sgd") {
+    return Status(ErrorCode::invalid_argument,
+                  "neocortex: optimizer \"" + config.optimizer + "\" is not adam or sgd");
+  }
   auto device = resolve_device(config.device);
   if (!device.ok()) return device.status();
   torch::manual_seed(config.seed);
@@ -51,8 +83,15 @@ Expected<std::unique_ptr<Learner>> Learner::create(const LearnerConfig& config) 
   impl->net = std::move(*net);
   impl->net->to(impl->device);
   impl->trained = at::zeros({config.classifier.classes}, at::kBool);
-  impl->optimizer = std::make_unique<torch::optim::Adam>(impl->net->parameters(),
-                                                         torch::optim::AdamOptions(config.lr));
+  if (config.optimizer == "sgd") {
+    impl->optimizer = std::make_unique<torch::optim::SGD>(impl->net->parameters(),
+                                                          torch::optim::SGDOptions(config.lr));
+  } else {
+    auto adam = std::make_unique<torch::optim::Adam>(impl->net->parameters(),
+                                                     torch::optim::AdamOptions(config.lr));
+    impl->adam = adam.get();
+    impl->optimizer = std::move(adam);
+  }
   return std::unique_ptr<Learner>(new Learner(std::move(impl)));
 }
 
@@ -105,6 +144,8 @@ StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tens
   loss.backward();
   stats.skipped = !step_if_finite(*m.optimizer, loss);
   if (stats.skipped) ++m.skipped_steps;
+  // The classifier memory's own steps (ARM's recall and distillation), after the real step.
+  if (m.memory && n > 0) stats.memory = m.memory->after_real_step(m, x, y, active);
   return stats;
 }
 
@@ -131,14 +172,7 @@ Expected<at::Tensor> Learner::label_by_teacher(const at::Tensor& x, const at::Te
   return at::where(unknown, answers, y);
 }
 
-void Learner::consolidate() {
-  Impl& m = *impl_;
-  auto copy = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(m.net->clone());
-  for (auto& p : copy->parameters()) p.set_requires_grad(false);
-  copy->eval();
-  m.teacher = copy;
-  m.teacher_classes = m.trained.clone().to(m.device);
-}
+void Learner::consolidate() { impl_->take_teacher(); }
 
 bool Learner::has_teacher() const { return impl_->teacher != nullptr; }
 
@@ -168,7 +202,7 @@ at::Tensor Learner::predict(const at::Tensor& x, const at::Tensor& active) {
 
 void Learner::set_learning_rate(double lr) {
   for (auto& group : impl_->optimizer->param_groups()) {
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    group.options().set_lr(lr);
   }
 }
 
@@ -187,7 +221,7 @@ int64_t Learner::skipped_steps() const { return impl_->skipped_steps; }
 std::string Learner::save_state() const {
   TensorArchive archive;
   save_module(archive, "net", *impl_->net);
-  save_adam(archive, "optimizer", *impl_->optimizer);
+  if (impl_->adam) save_adam(archive, "optimizer", *impl_->adam);  // plain SGD has no state
   archive.put("trained", impl_->trained.to(at::kByte));
   if (impl_->teacher) {
     save_module(archive, "teacher", *impl_->teacher);
@@ -204,7 +238,9 @@ Status Learner::load_state(const std::string& bytes) {
   auto archive = TensorArchive::from_bytes(bytes);
   if (!archive.ok()) return archive.status();
   if (Status s = load_module(*archive, "net", *f.net); !s.ok()) return s;
-  if (Status s = load_adam(*archive, "optimizer", *f.optimizer); !s.ok()) return s;
+  if (f.adam) {
+    if (Status s = load_adam(*archive, "optimizer", *f.adam); !s.ok()) return s;
+  }
   // Optional parts (absent in states written before consolidation teachers existed).
   const int64_t k = f.config.classifier.classes;
   auto class_mask = [&](const char* name) -> Expected<at::Tensor> {

@@ -14,7 +14,8 @@ namespace engram {
 
 struct LearnerConfig {
   ClassifierConfig classifier;
-  double lr = 1e-3;  // Adam (van de Ven & Tolias: 1e-3, betas 0.9/0.999)
+  double lr = 1e-3;                // Adam: van de Ven & Tolias' 1e-3 (betas 0.9/0.999)
+  std::string optimizer = "adam";  // "adam" or "sgd" (plain: no momentum; papers/003 uses it)
   uint64_t seed = 1;
   std::string device = "cpu";
 };
@@ -34,7 +35,8 @@ struct StepWeights {
 struct StepStats {
   double loss_real = 0;
   double loss_replay = 0;
-  bool skipped = false;  // the loss or a gradient was not finite: the step was not applied
+  bool skipped = false;    // the loss or a gradient was not finite: the step was not applied
+  MemoryStepStats memory;  // the classifier memory's own steps after the real one (ARM)
 };
 
 class Learner {
@@ -44,16 +46,17 @@ class Learner {
   static Expected<std::unique_ptr<Learner>> create(const LearnerConfig& config);
   ~Learner();
 
-  // One Adam step on the real batch x [B, P], y [B] (int64) and, when xr is defined, the replayed
-  // batch xr [R, P], yr [R]. `active` [classes] (bool) marks the output units that compete (class-
-  // incremental: all classes seen so far). Loss = (1 - w) CE(real) + w CE(replay), w =
+  // One optimiser step on the real batch x [B, P], y [B] (int64) and, when xr is defined, the
+  // replayed batch xr [R, P], yr [R]. `active` [classes] (bool) marks the output units that compete
+  // (class-incremental: all classes seen so far). Loss = (1 - w) CE(real) + w CE(replay), w =
   // replay_weight (van de Ven & Tolias use w = 1 - 1/tasks_seen). A step whose loss or
-  // gradients are not finite is not applied (stats.skipped; weights and Adam state unchanged).
+  // gradients are not finite is not applied (stats.skipped; weights and optimiser unchanged).
   // Not thread-safe.
   StepStats step(const at::Tensor& x, const at::Tensor& y, const at::Tensor& xr,
                  const at::Tensor& yr, const at::Tensor& active, double replay_weight);
   // The same with targets and the classifier memory's term (see StepWeights). x may have 0 rows
-  // (a consolidation phase: recollections only).
+  // (a consolidation phase: recollections only). After a step with real rows the classifier
+  // memory, if any, may take steps of its own (ClassifierMemory::after_real_step).
   StepStats step(const at::Tensor& x, const at::Tensor& y, const at::Tensor& xr,
                  const at::Tensor& yr, const at::Tensor& active, const StepWeights& weights);
 

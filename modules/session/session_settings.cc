@@ -65,7 +65,14 @@ const std::vector<Setting>& neocortex_settings() {
        {"mlp", "cnn"}},
       {"hidden", SettingType::integer_list, json::array({400, 400}),
        "mlp hidden widths (van de Ven & Tolias: 2x400)", 1, 1 << 20},
-      {"lr", SettingType::number, 1e-3, "Adam learning rate of the classifier", 1e-12, 1e3},
+      {"lr", SettingType::number, 1e-3, "learning rate of the classifier's optimizer", 1e-12, 1e3},
+      {"optimizer",
+       SettingType::choice,
+       "adam",
+       "adam, or sgd (plain, no momentum: papers/003's online protocol)",
+       0,
+       0,
+       {"adam", "sgd"}},
   };
   return declared;
 }
@@ -193,6 +200,7 @@ Expected<SessionConfig> session_config_from_settings(const json& tree, const std
   c.neocortex.classifier.net = neocortex->at("net").get<std::string>();
   c.neocortex.classifier.hidden = neocortex->at("hidden").get<std::vector<int>>();
   c.neocortex.lr = neocortex->at("lr").get<double>();
+  c.neocortex.optimizer = neocortex->at("optimizer").get<std::string>();
   auto memory = memory_config_from_settings(top->at("memory"), key_name(where, "memory"),
                                             tolerate_other_kinds);
   if (!memory.ok()) return memory.status();
@@ -223,7 +231,8 @@ json session_config_to_settings(const SessionConfig& c) {
           {"neocortex",
            {{"net", c.neocortex.classifier.net},
             {"hidden", c.neocortex.classifier.hidden},
-            {"lr", c.neocortex.lr}}},
+            {"lr", c.neocortex.lr},
+            {"optimizer", c.neocortex.optimizer}}},
           {"memory", memory}};
 }
 
