@@ -78,3 +78,8 @@ add_test(NAME compression_sweep_script
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/compression_sweep_script.sh
                  $<TARGET_FILE:engram> ${PROJECT_SOURCE_DIR})
 set_tests_properties(compression_sweep_script PROPERTIES LABELS integration TIMEOUT 600)
+# scripts/arm_mnist.lua --set quick=true end to end (every method, bytes, A_T/F_T columns).
+add_test(NAME arm_mnist_script
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/arm_mnist_script.sh $<TARGET_FILE:engram>
+                 ${PROJECT_SOURCE_DIR})
+set_tests_properties(arm_mnist_script PROPERTIES LABELS integration TIMEOUT 300)

@@ -1,0 +1,192 @@
+-- Automatic Recall Machines on MNIST (papers/003, Table 6; issue 15): the paper's online
+-- protocol, with in the same run the baselines and engram's recollections at two budgets.
+--
+--   engram run scripts/arm_mnist.lua                           5 seeds, every method
+--   engram run scripts/arm_mnist.lua --set quick=true          a few seconds (tests)
+--   engram run scripts/arm_mnist.lua --set methods=naive,arm --set seeds=1,2
+--
+-- Protocol (as MIR / Aljundi et al. 2019 and the paper's code, xu-ji/ARM): 5 tasks of 2
+-- classes, one head over all classes seen, online: one pass over 1000 training images per task
+-- (500 per class, 5K in all) in batches of 10, so 100 iterations per task; plain SGD at 0.05;
+-- the MLP 784-400-400-10 (478K parameters); test on the full MNIST test set; 5 seeds. A_T and
+-- F_T are Chaudhry et al.'s average accuracy and forgetting after the last task
+-- (engram.metrics: acc and forgetting).
+--
+-- Methods (all on the same stream and classifier):
+--   naive               plain SGD, no memory
+--   lwf                 LwF-style distillation of the previous task's model on the new data
+--   er50                experience replay, 50 stored images (8-bit, with their labels), 10
+--                       replayed per batch
+--   recollections_er50  engram's recollections (dvae codes) in the bytes of ER-50 (its codes;
+--                       the decoder's weights come on top, as in the incremental view)
+--   recollections_arm   recollections in the bytes of ARM's frozen copy, total view (codes +
+--                       decoder weights = 4 B x the classifier's parameters)
+--   arm                 ARM (memory.kind = "arm", the paper's Table 4 MNIST hyperparameters)
+--
+-- Settings (--set key=value): methods, seeds (1,2,3,4,5), examples (per task, 1000), batch
+-- (10), replay (10: recollections per batch of the replay methods), lr (0.05), quick (false:
+-- true = 1 seed, 100 examples per task, ARM with M = 4 and S = 2), threads (1), out (runs).
+
+local cfg = engram.settings {
+  "batch", "examples", "lr", "methods", "out", "quick", "replay", "seeds", "threads"
+}
+local quick = cfg.quick == true or cfg.quick == "true" or cfg.quick == "1"
+local examples = engram.integer(cfg.examples, quick and 100 or 1000)
+local batch = engram.integer(cfg.batch, 10)
+local replay = engram.integer(cfg.replay, 10)
+local lr = engram.number(cfg.lr, 0.05)
+local threads = engram.integer(cfg.threads, 1)
+local seeds = engram.numbers(cfg.seeds, quick and "1" or "1,2,3,4,5")
+local methods = engram.list(cfg.methods,
+  "naive,lwf,er50,recollections_er50,recollections_arm,arm")
+local iterations = examples // batch  -- one pass over the task's stream
+assert(iterations >= 1, "arm_mnist: examples must be at least batch")
+-- ER with 50 images: the paper counts 1 B per pixel (50 x 784); the raw kind stores a label
+-- with each image, so its budget is set to hold exactly 50 (measured below).
+local er50_bytes = nil
+local dvae = { kind = "dvae", c = 100, l = 2, hidden = { 256 }, kl_weight = 0 }
+
+local dataset = engram.dataset("mnist")
+local tasks = engram.split(dataset, { {0, 1}, {2, 3}, {4, 5}, {6, 7}, {8, 9} })
+local run_dir = engram.run_dir(cfg.out or "runs", "arm_mnist")
+print(("arm_mnist: %d tasks, %d examples/task (one pass, %d iterations of %d), SGD lr %g, seeds %s -> %s")
+  :format(#tasks, examples, iterations, batch, lr, table.concat(seeds, ","), run_dir))
+
+local neocortex = { net = "mlp", hidden = { 400, 400 }, lr = lr, optimizer = "sgd" }
+
+local function runtime(memory, seed)
+  return engram.runtime { dataset = dataset, tasks = #tasks, seed = seed, threads = threads,
+                          neocortex = neocortex, memory = memory }
+end
+
+local function copy(t, extra)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  for k, v in pairs(extra or {}) do out[k] = v end
+  return out
+end
+
+-- The budget of exactly 50 raw images.
+local function er50_budget(seed)
+  local probe = runtime({ kind = "raw", budget_bytes = 50 * 784 }, seed)
+  local bits = probe:memory().bits_per_item
+  probe:close()
+  return (50 * bits + 7) // 8
+end
+
+-- The dvae budget whose codes plus what the total view adds to them (the decoder's weights)
+-- make `total` bytes.
+local function recollections_budget(total, seed)
+  local probe = runtime(copy(dvae, { budget_bytes = 50 * 784 }), seed)
+  local m = probe:memory()
+  probe:close()
+  local fixed = m.total_bytes - m.bytes_used
+  assert(total > fixed, "arm_mnist: the decoder alone is larger than the total budget")
+  return total - fixed
+end
+
+-- The memory of a method and how many recollections a batch gets.
+local function memory_for(method, seed)
+  er50_bytes = er50_bytes or er50_budget(seed)
+  if method == "naive" then return { kind = "none" }, 0 end
+  if method == "lwf" then return { kind = "lwf" }, 0 end
+  if method == "arm" then
+    if quick then return { kind = "arm", images = 4, steps = 2 }, 0 end
+    return { kind = "arm" }, 0
+  end
+  if method == "er50" then return { kind = "raw", budget_bytes = er50_bytes }, replay end
+  if method == "recollections_er50" then return copy(dvae, { budget_bytes = er50_bytes }), replay end
+  if method == "recollections_arm" then
+    -- ARM's bytes: one copy of the classifier at 4 B per parameter.
+    local probe = runtime({ kind = "none" }, seed)
+    local arm_bytes = probe:memory().classifier_weight_bytes
+    probe:close()
+    return copy(dvae, { budget_bytes = recollections_budget(arm_bytes, seed) }), replay
+  end
+  error(("arm_mnist: unknown method %q (naive, lwf, er50, recollections_er50, "
+    .. "recollections_arm, arm)"):format(method))
+end
+
+local function run(method, seed)
+  local memory, per_batch = memory_for(method, seed)
+  local started = engram.clock()
+  local rt = runtime(memory, seed)
+  local result = { method = method, seed = seed, class_il = {}, phases = {} }
+  for i, task in ipairs(tasks) do
+    local phase = rt:learn(task, {
+      iterations = iterations, batch = batch, progress = false,
+      -- ER as MIR implements it: the real and the replayed batch in one mean (weight 0.5).
+      replay = { per_batch = per_batch, weight = 0.5 },
+      label = ("%s s%d task %d"):format(method, seed, i) })
+    phase.task = i
+    result.phases[#result.phases + 1] = phase
+    local row = {}
+    for j, t in ipairs(tasks) do row[j] = rt:accuracy(t, "class") end
+    result.class_il[#result.class_il + 1] = row
+  end
+  local m = engram.metrics(result.class_il)
+  result.a_t, result.f_t = m.acc, m.forgetting
+  result.memory = rt:memory()
+  result.counters = rt:counters()
+  rt:close()
+  result.wall_seconds = engram.clock() - started
+  return result
+end
+
+local results, by_method = {}, {}
+for _, seed in ipairs(seeds) do
+  for _, method in ipairs(methods) do
+    local r = run(method, seed)
+    results[#results + 1] = r
+    by_method[method] = by_method[method] or {}
+    table.insert(by_method[method], r)
+    print(("%-19s seed %s: A_T %5.1f  F_T %5.1f  total bytes %9d  (%.1f s)")
+      :format(method, seed, 100 * r.a_t, 100 * r.f_t, r.memory.total_bytes, r.wall_seconds))
+  end
+end
+
+-- Mean and sample standard deviation (n - 1; 0 for one value).
+local function stats(values)
+  local n, s = #values, 0
+  for _, v in ipairs(values) do s = s + v end
+  local mean = s / n
+  local ss = 0
+  for _, v in ipairs(values) do ss = ss + (v - mean) ^ 2 end
+  return mean, n > 1 and math.sqrt(ss / (n - 1)) or 0
+end
+
+local header = { "method", "seeds", "A_T %", "A_T std", "F_T %", "F_T std", "memory bytes",
+                 "total bytes", "budget bytes", "wall s (mean)", "wall s (sum)" }
+local rows, summary = {}, {}
+for _, method in ipairs(methods) do
+  local runs = by_method[method]
+  local a, f, w = {}, {}, {}
+  for i, r in ipairs(runs) do a[i], f[i], w[i] = 100 * r.a_t, 100 * r.f_t, r.wall_seconds end
+  local am, as = stats(a)
+  local fm, fs = stats(f)
+  local wm = stats(w)
+  local m = runs[1].memory
+  summary[#summary + 1] = { method = method, seeds = #runs, a_t = am, a_t_std = as, f_t = fm,
+                            f_t_std = fs, incremental_bytes = m.incremental_bytes,
+                            total_bytes = m.total_bytes, budget_bytes = m.budget_bytes,
+                            wall_seconds_mean = wm,
+                            wall_seconds_sum = wm * #runs }
+  rows[#rows + 1] = { method, tostring(#runs), ("%.1f"):format(am), ("%.1f"):format(as),
+                      ("%.1f"):format(fm), ("%.1f"):format(fs), tostring(m.incremental_bytes),
+                      tostring(m.total_bytes), tostring(m.budget_bytes), ("%.1f"):format(wm),
+                      ("%.1f"):format(wm * #runs) }
+end
+local total_wall = 0
+for _, r in ipairs(results) do total_wall = total_wall + r.wall_seconds end
+engram.write_json(run_dir .. "/results.json", {
+  protocol = { tasks = #tasks, examples_per_task = examples, iterations_per_task = iterations,
+               batch = batch, replay = replay, lr = lr, optimizer = "sgd", seeds = seeds,
+               quick = quick, er50_bytes = er50_bytes, dvae = dvae, threads = threads,
+               blas = engram.blas, version = engram.version },
+  summary = summary,
+  runs = results,
+  wall_seconds = total_wall,
+})
+engram.write_csv(run_dir .. "/summary.csv", header, rows)
+print(engram.format_table(header, rows))
+print(("wall time: %.1f s; results: %s"):format(total_wall, run_dir))

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# scripts/arm_mnist.lua --set quick=true end to end: every method runs, summary.csv and
+# results.json hold A_T / F_T per method, the bytes are what the issue asks (ER-50: 50 images;
+# ARM: one classifier copy; recollections at ARM's bytes in the total view), and a bad method is
+# named. Usage: arm_mnist_script.sh ENGRAM SOURCE_DIR
+set -euo pipefail
+engram=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+"$engram" run "$src/scripts/arm_mnist.lua" --set quick=true --set out="$work" | tee run.txt
+run=$(sed -n 's/^wall time: .* results: //p' run.txt)
+test -f "$run/summary.csv"
+test "$(head -1 "$run/summary.csv")" = \
+  "method,seeds,A_T %,A_T std,F_T %,F_T std,memory bytes,total bytes,budget bytes,wall s (mean),wall s (sum)"
+test "$(wc -l <"$run/summary.csv")" -eq 7
+# The classifier: 784-400-400-10 = 478410 parameters, 4 B each.
+awk -F, 'NR > 1 { if (!($3 >= 0 && $3 <= 100 && $5 >= 0 && $5 <= 100)) exit 1 }
+         $1 == "arm" { if ($8 != 1913640) exit 1 }
+         $1 == "lwf" { if ($8 != 1913640) exit 1 }
+         $1 == "er50" { if ($7 < 39200 || $7 > 39300 || $8 != $7) exit 1; er = $7 }
+         $1 == "recollections_er50" { if ($7 > er) exit 1 }
+         $1 == "recollections_arm" { if ($8 > 1913640 || $9 + $8 - $7 != 1913640) exit 1 }
+         $1 == "naive" { if ($8 != 0) exit 1 }' "$run/summary.csv"
+grep -q '"a_t"' "$run/results.json"
+grep -q '"f_t"' "$run/results.json"
+if "$engram" run "$src/scripts/arm_mnist.lua" --set quick=true --set methods=nonesuch \
+    --set out="$work" 2>err.txt; then
+  echo "an unknown method was accepted"
+  exit 1
+fi
+grep -q 'unknown method "nonesuch"' err.txt
