@@ -122,9 +122,10 @@ ProgressFn phase_progress(Progress& bar, bool show) {
   };
 }
 
-// rt:learn(task, {iterations, batch, replay, window, label, progress, on, every}) -> stats
-// table. replay: a number (recollections per batch) or a table (lua_replay.h). on: an event
-// handler (lua_events.h) resumed on new_task, new_class, every `every` examples, phase_end.
+// rt:learn(task, {iterations, batch, steps_per_batch, replay, window, label, progress, on,
+// every}) -> stats table. steps_per_batch: steps on each real batch (codes stored once). replay: a
+// number (recollections per batch) or a table (lua_replay.h). on: an event handler (lua_events.h)
+// resumed on new_task, new_class, every `every` examples, phase_end.
 int l_learn(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     auto& rt = runtime_arg(L);
@@ -135,9 +136,11 @@ int l_learn(lua_State* L) {
     if (!lua_isnoneornil(L, 3)) {
       const char* what = "learn options";
       check_keys(L, 3, what,
-                 {"iterations", "batch", "replay", "window", "label", "progress", "on", "every"});
+                 {"iterations", "batch", "steps_per_batch", "replay", "window", "label", "progress",
+                  "on", "every"});
       o.iterations = opt_int<int>(L, 3, what, "iterations", o.iterations, 0, 100000000);
       o.batch = opt_int<int>(L, 3, what, "batch", o.batch, 1, 1 << 20);
+      o.steps_per_batch = opt_int<int>(L, 3, what, "steps_per_batch", o.steps_per_batch, 1, 1000);
       lua_getfield(L, 3, "replay");
       o.replay = read_replay(L, -1, "learn options.replay", *rt);
       lua_pop(L, 1);

@@ -242,7 +242,7 @@ Status AssociationActor::observe(ActorContext& ctx, Message& m) {
     last_distillation_ = stats.distillation;
     if (stats.skipped) log_skipped_step("association", ++skipped_steps_);
     train.header.ints["association_skipped"] = stats.skipped ? 1 : 0;
-    if (real && has_buffer_) {
+    if (real && has_buffer_ && int_param(m, "store", 1) != 0) {
       Message store;
       store.header.type = msg::kStore;
       const bool small = association_->code_shape().l <= 256;

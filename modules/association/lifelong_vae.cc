@@ -312,14 +312,17 @@ at::Tensor LifelongVae::sample_student(int64_t value, int64_t n) {
   return impl_->sample(impl_->student, at::full({n}, value, at::kLong));
 }
 
-at::Tensor LifelongVae::negative_elbo(const at::Tensor& x, bool exact) {
+at::Tensor LifelongVae::negative_elbo(const at::Tensor& x, bool exact, uint64_t noise_seed) {
   Impl& m = *impl_;
   torch::NoGradGuard no_grad;
   m.student.train(false);
   const int64_t j = m.student.j;
+  at::Generator noise =
+      noise_seed != 0 ? at::make_generator<at::CPUGeneratorImpl>(noise_seed) : m.generator;
   auto nll = [&](const at::Tensor& xb, const at::Tensor& values, const Impl::Latent& z) {
     const at::Tensor zd = at::one_hot(values, j).to(at::kFloat).to(m.device);
-    const at::Tensor zc = z.mu + at::exp(0.5 * z.logvar) * m.normal(xb.size(0));
+    const at::Tensor eps = at::randn({xb.size(0), m.config.f}, noise).to(m.device);
+    const at::Tensor zc = z.mu + at::exp(0.5 * z.logvar) * eps;
     return F::binary_cross_entropy_with_logits(
                m.decode(m.student, zd, zc), xb,
                F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone))
@@ -339,7 +342,7 @@ at::Tensor LifelongVae::negative_elbo(const at::Tensor& x, bool exact) {
         expected_nll = expected_nll + q.select(1, v) * nll(xb, at::full({len}, v, at::kLong), z);
       }
     } else {
-      expected_nll = nll(xb, at::multinomial(q.cpu(), 1, true, m.generator).squeeze(1), z);
+      expected_nll = nll(xb, at::multinomial(q.cpu(), 1, true, noise).squeeze(1), z);
     }
     const at::Tensor kl_d = (q * (log_q + std::log(static_cast<double>(j)))).sum(1);
     out.push_back((expected_nll + kl_d + gaussian_kl_standard(z.mu, z.logvar)).cpu());

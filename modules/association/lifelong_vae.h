@@ -99,7 +99,10 @@ class LifelongVae {
   // expectation over z_d is exact (a sum over its J values: J decoder passes) and over z_c one
   // reparameterised sample per value; otherwise one sample of z_d ~ q(z_d|x) and of z_c (an
   // unbiased estimate of the same ELBO at the cost of one decoder pass, for validation).
-  at::Tensor negative_elbo(const at::Tensor& x, bool exact = true);
+  // noise_seed != 0 draws the noise from a generator seeded with it instead of the VAE's own
+  // stream: the same seed gives the same noise, so two measurements of one set differ only by
+  // the weights (early stopping compares them; the VAE's stream is left untouched).
+  at::Tensor negative_elbo(const at::Tensor& x, bool exact = true, uint64_t noise_seed = 0);
   // argmax z_d of the student [B] (int64) on x.
   at::Tensor assign(const at::Tensor& x);
   // Fraction of x on which the student's and the teacher's argmax z_d agree. Errors: no teacher.

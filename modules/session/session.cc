@@ -230,9 +230,10 @@ Expected<PhaseStats> Session::learn_batch(const at::Tensor& x, const at::Tensor&
 Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
                                     const ProgressFn& progress) {
   Impl& m = *impl_;
-  if (o.iterations < 0 || o.batch < 1 || o.window < 1) {
+  if (o.iterations < 0 || o.batch < 1 || o.window < 1 || o.steps_per_batch < 1) {
     return Status(ErrorCode::invalid_argument,
-                  "learn: iterations >= 0, batch >= 1 and window >= 1 required");
+                  "learn: iterations >= 0, batch >= 1, steps_per_batch >= 1 and window >= 1 "
+                  "required");
   }
   if (task.id < 0 || task.id >= m.config.num_tasks) {
     return Status(ErrorCode::invalid_argument,
@@ -272,15 +273,23 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
                        m.config.seed * 31 + static_cast<uint64_t>(task.id) + 17 * m.seed_counter++);
   const int64_t pixels = static_cast<int64_t>(m.dataset->pixels_per_image());
   std::vector<uint32_t> idx(static_cast<size_t>(o.batch));
+  int64_t steps = 0;
+  at::Tensor x, y;
   return m.run_phase(
       o.iterations, o.window, progress,
       [&]() -> Expected<Message> {
-        sampler.next(idx.size(), idx.data());
-        at::Tensor x = at::empty({o.batch, pixels});
-        at::Tensor y = at::empty({o.batch}, at::kLong);
-        fill_images(*m.dataset, task, true, idx.data(), idx.size(), x.data_ptr<float>());
-        fill_labels(*m.dataset, true, idx.data(), idx.size(), y.data_ptr<int64_t>());
-        return m.observe_message(x, y, active, task.id, replay);
+        const bool fresh = steps++ % o.steps_per_batch == 0;
+        if (fresh) {
+          sampler.next(idx.size(), idx.data());
+          x = at::empty({o.batch, pixels});
+          y = at::empty({o.batch}, at::kLong);
+          fill_images(*m.dataset, task, true, idx.data(), idx.size(), x.data_ptr<float>());
+          fill_labels(*m.dataset, true, idx.data(), idx.size(), y.data_ptr<int64_t>());
+        }
+        auto obs = m.observe_message(x, y, active, task.id, replay);
+        // A repeated step learns the batch again; its codes are in the buffer already.
+        if (obs.ok() && !fresh) obs->header.ints["store"] = 0;
+        return obs;
       },
       events);
 }

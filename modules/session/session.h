@@ -46,6 +46,9 @@ struct SessionConfig {
 struct LearnOptions {
   int iterations = 2000;
   int batch = 128;
+  // Steps on each real batch (papers/000's "3 steps per example"), each with fresh
+  // recollections; its codes are stored once. iterations counts steps.
+  int steps_per_batch = 1;
   ReplayOptions replay;  // recollections per batch (replay.per_batch; 0 = none) and how
   int window = 4;        // batches in flight between the driver and the neocortex
   // Events (learning_events.h): new_task and new_class before the first batch when the task or

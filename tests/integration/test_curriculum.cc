@@ -264,6 +264,24 @@ TEST_CASE(
   CHECK(association_state(**s, dir.path() + "/c.engram") != first);
 }
 
+TEST_CASE("steps_per_batch: each real batch learned that many times, its codes stored once") {
+  auto s = raw_session(2);
+  LearnOptions o;
+  o.iterations = 30;
+  o.batch = 16;
+  o.steps_per_batch = 3;
+  auto p = s->learn(task_of(0, {0, 1}, {200, 200}), o);
+  REQUIRE_MESSAGE(p.ok(), p.status().to_string());
+  CHECK(p->iterations == 30);
+  auto m = s->memory_stats();
+  REQUIRE(m.ok());
+  CHECK(m->codes_stored == 10 * 16);
+  o.steps_per_batch = 0;
+  auto bad = s->learn(task_of(0, {0, 1}, {200, 200}), o);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("steps_per_batch") != std::string::npos);
+}
+
 TEST_CASE("the lwf kind keeps a teacher and reports it in the total view; no buffer") {
   SessionConfig c;
   c.neocortex.classifier.hidden = {64};
