@@ -21,7 +21,16 @@
 --                       the decoder's weights come on top, as in the incremental view)
 --   recollections_arm   recollections in the bytes of ARM's frozen copy, total view (codes +
 --                       decoder weights = 4 B x the classifier's parameters)
---   arm                 ARM (memory.kind = "arm", the paper's Table 4 MNIST hyperparameters)
+--   arm                 ARM (memory.kind = "arm", the paper's Table 4 MNIST hyperparameters),
+--                       engram's head: only the classes seen so far compete
+--   arm_all             ARM with all 10 outputs competing from the start (outputs = "all"), as
+--                       the paper's code trains its single head
+--   arm_code            arm_all with D computed as the authors' code does (divergence =
+--                       "mixture_kl": 0.5 KL(m||p) + 0.5 KL(m||q) instead of Jensen-Shannon)
+--   lwf_distill         the paper's Distill baseline (the authors' distill.py): all 10 outputs
+--                       from the start, KL at T = 1 over all of them on the real batch, in a
+--                       step of its own after the real step (lwf: outputs = "all",
+--                       step = "separate", temperature = 1)
 --
 -- Settings (--set key=value): methods, seeds (1,2,3,4,5), examples (per task, 1000), batch
 -- (10), replay (10: recollections per batch of the replay methods), lr (0.05), quick (false:
@@ -38,7 +47,7 @@ local lr = engram.number(cfg.lr, 0.05)
 local threads = engram.integer(cfg.threads, 1)
 local seeds = engram.numbers(cfg.seeds, quick and "1" or "1,2,3,4,5")
 local methods = engram.list(cfg.methods,
-  "naive,lwf,er50,recollections_er50,recollections_arm,arm")
+  "naive,lwf,lwf_distill,er50,recollections_er50,recollections_arm,arm,arm_all,arm_code")
 local iterations = examples // batch  -- one pass over the task's stream
 assert(iterations >= 1, "arm_mnist: examples must be at least batch")
 -- ER with 50 images: the paper counts 1 B per pixel (50 x 784); the raw kind stores a label
@@ -90,9 +99,18 @@ local function memory_for(method, seed)
   er50_bytes = er50_bytes or er50_budget(seed)
   if method == "naive" then return { kind = "none" }, 0 end
   if method == "lwf" then return { kind = "lwf" }, 0 end
-  if method == "arm" then
-    if quick then return { kind = "arm", images = 4, steps = 2 }, 0 end
-    return { kind = "arm" }, 0
+  if method == "lwf_distill" then
+    return { kind = "lwf", outputs = "all", step = "separate", temperature = 1 }, 0
+  end
+  local arm_variants = {
+    arm = {},
+    arm_all = { outputs = "all" },
+    arm_code = { outputs = "all", divergence = "mixture_kl" },
+  }
+  if arm_variants[method] then
+    local memory = copy({ kind = "arm" }, arm_variants[method])
+    if quick then memory = copy(memory, { images = 4, steps = 2 }) end
+    return memory, 0
   end
   if method == "er50" then return { kind = "raw", budget_bytes = er50_bytes }, replay end
   if method == "recollections_er50" then return copy(dvae, { budget_bytes = er50_bytes }), replay end
@@ -103,8 +121,8 @@ local function memory_for(method, seed)
     probe:close()
     return copy(dvae, { budget_bytes = recollections_budget(arm_bytes, seed) }), replay
   end
-  error(("arm_mnist: unknown method %q (naive, lwf, er50, recollections_er50, "
-    .. "recollections_arm, arm)"):format(method))
+  error(("arm_mnist: unknown method %q (naive, lwf, lwf_distill, er50, recollections_er50, "
+    .. "recollections_arm, arm, arm_all, arm_code)"):format(method))
 end
 
 local function run(method, seed)

@@ -42,6 +42,23 @@ class ArmKind final : public MemoryKind {
          "lambda_0 on the recalled images (distillation toward f_old)", 0, 1e6},
         {"real_weight", SettingType::number, 1.0,
          "lambda_0 on the real batch (its distillation toward f_old)", 0, 1e6},
+        {"outputs",
+         SettingType::choice,
+         "seen",
+         "which output units compete: seen (the classes seen so far; f_old over the classes it "
+         "had learned) or all (all from the start, one plain head as in the paper's code; also "
+         "in the real step and the accuracy)",
+         0,
+         0,
+         {"seen", "all"}},
+        {"divergence",
+         SettingType::choice,
+         "js",
+         "D of the recall: js (Jensen-Shannon, as the paper writes) or mixture_kl "
+         "(0.5 KL(m||p) + 0.5 KL(m||q), as the authors' code computes; needs outputs = all)",
+         0,
+         0,
+         {"js", "mixture_kl"}},
         {"lag", SettingType::integer, 0,
          "T: f_old is refreshed at each consolidation (0) and also every lag real steps (1 = unit "
          "lag)",
@@ -55,7 +72,16 @@ class ArmKind final : public MemoryKind {
       return Status(ErrorCode::invalid_argument,
                     "memory kind \"arm\": images must be at least 2x2 (total variation)");
     }
+    const bool all_outputs = o.at("outputs").get<std::string>() == "all";
+    const bool mixture_kl = o.at("divergence").get<std::string>() == "mixture_kl";
+    if (mixture_kl && !all_outputs) {
+      return Status(ErrorCode::invalid_argument,
+                    "memory kind \"arm\": divergence = \"mixture_kl\" needs outputs = \"all\" "
+                    "(KL(m || p) is infinite where a masked unit has probability 0)");
+    }
     ArmConfig c;
+    c.all_outputs = all_outputs;
+    c.recall.form = mixture_kl ? DivergenceForm::mixture_kl : DivergenceForm::js;
     c.recall.images = o.at("images").get<int>();
     c.recall.steps = o.at("steps").get<int>();
     c.recall.step_size = o.at("step_size").get<double>();

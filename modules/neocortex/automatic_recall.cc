@@ -3,6 +3,9 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <algorithm>
+#include <numeric>
+
 namespace engram {
 namespace {
 
@@ -27,6 +30,13 @@ at::Tensor js_divergence(const at::Tensor& p, const at::Tensor& q) {
   return 0.5 * (kl_to_mixture(p, m) + kl_to_mixture(q, m));
 }
 
+at::Tensor mixture_kl_divergence(const at::Tensor& a_logits, const at::Tensor& b_logits) {
+  const at::Tensor log_a = at::log_softmax(a_logits, 1), log_b = at::log_softmax(b_logits, 1);
+  const at::Tensor m = 0.5 * (log_a.exp() + log_b.exp());
+  const at::Tensor log_m = m.clamp_min(1e-30).log();
+  return 0.5 * ((m * (log_m - log_a)).sum(1) + (m * (log_m - log_b)).sum(1));
+}
+
 at::Tensor total_variation(const at::Tensor& x, int rows, int cols) {
   const at::Tensor img = x.reshape({x.size(0), rows, cols});
   const at::Tensor dv = (img.narrow(1, 1, rows - 1) - img.narrow(1, 0, rows - 1)).pow(2).sum();
@@ -47,7 +57,9 @@ RecallTerms recall_objective(const at::Tensor& x, const at::Tensor& new_logits,
   const double n_classes = static_cast<double>(std::max<int64_t>(1, classes.numel()));
   const at::Tensor known = classes.index_select(
       0, old_known.to(classes.device()).index_select(0, classes).nonzero().squeeze(1));
-  const at::Tensor d = js_divergence(p_new, p_old).mean();
+  const at::Tensor d = c.form == DivergenceForm::js
+                           ? js_divergence(p_new, p_old).mean()
+                           : mixture_kl_divergence(new_logits, old_logits).mean();
   const at::Tensor ce_old = class_ce(old_logits, known) / n_classes;
   const at::Tensor ce_new = class_ce(new_logits, classes) / n_classes;
   const at::Tensor mean_old = p_old.mean(0);
@@ -71,9 +83,20 @@ RecallTerms recall_objective(const at::Tensor& x, const at::Tensor& new_logits,
 at::Tensor recall_images(ClassifierAccess& classifier, const at::Tensor& x, const at::Tensor& y,
                          const at::Tensor& active, const RecallConfig& config, std::mt19937_64& rng,
                          std::vector<double>* trace) {
-  std::uniform_int_distribution<int64_t> pick(0, x.size(0) - 1);
-  std::vector<int64_t> chosen(static_cast<size_t>(config.images));
-  for (auto& i : chosen) i = pick(rng);
+  // As the authors' code (np.random.choice(N, M, replace=M > N)): M distinct images when the
+  // batch has at least M, else M drawn with replacement.
+  const int64_t n = x.size(0);
+  std::vector<int64_t> chosen;
+  if (config.images <= n) {
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), int64_t{0});
+    std::shuffle(order.begin(), order.end(), rng);
+    chosen.assign(order.begin(), order.begin() + config.images);
+  } else {
+    std::uniform_int_distribution<int64_t> pick(0, n - 1);
+    chosen.resize(static_cast<size_t>(config.images));
+    for (auto& i : chosen) i = pick(rng);
+  }
   const at::Tensor first = at::tensor(chosen, at::kLong).to(x.device());
   at::Tensor images = x.index_select(0, first).detach().clone();
   const at::Tensor batch_classes = at::bincount(y.to(at::kLong).cpu()).nonzero().squeeze(1);

@@ -17,12 +17,19 @@
 
 namespace engram {
 
+// How D of eq. 8 is computed. js: the Jensen-Shannon divergence the paper writes,
+// 0.5 KL(p || m) + 0.5 KL(q || m); mixture_kl: what the authors' code (xu-ji/ARM,
+// losses.neg_symmetric_KL) computes, 0.5 KL(m || p) + 0.5 KL(m || q), m = (p + q) / 2 in both.
+// mixture_kl is unbounded and needs p, q > 0 on every unit (no masked outputs).
+enum class DivergenceForm { js, mixture_kl };
+
 // The recall of eq. 8-9; defaults from the paper's Table 4 (MNIST row).
 struct RecallConfig {
-  int images = 10;           // M: recalled images per real batch
-  int steps = 10;            // S: gradient ascent steps on the images
-  double step_size = 25.0;   // eta_1
-  double divergence = 1.0;   // weight of D (the paper's unit-lag variant uses 8)
+  int images = 10;                           // M: recalled images per real batch
+  int steps = 10;                            // S: gradient ascent steps on the images
+  double step_size = 25.0;                   // eta_1
+  double divergence = 1.0;                   // weight of D (the paper's unit-lag variant uses 8)
+  DivergenceForm form = DivergenceForm::js;  // how D is computed
   double old_ce = 1.0;       // lambda_1: CE(f_old(x), batch classes), pushes x off them
   double new_ce = 0.1;       // lambda_2: CE(f_new(x), batch classes)
   double entropy = 16.0;     // lambda_3: entropy of f_old's batch-mean prediction (diversity)
@@ -37,12 +44,19 @@ struct ArmConfig {
   double recalled_weight = 1.0;  // lambda_0 on the recalled images
   double real_weight = 1.0;      // lambda_0 on the real batch (its distillation toward f_old)
   int64_t lag = 0;               // 0: f_old refreshed at consolidations only; N: also every N steps
-  uint64_t seed = 1;             // which real images start the recall
+  // false: only the classes seen so far compete (engram's class-incremental head; f_old over
+  // the classes it had learned); true: all K units from the start, as the paper's code.
+  bool all_outputs = false;
+  uint64_t seed = 1;  // which real images start the recall
 };
 
 // Jensen-Shannon divergence of each row of p and q [B, K] (probabilities, zeros allowed):
 // 0.5 KL(p || m) + 0.5 KL(q || m), m = (p + q) / 2, natural logarithm. Returns [B].
 at::Tensor js_divergence(const at::Tensor& p, const at::Tensor& q);
+
+// The authors' code's D on logits a and b [B, K]: 0.5 KL(m || softmax a) + 0.5 KL(m || softmax b),
+// m the mixture of the two softmaxes, natural logarithm. Returns [B].
+at::Tensor mixture_kl_divergence(const at::Tensor& a_logits, const at::Tensor& b_logits);
 
 // Total variation of images x [M, rows * cols] as ARM and DeepInversion compute it:
 // 2 (sum of squared vertical differences / ((rows - 1) cols) + sum of squared horizontal
@@ -66,9 +80,9 @@ RecallTerms recall_objective(const at::Tensor& x, const at::Tensor& new_logits,
                              const at::Tensor& old_logits, const at::Tensor& batch_classes,
                              const at::Tensor& old_known, const RecallConfig& config);
 
-// The recall loop: M images drawn with replacement from the real batch x [N, P] (labels y [N]),
-// then S steps x += eta_1 * d recall / dx. Only the images get gradients: no parameter of
-// either model is touched. `active` [K] (bool): the classifier's competing units. Requires
+// The recall loop: M images drawn from the real batch x [N, P] (labels y [N]), distinct when
+// M <= N and with replacement otherwise, then S steps x += eta_1 * d recall / dx. Only the
+// images get gradients: no parameter of either model is touched. `active` [K] (bool): the classifier's competing units. Requires
 // classifier.has_frozen(). Returns the images [M, P] (no gradient); `trace`, when given,
 // receives the objective before each step and after the last (S + 1 values).
 at::Tensor recall_images(ClassifierAccess& classifier, const at::Tensor& x, const at::Tensor& y,
@@ -95,6 +109,7 @@ class AutomaticRecall final : public ClassifierMemory {
   int64_t extra_bytes(int64_t classifier_weight_bytes) const override {
     return classifier_weight_bytes;  // f_old
   }
+  bool all_outputs() const override { return config_.all_outputs; }
 
   // Real steps seen, refreshes of f_old made by the lag, recalls made.
   int64_t real_steps() const { return real_steps_; }

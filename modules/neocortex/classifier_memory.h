@@ -61,6 +61,12 @@ class ClassifierMemory {
   }
   // Bytes this part keeps beyond the classifier, in the total-budget view (LwF: the teacher).
   virtual int64_t extra_bytes(int64_t classifier_weight_bytes) const = 0;
+  // Whether every output unit competes from the start (a plain K-way head, as papers/003's
+  // code trains it) instead of only the classes seen so far. When true the Learner ignores
+  // the `active` masks it is given in its steps, accuracy, predictions and example losses:
+  // the real cross-entropy covers all K units, every unit counts as trained (so the teacher's
+  // classes are all K) and after_real_step receives an all-true `active`. Default: false.
+  virtual bool all_outputs() const { return false; }
 };
 
 }  // namespace engram

@@ -27,9 +27,15 @@ struct Learner::Impl final : ClassifierAccess {
   at::Tensor teacher_classes, trained;
   std::unique_ptr<ClassifierMemory> memory;
 
-  // Logits with inactive units pushed out of the competition.
+  // The units that compete: `active`, or all of them when the memory asks for a plain K-way
+  // head (ClassifierMemory::all_outputs).
+  at::Tensor competing(const at::Tensor& active) const {
+    if (memory && memory->all_outputs()) return at::ones({active.size(0)}, at::kBool);
+    return active.to(at::kBool);
+  }
+  // Logits with the units that do not compete pushed out of the competition.
   at::Tensor masked_logits(const at::Tensor& x, const at::Tensor& active) {
-    return net->forward(x.to(device)).masked_fill(active.to(device).logical_not(), -1e9);
+    return net->forward(x.to(device)).masked_fill(competing(active).to(device).logical_not(), -1e9);
   }
   // The teacher's logits (no gradient) over its own classes, the others pushed out.
   at::Tensor teacher_logits(const at::Tensor& x) {
@@ -108,7 +114,8 @@ StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tens
   Impl& m = *impl_;
   m.net->train();
   m.optimizer->zero_grad();
-  m.trained.logical_or_(active.to(at::kBool).cpu());
+  const at::Tensor competing = m.competing(active);
+  m.trained.logical_or_(competing.cpu());
   StepStats stats;
   const bool replay = xr.defined() && xr.size(0) > 0;
   const int64_t n = x.size(0);
@@ -145,7 +152,7 @@ StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tens
   stats.skipped = !step_if_finite(*m.optimizer, loss);
   if (stats.skipped) ++m.skipped_steps;
   // The classifier memory's own steps (ARM's recall and distillation), after the real step.
-  if (m.memory && n > 0) stats.memory = m.memory->after_real_step(m, x, y, active);
+  if (m.memory && n > 0) stats.memory = m.memory->after_real_step(m, x, y, competing);
   return stats;
 }
 

@@ -14,11 +14,12 @@ run=$(sed -n 's/^wall time: .* results: //p' run.txt)
 test -f "$run/summary.csv"
 test "$(head -1 "$run/summary.csv")" = \
   "method,seeds,A_T %,A_T std,F_T %,F_T std,memory bytes,total bytes,budget bytes,wall s (mean),wall s (sum)"
-test "$(wc -l <"$run/summary.csv")" -eq 7
+test "$(wc -l <"$run/summary.csv")" -eq 10
 # The classifier: 784-400-400-10 = 478410 parameters, 4 B each.
 awk -F, 'NR > 1 { if (!($3 >= 0 && $3 <= 100 && $5 >= 0 && $5 <= 100)) exit 1 }
          $1 == "arm" { if ($8 != 1913640) exit 1 }
-         $1 == "lwf" { if ($8 != 1913640) exit 1 }
+         $1 == "lwf" || $1 == "lwf_distill" { if ($8 != 1913640) exit 1 }
+         $1 == "arm_all" || $1 == "arm_code" { if ($8 != 1913640) exit 1 }
          $1 == "er50" { if ($7 < 39200 || $7 > 39300 || $8 != $7) exit 1; er = $7 }
          $1 == "recollections_er50" { if ($7 > er) exit 1 }
          $1 == "recollections_arm" { if ($8 > 1913640 || $9 + $8 - $7 != 1913640) exit 1 }
