@@ -82,9 +82,10 @@ RecallTerms recall_objective(const at::Tensor& x, const at::Tensor& new_logits,
 
 // The recall loop: M images drawn from the real batch x [N, P] (labels y [N]), distinct when
 // M <= N and with replacement otherwise, then S steps x += eta_1 * d recall / dx. Only the
-// images get gradients: no parameter of either model is touched. `active` [K] (bool): the classifier's competing units. Requires
-// classifier.has_frozen(). Returns the images [M, P] (no gradient); `trace`, when given,
-// receives the objective before each step and after the last (S + 1 values).
+// images get gradients: no parameter of either model is touched. `active` [K] (bool): the
+// classifier's competing units. Requires classifier.has_frozen(). Returns the images [M, P] (no
+// gradient); `trace`, when given, receives the objective before each step and after the last (S + 1
+// values).
 at::Tensor recall_images(ClassifierAccess& classifier, const at::Tensor& x, const at::Tensor& y,
                          const at::Tensor& active, const RecallConfig& config, std::mt19937_64& rng,
                          std::vector<double>* trace = nullptr);
