@@ -22,6 +22,8 @@ engram_test(NAME test_lua_settings SOURCES modules/test_lua_settings.cc LIBS eng
 
 # --- integration ---
 engram_test(NAME test_split_small SOURCES integration/test_split_small.cc LIBS engram_modules LABELS integration sanitize TIMEOUT 300)
+# Hundreds of classes (Omniglot's 242 characters): label bits, class-balanced recall, the head.
+engram_test(NAME test_many_classes SOURCES integration/test_many_classes.cc LIBS engram_modules LABELS integration TIMEOUT 300)
 # Recall samplers, consolidation phases, task order, snapshots with replay options, lwf.
 engram_test(NAME test_curriculum SOURCES integration/test_curriculum.cc LIBS engram_modules LABELS integration sanitize TIMEOUT 300)
 engram_test(NAME test_recall_selection SOURCES modules/test_recall_selection.cc LIBS engram_modules LABELS unit TIMEOUT 120)
