@@ -75,6 +75,11 @@ add_test(NAME lifelong_vae_script
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/lifelong_vae_script.sh $<TARGET_FILE:engram>
                  ${PROJECT_SOURCE_DIR})
 set_tests_properties(lifelong_vae_script PROPERTIES LABELS integration TIMEOUT 600)
+# scripts/omniglot_alphabets.lua --set quick=1 end to end (latent size, rows, 242 characters).
+add_test(NAME omniglot_script
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/omniglot_script.sh $<TARGET_FILE:engram>
+                 ${PROJECT_SOURCE_DIR})
+set_tests_properties(omniglot_script PROPERTIES LABELS integration TIMEOUT 300)
 # scripts/compression_sweep.lua --set quick=true end to end (CSV, plot, distortion ordering).
 add_test(NAME compression_sweep_script
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/compression_sweep_script.sh
