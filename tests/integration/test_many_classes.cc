@@ -66,7 +66,8 @@ TEST_CASE("242 classes: codes keep labels above 127, recall balances them, the h
   }
   CHECK(in_last == p->recalled_examples);
   CHECK(classes_recalled == static_cast<int>(last.classes.size()));
-  const int64_t most = *std::max_element(p->recalled_per_class.begin(), p->recalled_per_class.end());
+  const int64_t most =
+      *std::max_element(p->recalled_per_class.begin(), p->recalled_per_class.end());
   CHECK(most < 3 * p->recalled_examples / static_cast<int64_t>(last.classes.size()));
   auto m = (*s)->memory_stats();
   REQUIRE(m.ok());
