@@ -38,7 +38,7 @@ endif
 DEB_PACKAGES := build-essential cmake pkg-config ccache clang-format \
   libtorch-dev libopenblas0-openmp liblua5.4-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
   libzstd-dev zstd zlib1g-dev libpng-dev libzip-dev doctest-dev libcli11-dev nlohmann-json3-dev \
-  libfmt-dev libspdlog-dev python3 python3-zmq python3-msgpack dataset-fashion-mnist
+  libfmt-dev libspdlog-dev python3 python3-zmq python3-msgpack dataset-fashion-mnist gnuplot-nox
 
 ENGRAM := $(BUILD_DIR)/bindings/cli/engram
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

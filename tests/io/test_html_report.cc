@@ -1,0 +1,259 @@
+// engram report's HTML page (io/reports/html_report.h) and its gnuplot plots
+// (io/reports/gnuplot.h): sections present for the data present, inline SVG, inline PNGs, no
+// external URLs, and errors naming the bad file.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "io/reports/gnuplot.h"
+#include "io/reports/html_report.h"
+#include "io/reports/png_image.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+using engram::test::TempDir;
+
+bool contains(const std::string& h, const std::string& n) { return h.find(n) != std::string::npos; }
+
+size_t count(const std::string& h, const std::string& n) {
+  size_t c = 0;
+  for (size_t pos = h.find(n); pos != std::string::npos; pos = h.find(n, pos + n.size())) ++c;
+  return c;
+}
+
+// No src/href pointing to the network (the page must open offline).
+void check_no_external_urls(const std::string& html) {
+  const std::regex external(R"((src|href)\s*=\s*["']?\s*(https?:|//))", std::regex::icase);
+  CHECK_FALSE(std::regex_search(html, external));
+  CHECK_FALSE(contains(html, "<link"));
+  CHECK_FALSE(contains(html, "<script"));
+}
+
+// gnuplot-dependent checks run only when it is installed; CI installs it (`make deps`).
+bool need_gnuplot() {
+  if (engram::gnuplot_available()) return true;
+  MESSAGE("gnuplot not found: skipping the plot checks (install the Debian package gnuplot-nox)");
+  return false;
+}
+
+// A small run directory: two methods x two seeds with 3x3 class-IL/task-IL matrices and memory
+// figures, a summary.csv with a quoted field, and one PNG.
+void write_synthetic_run(const TempDir& dir) {
+  dir.write("results.json", R"({
+  "protocol": {"tasks": 3, "iterations": 10},
+  "runs": [
+    {"method": "er", "seed": 1,
+     "class_il": [[0.9, 0, 0], [0.6, 0.95, 0], [0.5, 0.7, 0.97]],
+     "task_il": [[0.99, 0, 0], [0.98, 0.99, 0], [0.97, 0.96, 0.99]],
+     "memory": {"bytes_used": 1000, "incremental_bytes": 1000, "total_bytes": 5000}},
+    {"method": "er", "seed": 2,
+     "class_il": [[0.8, 0, 0], [0.6, 0.9, 0], [0.4, 0.7, 0.9]],
+     "memory": {"bytes_used": 1000, "incremental_bytes": 1000, "total_bytes": 5000}},
+    {"method": "recollections_x", "seed": 1,
+     "class_il": [[0.9, 0, 0], [0.85, 0.95, 0], [0.8, 0.9, 0.97]],
+     "memory": {"bytes_used": 900, "incremental_bytes": 900, "total_bytes": 900000}}
+  ]
+})");
+  dir.write("summary.csv",
+            "method,seed,class-IL ACC,note\n"
+            "er,1,0.7233,\"plain, quoted\"\n"
+            "recollections_x,1,0.8900,\"say \"\"hi\"\"\"\n");
+  std::vector<uint8_t> pixels(16 * 8, 200);
+  REQUIRE(engram::write_png_gray(dir.file("samples_er_seed1.png"), 16, 8, pixels.data()).ok());
+}
+
+TEST_CASE("parse_csv: quoting, CRLF, blank lines and errors naming the file") {
+  auto rows = engram::parse_csv("a,b,c\r\n1,\"x, y\",\"q\"\"\"\n\n2,,\n", "t.csv");
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 3);
+  CHECK((*rows)[0] == std::vector<std::string>{"a", "b", "c"});
+  CHECK((*rows)[1] == std::vector<std::string>{"1", "x, y", "q\""});
+  CHECK((*rows)[2] == std::vector<std::string>{"2", "", ""});
+  auto bad = engram::parse_csv("a,b\n1,\"open\n", "t.csv");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(contains(bad.status().message(), "t.csv"));
+  CHECK(contains(bad.status().message(), "line 2"));
+  CHECK_FALSE(engram::parse_csv("a,b\"c\n", "t.csv").ok());
+}
+
+TEST_CASE("base64_encode follows RFC 4648") {
+  CHECK(engram::base64_encode("") == "");
+  CHECK(engram::base64_encode("f") == "Zg==");
+  CHECK(engram::base64_encode("fo") == "Zm8=");
+  CHECK(engram::base64_encode("foo") == "Zm9v");
+  CHECK(engram::base64_encode("foobar") == "Zm9vYmFy");
+  CHECK(engram::base64_encode(std::string("\xff\x00\x80", 3)) == "/wCA");
+}
+
+TEST_CASE("gnuplot renders inline SVG with prefixed ids and quoted titles") {
+  if (!need_gnuplot()) return;
+  engram::LinePlot lp;
+  lp.title = "it's er_total";
+  lp.series.push_back({"a'b", {1, 2, 3}, {0.5, std::nan(""), 0.7}});
+  auto svg = engram::render_line_plot_svg(lp, "zz_");
+  REQUIRE_MESSAGE(svg.ok(), svg.status().message());
+  CHECK(svg->rfind("<svg", 0) == 0);
+  CHECK(contains(*svg, "</svg>"));
+  const bool has_title = contains(*svg, "it&apos;s er_total") || contains(*svg, "it's er_total");
+  CHECK(has_title);
+  CHECK(contains(*svg, "id='zz_gpPt0'"));
+  CHECK_FALSE(contains(*svg, "id='gpPt0'"));
+  CHECK_FALSE(contains(*svg, "<?xml"));
+
+  engram::HeatmapPlot h;
+  h.values = {{0.1, 0.2}, {0.3, std::nan("")}};
+  auto hs = engram::render_heatmap_svg(h, "h_");
+  REQUIRE_MESSAGE(hs.ok(), hs.status().message());
+  CHECK(contains(*hs, "0.30"));
+  h.values = {{0.1, 0.2}, {0.3}};
+  auto uneven = engram::render_heatmap_svg(h, "h_");
+  CHECK(uneven.status().code() == engram::ErrorCode::invalid_argument);
+}
+
+TEST_CASE("a missing gnuplot gives an error naming the package to install") {
+  const char* old = std::getenv("ENGRAM_GNUPLOT");
+  const std::string saved = old != nullptr ? old : "";
+  setenv("ENGRAM_GNUPLOT", "/nonexistent/gnuplot", 1);
+  CHECK_FALSE(engram::gnuplot_available());
+  engram::LinePlot lp;
+  lp.series.push_back({"a", {1}, {1}});
+  auto svg = engram::render_line_plot_svg(lp, "p_");
+  if (old != nullptr)
+    setenv("ENGRAM_GNUPLOT", saved.c_str(), 1);
+  else
+    unsetenv("ENGRAM_GNUPLOT");
+  REQUIRE_FALSE(svg.ok());
+  CHECK(svg.status().code() == engram::ErrorCode::not_found);
+  CHECK(contains(svg.status().message(), "gnuplot-nox"));
+}
+
+TEST_CASE("a gnuplot script error is reported with gnuplot's message") {
+  if (!need_gnuplot()) return;
+  auto out = engram::run_gnuplot("set terminal svg\nset output '@DIR@/x.svg'\nplot nosuchfn(x)\n",
+                                 {}, {"x.svg"});
+  REQUIRE_FALSE(out.ok());
+  CHECK(out.status().code() == engram::ErrorCode::script_error);
+  CHECK(contains(out.status().message(), "nosuchfn"));
+}
+
+TEST_CASE("report of a synthetic run: table, plots, PNG, no external URLs") {
+  if (!need_gnuplot()) return;
+  TempDir dir;
+  write_synthetic_run(dir);
+  engram::ReportInfo info;
+  auto html = engram::build_html_report(dir.path(), &info);
+  REQUIRE_MESSAGE(html.ok(), html.status().message());
+  // The comparison table, escaped.
+  CHECK(contains(*html, "<td class=\"l\">er</td><td>1</td><td>0.7233</td><td>plain, quoted</td>"));
+  CHECK(contains(*html, "say &quot;hi&quot;"));
+  // Per method: class-IL and task-IL heatmaps and lines for er, class-IL for recollections_x;
+  // a forgetting chart per kind; one memory chart.
+  CHECK(info.plots == 4 + 2 + 2 + 1);
+  CHECK(count(*html, "<svg") == static_cast<size_t>(info.plots));
+  CHECK(contains(*html, "er: class-IL accuracy matrix"));
+  CHECK(contains(*html, "recollections_x: class-IL accuracy on each task"));
+  // Forgetting, mean over er's two seeds: task 1 (0.85 - 0.45) = 0.4, task 2 (0.925 - 0.7).
+  CHECK(contains(*html, "<td class=\"l\">er</td><td>2</td><td>0.4000</td><td>0.2250</td>"));
+  CHECK(contains(*html, "900000 (878.9 KiB)"));
+  CHECK(info.images == 1);
+  CHECK(count(*html, "src=\"data:image/png;base64,iVBORw0KGgo") == 1);
+  CHECK_FALSE(contains(*html, "-ELBO"));
+  check_no_external_urls(*html);
+
+  const std::string out = dir.file("out/../report.html");
+  std::filesystem::create_directories(dir.file("out"));
+  REQUIRE(engram::write_html_report(dir.path(), out).ok());
+  CHECK(std::filesystem::file_size(dir.file("report.html")) > 1000);
+}
+
+TEST_CASE("report of docs/results/split_mnist_sleep_3seeds") {
+  if (!need_gnuplot()) return;
+  const std::string run = std::string(ENGRAM_SOURCE_DIR) + "/docs/results/split_mnist_sleep_3seeds";
+  engram::ReportInfo info;
+  auto html = engram::build_html_report(run, &info);
+  REQUIRE_MESSAGE(html.ok(), html.status().message());
+  // Rows of its summary.csv.
+  CHECK(contains(*html, "<td class=\"l\">er</td><td>1</td><td>0.8090</td><td>0.9875</td>"));
+  CHECK(contains(*html, "<td class=\"l\">recollections</td><td>1</td><td>0.9673</td>"));
+  CHECK(contains(*html, "<td class=\"l\">er_total</td><td>1</td><td>0.9499</td>"));
+  // 3 methods x (2 heatmaps + 2 line plots), 2 forgetting charts, 1 memory chart.
+  CHECK(info.plots == 15);
+  CHECK(count(*html, "<svg") == 15);
+  CHECK(info.images == 0);
+  check_no_external_urls(*html);
+}
+
+TEST_CASE("report of docs/results/lifelong_vae_f16_3seeds: -ELBO lines and sample grids") {
+  if (!need_gnuplot()) return;
+  const std::string run = std::string(ENGRAM_SOURCE_DIR) + "/docs/results/lifelong_vae_f16_3seeds";
+  engram::ReportInfo info;
+  auto html = engram::build_html_report(run, &info);
+  REQUIRE_MESSAGE(html.ok(), html.status().message());
+  CHECK(contains(*html, "-ELBO after each distribution"));
+  CHECK(contains(*html, "no_consistency (3 seeds)"));
+  CHECK(info.plots == 1);
+  CHECK(info.images == 3);
+  CHECK(count(*html, "src=\"data:image/png;base64,") == 3);
+  CHECK(contains(*html, "samples_consistency_seed1.png"));
+  check_no_external_urls(*html);
+}
+
+TEST_CASE("errors name the bad file; a run without optional data still reports") {
+  TempDir dir;
+  SUBCASE("missing directory") {
+    auto r = engram::build_html_report(dir.file("nope"));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == engram::ErrorCode::not_found);
+    CHECK(contains(r.status().message(), dir.file("nope")));
+  }
+  SUBCASE("missing results.json") {
+    auto r = engram::build_html_report(dir.path());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == engram::ErrorCode::not_found);
+    CHECK(contains(r.status().message(), dir.file("results.json")));
+  }
+  SUBCASE("malformed results.json") {
+    dir.write("results.json", "{\"runs\": [1, 2,");
+    auto r = engram::build_html_report(dir.path());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == engram::ErrorCode::malformed);
+    CHECK(contains(r.status().message(), dir.file("results.json")));
+  }
+  SUBCASE("results.json not an object") {
+    dir.write("results.json", "[1, 2]");
+    auto r = engram::build_html_report(dir.path());
+    REQUIRE_FALSE(r.ok());
+    CHECK(contains(r.status().message(), "results.json is not a JSON object"));
+  }
+  SUBCASE("broken summary.csv") {
+    dir.write("results.json", "{}");
+    dir.write("summary.csv", "a,b\n\"open,1\n");
+    auto r = engram::build_html_report(dir.path());
+    REQUIRE_FALSE(r.ok());
+    CHECK(contains(r.status().message(), dir.file("summary.csv")));
+  }
+  SUBCASE("odd shapes are skipped with notes, not crashes") {
+    dir.write("results.json", R"({"runs": [
+      {"method": "a", "class_il": "nope", "memory": 3, "elbo": 5},
+      {"method": "b", "class_il": [[1, 2], [3]]},
+      7, {"class_il": []}]})");
+    dir.write("not_really.png", "hello");
+    engram::ReportInfo info;
+    auto r = engram::build_html_report(dir.path(), &info);
+    REQUIRE_MESSAGE(r.ok(), r.status().message());
+    CHECK(info.plots == 0);
+    CHECK(info.images == 0);
+    CHECK(contains(*r, "summary.csv is missing"));
+    CHECK(contains(*r, "not_really.png skipped: not a PNG file"));
+    CHECK(contains(*r, "a (seed ): &quot;class_il&quot; is not a matrix of numbers"));
+    check_no_external_urls(*r);
+  }
+}
+
+}  // namespace
