@@ -10,6 +10,7 @@
 
 #include "bindings/cli/config_list.h"
 #include "bindings/cli/inspect.h"
+#include "bindings/cli/report.h"
 #include "bindings/lua/engram_module.h"
 #include "io/sensors/curve_auth.h"
 #include "runtime/lua_engine.h"
@@ -124,6 +125,14 @@ int main(int argc, char** argv) {
   config->add_flag("--list", list, "list every option: name, type, default, range, description")
       ->required();
 
+  CLI::App* report = app.add_subcommand(
+      "report", "write one self-contained HTML report (tables, plots, images) of a run directory");
+  std::string run_dir, report_out;
+  report->add_option("run_dir", run_dir, "the run directory (holding results.json)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  report->add_option("--out", report_out, "the HTML file to write (default RUN_DIR/report.html)");
+
   CLI::App* keygen = app.add_subcommand(
       "keygen", "print a new CURVE key pair (Z85) for encrypted, authenticated sensor streams");
 
@@ -148,6 +157,11 @@ int main(int argc, char** argv) {
   if (config->parsed()) {
     std::cout << engram::config_list_markdown();
     return kExitOk;
+  }
+  if (report->parsed()) {
+    engram::Status s = engram::report_command(run_dir, report_out, std::cout);
+    if (!s.ok()) std::cerr << "engram: " << s.message() << "\n";
+    return s.ok() ? kExitOk : kExitRuntimeError;
   }
   if (keygen->parsed()) {
     auto keys = engram::curve_keypair();

@@ -1,0 +1,113 @@
+// `engram report RUN_DIR [--out FILE]`: exit codes (0 written, 1 a bad run directory's file or a
+// missing gnuplot, 2 usage), what it prints, and the file it writes. Runs the built binary,
+// whose path CMake passes as ENGRAM_CLI.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "io/reports/gnuplot.h"
+#include "tests/integration/cli_runner.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+using engram::test::contains;
+using engram::test::quote;
+using engram::test::run_engram;
+using engram::test::TempDir;
+using Result = engram::test::CliResult;
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+const char* kResults = R"({"runs": [
+  {"method": "er", "seed": 1, "class_il": [[0.9, 0], [0.5, 0.95]],
+   "memory": {"bytes_used": 10, "incremental_bytes": 10, "total_bytes": 20}}]})";
+
+TEST_CASE("engram report writes RUN_DIR/report.html or --out, exit 0") {
+  if (!engram::gnuplot_available()) {
+    MESSAGE("gnuplot not found: skipping (install the Debian package gnuplot-nox)");
+    return;
+  }
+  TempDir dir;
+  dir.write("results.json", kResults);
+  dir.write("summary.csv", "method,seed,class-IL ACC\ner,1,0.7250\n");
+  SUBCASE("default output") {
+    Result r = run_engram("report " + quote(dir.path()));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.output, "report: " + dir.file("report.html")));
+    CHECK(contains(r.output, "4 plots"));  // heatmap, lines, forgetting, memory
+    const std::string html = slurp(dir.file("report.html"));
+    CHECK(contains(html, "<td class=\"l\">er</td><td>1</td><td>0.7250</td>"));
+    CHECK(contains(html, "<svg"));
+  }
+  SUBCASE("--out") {
+    Result r = run_engram("report " + quote(dir.path()) + " --out " + quote(dir.file("x.html")));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK(std::filesystem::exists(dir.file("x.html")));
+    CHECK_FALSE(std::filesystem::exists(dir.file("report.html")));
+  }
+  SUBCASE("an unwritable --out exits 1 naming it") {
+    const std::string out = dir.file("no/such/dir/r.html");
+    Result r = run_engram("report " + quote(dir.path()) + " --out " + quote(out));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, out));
+  }
+}
+
+TEST_CASE("engram report: bad run directories exit 1 naming the file, usage errors exit 2") {
+  TempDir dir;
+  SUBCASE("missing results.json") {
+    Result r = run_engram("report " + quote(dir.path()));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, dir.file("results.json")));
+  }
+  SUBCASE("malformed results.json") {
+    dir.write("results.json", "{\"runs\": [");
+    Result r = run_engram("report " + quote(dir.path()));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, dir.file("results.json") + " is not valid JSON"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("report.html")));
+  }
+  SUBCASE("gnuplot missing: exit 1 naming the package") {
+    dir.write("results.json", kResults);
+    const std::string cmd = "env ENGRAM_GNUPLOT=/nonexistent/gnuplot " + quote(ENGRAM_CLI) +
+                            " report " + quote(dir.path()) + " 2>&1";
+    FILE* pipe = popen(cmd.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string output;
+    char buf[4096];
+    size_t n = 0;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) output.append(buf, n);
+    const int status = pclose(pipe);
+    CAPTURE(output);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK(contains(output, "gnuplot-nox"));
+  }
+  SUBCASE("run directory does not exist") {
+    Result r = run_engram("report " + quote(dir.file("nope")));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.output, "nope"));
+  }
+  SUBCASE("no run directory") {
+    Result r = run_engram("report");
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 2);
+  }
+}
+
+}  // namespace
