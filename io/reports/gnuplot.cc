@@ -5,12 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -246,8 +248,18 @@ Expected<std::string> render_line_plot_svg(const LinePlot& plot, const std::stri
   std::string body =
       fmt::format("set title {}\nset xlabel {}\nset ylabel {}\n", gnuplot_quote(plot.title),
                   gnuplot_quote(plot.xlabel), gnuplot_quote(plot.ylabel));
-  body += "set grid\nset key outside right top\nset offsets 0.2, 0.2, 0, 0\n";
-  if (plot.integer_x) body += "set xtics 1\nset mxtics 1\n";
+  body += "set grid\nset key outside right top\n";
+  if (plot.integer_x) {
+    // Whole-number tics, and a margin of a fifth of a step around the data.
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (const PlotSeries& ps : plot.series) {
+      for (double x : ps.x) {
+        if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
+      }
+    }
+    body += "set xtics 1\nset mxtics 1\n";
+    if (lo <= hi) body += fmt::format("set xrange [{}:{}]\n", num(lo - 0.2), num(hi + 0.2));
+  }
   if (plot.ymin || plot.ymax) {
     body += fmt::format("set yrange [{}:{}]\n", plot.ymin ? num(*plot.ymin) : "*",
                         plot.ymax ? num(*plot.ymax) : "*");
@@ -320,13 +332,21 @@ Expected<std::string> render_bar_plot_svg(const BarPlot& plot, const std::string
   body +=
       "set style data histograms\nset style histogram clustered gap 1\n"
       "set style fill solid 0.8 border -1\nset boxwidth 0.9\nset grid ytics\n"
-      "set key outside right top\nset xtics rotate by -30\nset yrange [0:*]\n";
+      "set xtics rotate by -30\nset yrange [0:*]\n";
+  // Many series: the key goes under the plot, and the plot widens with the bar count.
+  const size_t bars = plot.categories.size() * plot.series_titles.size();
+  body += plot.series_titles.size() > 4 ? "set key outside below\n" : "set key outside right top\n";
+  const int width = std::max(plot.width, static_cast<int>(std::min<size_t>(bars * 12 + 200, 1400)));
+  const int height = plot.series_titles.size() > 4
+                         ? plot.height + 20 * static_cast<int>((plot.series_titles.size() + 2) / 3)
+                         : plot.height;
   if (plot.log_y) body += "set logscale y\nset yrange [*:*]\n";
+  if (!plot.yformat.empty()) body += "set format y " + gnuplot_quote(plot.yformat) + "\n";
   for (size_t s = 0; s < plot.series_titles.size(); ++s) {
     body += fmt::format("{}'@DIR@/b.dat' using {}:xtic(1) title {}", s == 0 ? "plot " : ", ", s + 2,
                         gnuplot_quote(plot.series_titles[s]));
   }
-  return render_one(body + "\n", {{"b.dat", text}}, plot.width, plot.height, id_prefix);
+  return render_one(body + "\n", {{"b.dat", text}}, width, height, id_prefix);
 }
 
 }  // namespace engram

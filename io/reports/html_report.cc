@@ -350,7 +350,7 @@ class ReportBuilder {
         lp.xlabel = "after training on task";
         lp.ylabel = "accuracy";
         lp.ymin = 0.0;
-        lp.ymax = 1.0;
+        lp.ymax = 1.02;
         lp.integer_x = true;
         for (size_t j = 0; j < m[0].size(); ++j) {
           PlotSeries ps;
@@ -468,6 +468,7 @@ class ReportBuilder {
     BarPlot bp;
     bp.title = "memory bytes per method";
     bp.ylabel = "bytes";
+    bp.yformat = "%.1s%c";  // 2.5M
     for (int k = 0; k < 3; ++k) {
       if (present[k] && k > 0) bp.series_titles.push_back(keys[k]);
     }

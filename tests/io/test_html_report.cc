@@ -204,6 +204,20 @@ TEST_CASE("report of docs/results/lifelong_vae_f16_3seeds: -ELBO lines and sampl
   check_no_external_urls(*html);
 }
 
+TEST_CASE("report of docs/results/omniglot_alphabets_3seeds: runs told apart by their settings") {
+  if (!need_gnuplot()) return;
+  const std::string run =
+      std::string(ENGRAM_SOURCE_DIR) + "/docs/results/omniglot_alphabets_3seeds";
+  engram::ReportInfo info;
+  auto html = engram::build_html_report(run, &info);
+  REQUIRE_MESSAGE(html.ok(), html.status().message());
+  CHECK(contains(*html, "<h3>er budget_images=10 steps=1 (seed 1)</h3>"));
+  CHECK(contains(*html, "<h3>recollections budget_images=50 steps=3 (seed 1)</h3>"));
+  CHECK(count(*html, "<svg") == static_cast<size_t>(info.plots));
+  CHECK(info.plots > 20);
+  check_no_external_urls(*html);
+}
+
 TEST_CASE("errors name the bad file; a run without optional data still reports") {
   TempDir dir;
   SUBCASE("missing directory") {
