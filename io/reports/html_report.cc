@@ -182,7 +182,8 @@ class ReportBuilder {
   ReportBuilder(std::string run_dir, ReportInfo* info) : dir_(std::move(run_dir)), info_(info) {}
 
   Expected<std::string> build() {
-    if (!fs::is_directory(dir_)) {
+    std::error_code ec;  // the non-throwing overloads: a permission error is not a crash
+    if (!fs::is_directory(dir_, ec)) {
       return Status(ErrorCode::not_found, "run directory " + dir_ + " does not exist");
     }
     auto results = load_results();
@@ -190,12 +191,16 @@ class ReportBuilder {
     results_ = std::move(*results);
     runs_ = collect_runs(results_);
     labels_ = labels_in_order(runs_);
+    if (runs_.empty()) {
+      notes_.push_back(file("results.json") +
+                       " has no \"runs\" array of objects: no per-method sections");
+    }
 
     std::string name = fs::path(dir_).lexically_normal().filename().string();
     if (name.empty()) name = fs::path(dir_).lexically_normal().parent_path().filename().string();
-    body_ +=
-        fmt::format("<h1>Run report: {}</h1>\n<p class=\"meta\">{} &middot; {} runs</p>\n",
-                    esc(name), esc(fs::absolute(dir_).lexically_normal().string()), runs_.size());
+    body_ += fmt::format("<h1>Run report: {}</h1>\n<p class=\"meta\">{} &middot; {} runs</p>\n",
+                         esc(name), esc(fs::absolute(dir_, ec).lexically_normal().string()),
+                         runs_.size());
     for (Status s : {protocol_section(), summary_section(), accuracy_section(),
                      forgetting_section(), memory_section(), elbo_section(), images_section()}) {
       if (!s.ok()) return s;
@@ -220,7 +225,8 @@ class ReportBuilder {
 
   Expected<json> load_results() {
     const std::string path = file("results.json");
-    if (!fs::exists(path)) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
       return Status(ErrorCode::not_found, path + " is missing (not a run directory?)");
     }
     std::string text;
@@ -271,7 +277,8 @@ class ReportBuilder {
 
   Status summary_section() {
     const std::string path = file("summary.csv");
-    if (!fs::exists(path)) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
       notes_.push_back(path + " is missing: no comparison table");
       return {};
     }

@@ -245,6 +245,14 @@ TEST_CASE("errors name the bad file; a run without optional data still reports")
     REQUIRE_FALSE(r.ok());
     CHECK(contains(r.status().message(), "results.json is not a JSON object"));
   }
+  SUBCASE("no runs: a page with a note saying so") {
+    dir.write("results.json", R"({"runs": {}, "protocol": [1]})");
+    engram::ReportInfo info;
+    auto r = engram::build_html_report(dir.path(), &info);
+    REQUIRE_MESSAGE(r.ok(), r.status().message());
+    CHECK(info.plots == 0);
+    CHECK(contains(*r, "has no &quot;runs&quot; array of objects"));
+  }
   SUBCASE("broken summary.csv") {
     dir.write("results.json", "{}");
     dir.write("summary.csv", "a,b\n\"open,1\n");
