@@ -59,6 +59,16 @@ void glorot(nn::Linear& layer) {
   nn::init::zeros_(layer->bias);
 }
 
+// Glorot-uniform weights drawn from `generator` (not torch's global one, which other threads
+// share and a restored session has in another state), zero bias.
+void glorot(nn::Linear& layer, at::Generator& generator) {
+  torch::NoGradGuard no_grad;
+  const at::Tensor w = layer->weight;
+  const double bound = std::sqrt(6.0 / static_cast<double>(w.size(0) + w.size(1)));
+  w.copy_((at::rand(w.sizes(), generator) * 2 - 1) * bound);
+  layer->bias.zero_();
+}
+
 Net make_net(const LifelongVaeConfig& c, int j) {
   Net net;
   net.j = j;
@@ -279,13 +289,17 @@ void LifelongVae::transition(bool new_distribution) {
   for (auto& p : teacher->parameters()) p.set_requires_grad(false);
   teacher->train(false);
   // The new student: the teacher's weights, J + 1 when growing (the latent's two adjacent
-  // layers then keep their fresh Glorot initialisation), fresh BatchNorm statistics.
+  // layers then get a fresh Glorot initialisation from the VAE's own noise stream, so a
+  // restored VAE grows exactly as the original), fresh BatchNorm statistics.
   const bool grow = m.config.grow && new_distribution;
   Net student = make_net(m.config, grow ? teacher->j + 1 : teacher->j);
   student.to(m.device);
   copy_module(*teacher->encoder, *student.encoder);
   copy_module(*teacher->decoder, *student.decoder);
-  if (!grow) {
+  if (grow) {
+    glorot(student.head, m.generator);
+    glorot(student.latent_in, m.generator);
+  } else {
     copy_module(*teacher->head, *student.head);
     copy_module(*teacher->latent_in, *student.latent_in);
   }
