@@ -7,11 +7,13 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "bindings/cli/config_list.h"
 #include "bindings/cli/inspect.h"
 #include "bindings/cli/report.h"
 #include "bindings/lua/engram_module.h"
+#include "bindings/lua/lua_reports.h"
 #include "io/sensors/curve_auth.h"
 #include "runtime/lua_engine.h"
 #include "runtime/system_info.h"
@@ -60,9 +62,28 @@ engram::Status set_resume(engram::LuaEngine& engine, const std::string& resume) 
   return r.ok() ? engram::Status() : r.status();
 }
 
+// After a script: the report (report.html) of each run directory it made with engram.run_dir.
+// Errors: none made (the script has nothing to report), or report_command's.
+engram::Status write_reports(engram::LuaEngine& engine) {
+  std::vector<std::string> dirs;
+  auto r = engine.protect(0, [&](lua_State* L) {
+    dirs = engram::lua::run_dirs_made(L);
+    return 0;
+  });
+  if (!r.ok()) return r.status();
+  if (dirs.empty()) {
+    return {engram::ErrorCode::invalid_argument,
+            "--report: the script made no run directory (engram.run_dir)"};
+  }
+  for (const std::string& dir : dirs) {
+    if (engram::Status s = engram::report_command(dir, "", std::cout); !s.ok()) return s;
+  }
+  return {};
+}
+
 int run_script(const std::string& script, const std::vector<std::string>& sets,
                const std::vector<std::string>& args, const std::string& resume,
-               uint64_t max_instructions, size_t max_memory_mb) {
+               uint64_t max_instructions, size_t max_memory_mb, bool report) {
   std::cerr << "engram " << ENGRAM_VERSION << " | " << environment_line() << "\n";
   engram::LuaLimits limits;
   limits.max_instructions = max_instructions;
@@ -79,6 +100,12 @@ int run_script(const std::string& script, const std::vector<std::string>& sets,
   if (!status.ok()) {
     std::cerr << "engram: " << status.message() << "\n";
     return status.code() == engram::ErrorCode::not_found ? kExitUsage : kExitRuntimeError;
+  }
+  if (report) {
+    if (engram::Status s = write_reports(engine); !s.ok()) {
+      std::cerr << "engram: " << s.message() << "\n";
+      return kExitRuntimeError;
+    }
   }
   return kExitOk;
 }
@@ -113,6 +140,10 @@ int main(int argc, char** argv) {
                   "a snapshot to continue from: the script sees its path as engram.resume and "
                   "calls engram.restore(engram.resume, {dataset = ...})")
       ->check(CLI::ExistingFile);
+  bool write_report = false;
+  run->add_flag("--report", write_report,
+                "when the script ends, write report.html in each run directory it made "
+                "(engram.run_dir; see `engram report`)");
   run->add_option("args", args, "arguments for the script (arg[1..n])");
 
   CLI::App* inspect = app.add_subcommand("inspect", "print what a snapshot file holds");
@@ -147,7 +178,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (run->parsed()) {
-    return run_script(script, sets, args, resume, max_instructions, max_memory_mb);
+    return run_script(script, sets, args, resume, max_instructions, max_memory_mb, write_report);
   }
   if (inspect->parsed()) {
     engram::Status s = engram::inspect_snapshot(snapshot, std::cout);

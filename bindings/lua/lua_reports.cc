@@ -88,10 +88,22 @@ int l_metrics(lua_State* L) {
 }
 
 // engram.run_dir(root, name) -> path of a new, unique run directory
+constexpr const char* kRunDirsKey = "engram.run_dirs";
+
 int l_run_dir(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     auto dir = make_run_dir(luaL_checkstring(L, 1), luaL_checkstring(L, 2));
     if (!dir.ok()) return raise(L, dir.status());
+    // Remembered for `engram run --report`.
+    if (lua_getfield(L, LUA_REGISTRYINDEX, kRunDirsKey) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_pushvalue(L, -1);
+      lua_setfield(L, LUA_REGISTRYINDEX, kRunDirsKey);
+    }
+    lua_pushstring(L, dir->c_str());
+    lua_rawseti(L, -2, static_cast<lua_Integer>(luaL_len(L, -2)) + 1);
+    lua_pop(L, 1);
     lua_pushstring(L, dir->c_str());
     return 1;
   });
@@ -154,6 +166,19 @@ void open_reports(lua_State* L) {
                             {"format_table", l_format_table}, {"clock", l_clock},
                             {"write_text", l_write_text},     {nullptr, nullptr}};
   luaL_setfuncs(L, funcs, 0);
+}
+
+std::vector<std::string> run_dirs_made(lua_State* L) {
+  std::vector<std::string> dirs;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, kRunDirsKey) == LUA_TTABLE) {
+    const lua_Integer n = luaL_len(L, -1);
+    for (lua_Integer i = 1; i <= n; ++i) {
+      if (lua_rawgeti(L, -1, i) == LUA_TSTRING) dirs.emplace_back(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  return dirs;
 }
 
 }  // namespace engram::lua

@@ -111,3 +111,40 @@ TEST_CASE("engram report: bad run directories exit 1 naming the file, usage erro
 }
 
 }  // namespace
+
+TEST_CASE("engram run --report writes report.html in each run directory the script made") {
+  if (!engram::gnuplot_available()) {
+    MESSAGE("gnuplot not found: skipping (install the Debian package gnuplot-nox)");
+    return;
+  }
+  TempDir dir;
+  dir.write("tiny.lua", R"(local cfg = engram.settings { "out" }
+local d = engram.run_dir(cfg.out, "tiny")
+engram.write_json(d .. "/results.json",
+  { runs = { { method = "er", seed = 1, class_il = { { 0.9, 0 }, { 0.5, 0.95 } } } } })
+engram.write_csv(d .. "/summary.csv", { "method", "seed" }, { { "er", "1" } })
+)");
+  dir.write("none.lua", "print('nothing to report')\n");
+  Result r = run_engram("run --report " + quote(dir.file("tiny.lua")) +
+                        " --set out=" + quote(dir.file("runs")));
+  CAPTURE(r.output);
+  CHECK(r.exit_code == 0);
+  int reports = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.file("runs"))) {
+    if (std::filesystem::exists(e.path() / "report.html")) ++reports;
+    CHECK(contains(r.output, "report: " + (e.path() / "report.html").string()));
+  }
+  CHECK(reports == 1);
+  // Asked for a report, the script made no run directory: an error, not silence.
+  Result none = run_engram("run --report " + quote(dir.file("none.lua")));
+  CAPTURE(none.output);
+  CHECK(none.exit_code == 1);
+  CHECK(contains(none.output, "--report: the script made no run directory"));
+  // Without --report nothing is written.
+  Result plain =
+      run_engram("run " + quote(dir.file("tiny.lua")) + " --set out=" + quote(dir.file("plain")));
+  CHECK(plain.exit_code == 0);
+  for (const auto& e : std::filesystem::directory_iterator(dir.file("plain"))) {
+    CHECK_FALSE(std::filesystem::exists(e.path() / "report.html"));
+  }
+}
