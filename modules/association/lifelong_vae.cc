@@ -322,8 +322,8 @@ Expected<at::Tensor> LifelongVae::sample_teacher(int64_t n) {
   return m.sample(*m.teacher, at::randint(m.teacher->j, {n}, m.generator));
 }
 
-at::Tensor LifelongVae::sample_student(int64_t value, int64_t n) {
-  return impl_->sample(impl_->student, at::full({n}, value, at::kLong));
+at::Tensor LifelongVae::sample_student(const at::Tensor& values) {
+  return impl_->sample(impl_->student, values.to(at::kLong));
 }
 
 at::Tensor LifelongVae::negative_elbo(const at::Tensor& x, bool exact, uint64_t noise_seed) {

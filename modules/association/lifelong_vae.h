@@ -92,8 +92,9 @@ class LifelongVae {
   // n teacher samples [n, P] in [0, 1] (Bernoulli means): z_d uniform over the teacher's J,
   // z_c ~ N(0, I). Errors: no teacher (invalid_argument).
   Expected<at::Tensor> sample_teacher(int64_t n);
-  // n student samples [n, P] with z_d fixed to `value` (< j()), z_c ~ N(0, I).
-  at::Tensor sample_student(int64_t value, int64_t n);
+  // Student samples [n, P], row i with z_d fixed to values[i] (int64 [n], each < j()),
+  // z_c ~ N(0, I).
+  at::Tensor sample_student(const at::Tensor& values);
 
   // -ELBO [B] (nats) of x [B, P] under the student in evaluation mode. With `exact` the
   // expectation over z_d is exact (a sum over its J values: J decoder passes) and over z_c one

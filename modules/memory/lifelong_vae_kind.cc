@@ -61,13 +61,7 @@ class LifelongVaeAssociation final : public Association {
   // Student samples with z_d fixed to each code (z_c from the prior: a code keeps only z_d).
   at::Tensor recall(const at::Tensor& codes) override { return decode_live(codes); }
   at::Tensor decode_live(const at::Tensor& codes) override {
-    const at::Tensor values = codes.reshape({-1}).to(at::kLong);
-    std::vector<at::Tensor> rows;
-    for (int64_t i = 0; i < values.size(0); ++i) {
-      rows.push_back(vae_->sample_student(values[i].item<int64_t>() % vae_->j(), 1));
-    }
-    const LifelongVaeConfig& c = vae_->config();
-    return rows.empty() ? at::empty({0, c.rows * c.cols}) : at::cat(rows);
+    return vae_->sample_student(codes.reshape({-1}).to(at::kLong).remainder(vae_->j()));
   }
 
   // A transition when the student learned since the last one (a consolidation phase right
