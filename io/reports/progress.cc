@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <utility>
@@ -13,6 +14,8 @@ namespace engram {
 namespace {
 
 constexpr int kBarWidth = 20;
+
+std::atomic<bool> g_quiet{false};
 
 double steady_seconds() {
   using std::chrono::duration;
@@ -31,6 +34,9 @@ std::string format_rate(double rate) {
 }
 
 }  // namespace
+
+void set_progress_quiet(bool quiet) { g_quiet.store(quiet, std::memory_order_relaxed); }
+bool progress_quiet() { return g_quiet.load(std::memory_order_relaxed); }
 
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0.0) return "--";
@@ -86,7 +92,7 @@ std::string Progress::render(int64_t done, const std::string& extra, double now)
 }
 
 void Progress::emit(const std::string& line, bool end_line) {
-  if (out_ == nullptr) return;
+  if (out_ == nullptr || progress_quiet()) return;
   std::string text;
   if (terminal_) {
     // Pad over the remains of a longer previous line (no escape codes needed).

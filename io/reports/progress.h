@@ -78,6 +78,11 @@ class Progress {
   size_t drawn_width_ = 0;  // terminal: length of the line currently shown
 };
 
+// Process-wide switch (the CLI's --quiet): while quiet, every Progress prints nothing.
+// Thread-safe; takes effect at the next update/finish.
+void set_progress_quiet(bool quiet);
+bool progress_quiet();
+
 // "45s", "1m05s", "2h03m"; "--" for a negative or non-finite duration.
 std::string format_duration(double seconds);
 

@@ -309,6 +309,31 @@ TEST_CASE("Progress in plain mode: stopped early, finish prints the final state 
   CHECK(lines[5] == "consolidate 50% 50/100 1.0 it/s eta 50s stopped");
 }
 
+TEST_CASE("Progress prints nothing while set_progress_quiet(true), in both modes") {
+  FakeClock clock;
+  FILE* f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  set_progress_quiet(true);
+  for (bool terminal : {false, true}) {
+    ProgressOptions opt;
+    opt.clock = clock.fn();
+    opt.force_terminal = terminal;
+    Progress p("quiet", 10, f, opt);
+    for (int i = 1; i <= 10; ++i) {
+      clock.t += 20;
+      p.update(i);
+    }
+    p.finish("done");
+  }
+  set_progress_quiet(false);
+  CHECK(read_all(f).empty());
+  Progress loud("loud", 1, f);
+  loud.update(1);
+  loud.finish();
+  CHECK(read_all(f).find("loud") != std::string::npos);
+  std::fclose(f);
+}
+
 TEST_CASE("Progress on a terminal redraws one line at a bounded rate") {
   FakeClock clock;
   FILE* f = std::tmpfile();
