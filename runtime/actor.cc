@@ -15,9 +15,6 @@ constexpr const char* kReady = "$READY";
 constexpr const char* kError = "$ERROR";
 // Envelopes read from one socket per wake-up: bounds the $TERM latency and keeps sockets fair.
 constexpr size_t kBatch = 64;
-// Errors logged in full before logging only every kLogEvery-th one.
-constexpr uint64_t kLogFirst = 20;
-constexpr uint64_t kLogEvery = 1000;
 
 std::string pipe_endpoint() {
   static std::atomic<uint64_t> counter{0};
@@ -53,15 +50,22 @@ std::string Actor::last_error() const {
 }
 
 void Actor::record_error(const std::string& what) {
-  const uint64_t n = counters_.errors.fetch_add(1, std::memory_order_relaxed) + 1;
+  counters_.errors.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(error_mu_);
     last_error_ = what;
   }
-  if (n <= kLogFirst || n % kLogEvery == 0) {
-    fmt::print(stderr, "engram: actor '{}': {}{}\n", name_, what,
-               n == kLogFirst ? " (further errors logged every 1000th)" : "");
-  }
+  error_log_.record(cause_of(what), what);
+}
+
+void Actor::record_drop(const std::string& what, uint64_t n) {
+  bump(counters_.drops, n);
+  drop_log_.record(cause_of(what), what, n);
+}
+
+void Actor::summarize_log() {
+  error_log_.summarize();
+  drop_log_.summarize();
 }
 
 Status Actor::start(std::chrono::milliseconds timeout) {
@@ -135,6 +139,7 @@ void Actor::run(zmq::socket_t pipe) {
       pipe.send(zmq::buffer(std::string_view(kError)), zmq::send_flags::sndmore);
       pipe.send(zmq::buffer(code), zmq::send_flags::sndmore);
       pipe.send(zmq::buffer(st.message()), zmq::send_flags::none);
+      summarize_log();
       return;
     }
     running_ = true;
@@ -142,6 +147,7 @@ void Actor::run(zmq::socket_t pipe) {
   } catch (const zmq::error_t& e) {
     record_error(std::string("handshake: ") + e.what());
     running_ = false;
+    summarize_log();
     return;
   }
   loop(*ctx);
@@ -154,6 +160,7 @@ void Actor::run(zmq::socket_t pipe) {
   }
   ctx.reset();
   counters_.queue_depth = 0;
+  summarize_log();
   running_ = false;
 }
 
@@ -218,7 +225,9 @@ void Actor::serve_socket(ActorContext& ctx, SocketId id) {
   counters_.queue_depth = batch.size();
   for (size_t i = 0; i < batch.size(); ++i) {
     if (ctx.stop_requested_) {
-      bump(counters_.drops, batch.size() - i);
+      record_drop(fmt::format("stopping: {} received message(s) on socket {} not handled",
+                              batch.size() - i, id),
+                  batch.size() - i);
       break;
     }
     Received& r = batch[i];
@@ -228,7 +237,7 @@ void Actor::serve_socket(ActorContext& ctx, SocketId id) {
       if (r.msg.ok()) {
         st = behavior_->on_message(ctx, id, std::move(r.routing_id), std::move(r.msg.value()));
       } else {
-        bump(counters_.drops);
+        bump(counters_.drops);  // logged as an error, not again as a drop
         record_error(
             fmt::format("malformed message on socket {}: {}", id, r.msg.status().to_string()));
         st = behavior_->on_malformed(ctx, id, r.msg.status());

@@ -10,7 +10,10 @@
 //
 // Errors. Exceptions from a behaviour (std::exception, zmq::error_t or anything else) and
 // non-ok Status returns are caught at the actor boundary: counted in `errors`, recorded as
-// last_error(), logged to stderr with the actor's name, and the actor keeps serving.
+// last_error(), logged (runtime/log.h) under the actor's name, and the actor keeps serving.
+// Errors and drops are logged once per cause with counts (runtime/log_tally.h): the first of
+// each cause in full, repeats as a count at most once a minute, and a count per cause repeated
+// when the actor's loop ends ("4,312 errors 'handler (socket #): ...' in all").
 #pragma once
 
 #include <atomic>
@@ -27,6 +30,7 @@
 
 #include "runtime/counters.h"
 #include "runtime/envelope.h"
+#include "runtime/log_tally.h"
 #include "runtime/status.h"
 
 namespace engram {
@@ -200,14 +204,20 @@ class Actor {
   void loop(ActorContext& ctx);
   // Reads up to a batch of envelopes from socket `id` and hands them to the behaviour.
   void serve_socket(ActorContext& ctx, SocketId id);
-  // Counts, records and (rate-limited) logs one error. Any thread.
+  // Counts, records and logs one error (once per cause: its text without numbers). Any thread.
   void record_error(const std::string& what);
+  // Counts `n` dropped messages and logs them once per cause (as record_error). Any thread.
+  void record_drop(const std::string& what, uint64_t n = 1);
+  // Logs the per-cause counts of this run's errors and drops and starts them afresh.
+  void summarize_log();
 
   zmq::context_t& zmq_;
   std::unique_ptr<ActorBehavior> behavior_;
   std::shared_ptr<EndpointRegistry> endpoints_;
   const std::string name_;
   ActorCounters counters_;
+  LogTally error_log_{name_, "errors", LogLevel::error};
+  LogTally drop_log_{name_, "drops", LogLevel::warn};
   std::unique_ptr<zmq::socket_t> pipe_;  // parent end, controlling thread only
   std::thread thread_;
   std::atomic<bool> running_{false};

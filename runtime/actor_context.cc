@@ -1,4 +1,6 @@
 // ActorContext (a behaviour's view of its actor) and EndpointRegistry (the wiring).
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <stdexcept>
 #include <utility>
@@ -151,7 +153,7 @@ Status ActorContext::send_impl(SocketId id, const std::string* routing_id, Messa
     bump(counters_.messages_out);
     bump(counters_.bytes_out, wire.bytes);
   } else {
-    bump(counters_.drops);
+    actor_.record_drop(fmt::format("send on socket {} failed: {}", id, st.to_string()));
   }
   return st;
 }

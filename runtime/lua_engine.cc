@@ -7,6 +7,7 @@
 #include <memory>
 #include <new>
 
+#include "runtime/log.h"
 #include "runtime/lua_sandbox.h"
 
 namespace engram {
@@ -16,7 +17,7 @@ namespace {
 // engine only touches the state in protected mode, so this is a bug: say so before dying.
 int panic(lua_State* L) {
   const char* msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
-  std::fprintf(stderr, "engram: unprotected Lua error (engine bug): %s\n", msg);
+  log_error("lua", std::string("unprotected Lua error (engine bug): ") + msg);
   return 0;
 }
 
@@ -59,6 +60,7 @@ LuaEngine::LuaEngine(LuaLimits limits) : limits_(limits) {
   L_ = lua_newstate(&LuaEngine::allocate, this);
   if (L_ == nullptr) throw std::bad_alloc();
   lua_atpanic(L_, &panic);
+  lua_setwarnf(L_, &LuaEngine::warning, this);
   // Installed before any other thread exists: every coroutine inherits the hook.
   lua_sethook(L_, &LuaEngine::count_hook, LUA_MASKCOUNT, kHookInterval);
   Expected<int> opened = protect(0, [](lua_State* L) {
@@ -193,6 +195,22 @@ int LuaEngine::print(lua_State* L) {
     if (self.print_sink_) self.print_sink_(line);
     return 0;
   });
+}
+
+void LuaEngine::warning(void* ud, const char* message, int to_continue) noexcept {
+  LuaEngine& self = *static_cast<LuaEngine*>(ud);
+  try {
+    if (!to_continue && self.warning_.empty() && message[0] == '@') {  // a control message
+      if (std::strcmp(message, "@on") == 0) self.warnings_on_ = true;
+      if (std::strcmp(message, "@off") == 0) self.warnings_on_ = false;
+      return;
+    }
+    self.warning_ += message;
+    if (to_continue) return;
+    if (self.warnings_on_) log_warn("lua", self.warning_);
+  } catch (...) {  // out of memory: the warning is lost, Lua goes on
+  }
+  self.warning_.clear();
 }
 
 std::string LuaEngine::error_text(lua_State* L, int index) {

@@ -97,6 +97,9 @@ class LuaEngine {
   // Where `print` writes. An empty sink discards output. The sink runs on the engine thread;
   // an exception it throws becomes a Lua error at the print call.
   void set_print_sink(LuaPrintSink sink) { print_sink_ = std::move(sink); }
+  // A script's warn(...) (and Lua's own warnings, e.g. an error in a __gc metamethod) goes to
+  // the log (runtime/log.h) at level warn under the source "lua". On by default; the script
+  // turns it off and on again with warn("@off") and warn("@on").
 
   // --- loading and running ---
   // Compiles Lua source text and pushes the chunk as a function. chunk_name "demo.lua" makes
@@ -176,6 +179,8 @@ class LuaEngine {
   static void count_hook(lua_State* L, lua_Debug* ar);
   static int message_handler(lua_State* L);
   static int print(lua_State* L);
+  // Lua's warning function (lua_setwarnf): collects pieces until the last one, then logs.
+  static void warning(void* ud, const char* message, int to_continue) noexcept;
   static int safe_xpcall(lua_State* L);
   static int xpcall_handler(lua_State* L);
   // The error object at index as text, without converting it in place (no allocation).
@@ -196,6 +201,8 @@ class LuaEngine {
   std::string kill_message_;
   std::atomic<bool> interrupt_requested_{false};
   LuaPrintSink print_sink_;
+  std::string warning_;  // the pieces of a warning collected so far
+  bool warnings_on_ = true;
 };
 
 template <typename F>
