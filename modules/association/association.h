@@ -42,6 +42,11 @@ class Association {
   virtual at::Tensor learn(const at::Tensor& x, const at::Tensor& stored_codes,
                            const at::Tensor& recalled, AssociationStats* stats) = 0;
 
+  // A generator whose generate() honours class_weights (a conditional one, papers/004). An
+  // unconditional generator (papers/002) returns false and the session refuses samplers that
+  // need classes before any message is sent.
+  virtual bool generates_by_class() const { return false; }
+
   // Kinds without a buffer (a generator: papers/002, papers/004): n recollections x [n, P] in
   // [0, 1] and their labels y [n] (int64), classes drawn with `class_weights` (one per class;
   // empty = the generator's own choice over the classes it has learned). The default refuses:

@@ -105,6 +105,7 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
     if (Status s = association->load_state(*bytes); !s.ok()) return s;
   }
   impl->has_association = association != nullptr;
+  impl->generates_by_class = association && association->generates_by_class();
 
   HostConfig hc;
   hc.endpoints = config.endpoints;
@@ -163,6 +164,10 @@ int64_t Session::values_per_observation() const {
 
 Status Session::consolidate() { return impl_->consolidate(); }
 
+Status Session::check_replay(const ReplayOptions& replay) const {
+  return impl_->check_replay(replay);
+}
+
 Expected<PhaseStats> Session::learn_batch(const at::Tensor& x, const at::Tensor& y, int task,
                                           int replay) {
   ReplayOptions r;
@@ -184,7 +189,7 @@ Expected<PhaseStats> Session::learn_batch(const at::Tensor& x, const at::Tensor&
     return Status(ErrorCode::invalid_argument,
                   "learn_batch: task id " + std::to_string(task) + " outside [0, num_tasks)");
   }
-  if (Status s = validate(replay, m.dataset->num_classes, m.config.num_tasks); !s.ok()) return s;
+  if (Status s = m.check_replay(replay); !s.ok()) return s;
   // Values are checked before anything changes (observe_message checks again, for learn()).
   const at::Tensor xc = x.contiguous();
   if (const UnitIntervalCheck v = check_unit_interval(xc.data_ptr<float>(), xc.numel()); !v.ok()) {
@@ -240,7 +245,7 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
                   "learn: task id " + std::to_string(task.id) + " outside [0, num_tasks)");
   }
   if (task.train_idx.empty()) return Status(ErrorCode::invalid_argument, "learn: empty task");
-  if (Status s = validate(o.replay, m.dataset->num_classes, m.config.num_tasks); !s.ok()) {
+  if (Status s = m.check_replay(o.replay); !s.ok()) {
     return s;
   }
   if (o.every_examples < 0) {
@@ -301,7 +306,7 @@ Expected<PhaseStats> Session::consolidate(const ConsolidateOptions& o, const Pro
         ErrorCode::invalid_argument,
         "consolidate: steps >= 0, batch in [1, 2^20] window >= 1 and every_examples >= 0 required");
   }
-  if (Status s = validate(o.replay, m.dataset->num_classes, m.config.num_tasks); !s.ok()) {
+  if (Status s = m.check_replay(o.replay); !s.ok()) {
     return s;
   }
   if (o.steps == 0) return PhaseStats{};

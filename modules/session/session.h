@@ -169,6 +169,11 @@ class Session {
   // phases, like snapshot(). Errors: an actor failure.
   Expected<std::unique_ptr<Learner>> classifier_copy();
 
+  // Whether learn/consolidate would accept `replay`: validate() and whether this session's
+  // memory can recall that way (a generator without a buffer has no stored classes, tasks or
+  // ages to draw by). learn, learn_batch and consolidate check it themselves.
+  Status check_replay(const ReplayOptions& replay) const;
+
   // Per class: 1 once some learned task or batch had it (the units class-IL predictions use).
   const std::vector<uint8_t>& seen_classes() const;
   // Task ids learned so far, in the order first learned.

@@ -80,8 +80,9 @@ struct Session::Impl {
   std::shared_ptr<const ImageDataset> dataset;
   std::unique_ptr<ActorHost> host;
   zmq::socket_t progress, to_association, to_neocortex, to_hippocampus;
-  bool has_association = false;  // the kind placed a model in the association actor
-  bool has_buffer = false;       // ... and a code buffer in the hippocampus
+  bool has_association = false;     // the kind placed a model in the association actor
+  bool has_buffer = false;          // ... and a code buffer in the hippocampus
+  bool generates_by_class = false;  // without a buffer: the generator draws by class
   std::string kind;
   std::vector<uint8_t> seen_classes;
   std::vector<int> learned_tasks;
@@ -230,6 +231,31 @@ struct Session::Impl {
     return obs;
   }
 
+  // validate(), then whether this memory can recall that way: a generator (no buffer) has no
+  // stored classes, tasks or ages to balance or weigh by, and only a conditional one draws by
+  // class. Refused here, before anything is sent, rather than failing inside the actor.
+  Status check_replay(const ReplayOptions& replay) const {
+    if (Status s = validate(replay, dataset->num_classes, config.num_tasks); !s.ok()) return s;
+    if (has_buffer || !has_association || replay.per_batch == 0) return Status();
+    const auto refuse = [&](const std::string& why) {
+      return Status(ErrorCode::invalid_argument,
+                    "replay sampler \"" + std::string(sampler_name(replay.sampler)) +
+                        "\": memory kind \"" + kind + "\" generates its recollections " + why +
+                        " (use \"uniform\", \"active\" or \"diverse\")");
+    };
+    switch (replay.sampler) {
+      case RecallSampler::class_balanced:
+      case RecallSampler::task_balanced:
+      case RecallSampler::recent:
+        return refuse("and stores no codes to balance by class, task or age");
+      case RecallSampler::weighted:
+        if (!replay.task_weights.empty()) return refuse("and stores no tasks to weigh");
+        if (!generates_by_class) return refuse("without conditioning on a class");
+        return Status();
+      default: return Status();
+    }
+  }
+
   // How a phase reports events (learning_events.h).
   struct PhaseEvents {
     LearningEventHook hook;              // null: no events
@@ -269,7 +295,7 @@ struct Session::Impl {
         return;
       }
       if (reply->replay && events.replay) {
-        if (Status s = validate(*reply->replay, dataset->num_classes, config.num_tasks); !s.ok()) {
+        if (Status s = check_replay(*reply->replay); !s.ok()) {
           failed = Status(s.code(), std::string("the replay of the reply to a ") +
                                         event_name(e.kind) + " event: " + s.message());
           return;

@@ -39,8 +39,7 @@ Expected<StreamLearnResult> learn_from_stream(Session& session, SensorBridge& st
   const int64_t pixels = session.values_per_observation();
   const size_t batch = static_cast<size_t>(o.batch);
   const int64_t num_tasks = session.config().num_tasks;
-  const int num_classes = static_cast<int>(session.seen_classes().size());
-  if (Status s = validate(o.replay, num_classes, static_cast<int>(num_tasks)); !s.ok()) {
+  if (Status s = session.check_replay(o.replay); !s.ok()) {
     return Status(s.code(), "learn_stream: " + s.message());
   }
   const bool quiet_events = o.on_event && o.quiet.count() > 0;
@@ -72,7 +71,7 @@ Expected<StreamLearnResult> learn_from_stream(Session& session, SensorBridge& st
     auto reply = o.on_event(event);
     if (!reply.ok()) return reply.status();
     if (reply->replay) {
-      Status valid = validate(*reply->replay, num_classes, static_cast<int>(num_tasks));
+      Status valid = session.check_replay(*reply->replay);
       if (!valid.ok()) {
         return Status(valid.code(), std::string("learn_stream: the reply to event \"") +
                                         event_name(kind) + "\": " + valid.message());

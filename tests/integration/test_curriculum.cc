@@ -373,9 +373,33 @@ TEST_CASE(
   o.iterations = 2;
   o.batch = 32;
   o.replay = r;
+  // Refused by the session before anything is sent (not inside the association actor), so
+  // nothing changes and the session goes on learning.
+  const std::string before = classifier_state(**s);
   auto balanced = (*s)->learn(task_of(1, {2, 3}, {200, 200}), o);
   REQUIRE_FALSE(balanced.ok());
   CHECK(balanced.status().message().find("uniform") != std::string::npos);
+  CHECK(balanced.status().message().find("lifelong_vae") != std::string::npos);
+  for (RecallSampler refused : {RecallSampler::task_balanced, RecallSampler::recent}) {
+    o.replay.sampler = refused;
+    CHECK_FALSE((*s)->check_replay(o.replay).ok());
+    ConsolidateOptions sleep;
+    sleep.steps = 2;
+    sleep.replay.sampler = refused;
+    CHECK_FALSE((*s)->consolidate(sleep).ok());
+  }
+  o.replay.sampler = RecallSampler::weighted;
+  o.replay.class_weights = std::vector<double>(10, 1.0);
+  auto weighted = (*s)->learn(task_of(1, {2, 3}, {200, 200}), o);
+  REQUIRE_FALSE(weighted.ok());
+  CHECK(weighted.status().message().find("class") != std::string::npos);
+  CHECK(classifier_state(**s) == before);
+  auto counters = (*s)->counters();
+  for (const auto& k : counters) CHECK_MESSAGE(k.errors == 0, k.actor);
+  o.replay = r;
+  o.replay.sampler = RecallSampler::uniform;
+  const PhaseStats p2 = learn(**s, task_of(1, {2, 3}, {200, 200}), 2, o.replay);
+  CHECK(p2.recalled_examples == 2 * 16);
 
   c.memory.options["j"] = 0;
   auto bad = Session::create(c, mnist());
