@@ -5,8 +5,9 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
 #include <vector>
+
+#include "runtime/log.h"
 
 namespace engram {
 
@@ -29,10 +30,9 @@ bool step_if_finite(torch::optim::Optimizer& optimizer, const at::Tensor& loss) 
 
 void log_skipped_step(const char* who, int64_t total) {
   if (total < 1 || (total & (total - 1)) != 0) return;
-  fmt::print(stderr,
-             "engram: {}: skipped a training step whose loss or gradients were not finite "
-             "(weights unchanged; {} skipped so far)\n",
-             who, total);
+  log_warn(who, fmt::format("skipped a training step whose loss or gradients were not finite "
+                            "(weights unchanged; {} skipped so far)",
+                            total));
 }
 
 }  // namespace engram

@@ -17,8 +17,9 @@ namespace engram {
 // Costs one reduction per parameter tensor and one synchronisation.
 bool step_if_finite(torch::optim::Optimizer& optimizer, const at::Tensor& loss);
 
-// Logs to stderr that `who` skipped a step, `total` being its count of skipped steps so far:
-// at the first and then at every power of two, so a stream of bad steps cannot flood the log.
+// Logs (runtime/log.h: level warn, source `who`) that `who` skipped a step, `total` being its
+// count of skipped steps so far: at the first and then at every power of two, so a stream of bad
+// steps cannot flood the log.
 void log_skipped_step(const char* who, int64_t total);
 
 }  // namespace engram
