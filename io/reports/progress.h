@@ -51,6 +51,11 @@ class Progress {
   // update or finish do nothing.
   void finish(const std::string& extra = "");
 
+  // Changes the total, for a phase that ends before the count it announced (early stopping, a
+  // stream that went quiet) or runs past it; <= 0 makes it unknown. Takes effect at the next
+  // update or finish, so set_total(done) then finish() reports the phase as complete.
+  void set_total(int64_t total) { total_ = total; }
+
   // Whether this Progress redraws a terminal line (after auto-detection or forcing).
   bool terminal() const { return terminal_; }
 

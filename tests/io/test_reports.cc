@@ -309,6 +309,26 @@ TEST_CASE("Progress in plain mode: stopped early, finish prints the final state 
   CHECK(lines[5] == "consolidate 50% 50/100 1.0 it/s eta 50s stopped");
 }
 
+TEST_CASE("Progress::set_total: a phase that ends early is reported as complete") {
+  FakeClock clock;
+  FILE* f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  ProgressOptions opt;
+  opt.clock = clock.fn();
+  Progress p("lifelong 1/2", 2000, f, opt);
+  for (int i = 1; i <= 40; ++i) {
+    clock.t = i * 0.5;
+    p.update(i);
+  }
+  p.set_total(40);  // early stopping after 40 of at most 2000 steps
+  p.finish("-ELBO 101.2");
+  std::vector<std::string> lines = split_lines(read_all(f));
+  std::fclose(f);
+  REQUIRE(lines.size() == 3);  // t = 10, 20, then finish
+  CHECK(lines[0] == "lifelong 1/2 1% 20/2000 2.0 it/s eta 16m30s");
+  CHECK(lines[2] == "lifelong 1/2 100% 40/40 2.0 it/s in 20s -ELBO 101.2");
+}
+
 TEST_CASE("Progress prints nothing while set_progress_quiet(true), in both modes") {
   FakeClock clock;
   FILE* f = std::tmpfile();
