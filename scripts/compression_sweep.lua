@@ -11,7 +11,11 @@
 -- autoencoder), epochs (10), steps (0 = use epochs), batch (128), lr (0.001), hidden (encoder
 -- widths, "256"), seed (1), train_examples (0 = all 60000), test_examples (0 = all 10000),
 -- threads (0 = leave torch's count: 1 under `engram run`), dataset (mnist), out (results: where
--- compression_sweep.csv/.svg go besides the run directory), quick (false).
+-- compression_sweep.csv goes besides the run directory), quick (false).
+--
+-- The run directory (runs/compression_sweep-*) gets compression_sweep.csv and results.json (the
+-- settings' results and the paper's points); `engram report RUN_DIR` (or `engram run --report`)
+-- plots distortion against compression from it.
 --
 -- Code sizes: a discrete code costs c*ceil(log2 l) bits, a continuous one 32*h bits; an MNIST
 -- image 6272. The paper's continuous table counts compression as 49/h (128 bits per unit of its
@@ -127,118 +131,29 @@ for _, r in ipairs(results) do
 end
 engram.write_csv(run_dir .. "/compression_sweep.csv", header, csv)
 
--- SVG: compression on a log x axis against L1, our two series (filled) and the paper's (hollow).
-local W, H, left, right, top, bottom = 760, 500, 70, 200, 40, 60
+-- The copy of the CSV under `out` (results/ by default) fails only if that directory is missing:
+-- the run directory then has the only one.
+local ok, err = pcall(engram.write_csv, out .. "/compression_sweep.csv", header, csv)
+if not ok then print(("warning: %s (the run directory has a copy)"):format(err)) end
+
+-- The paper's points, for the plot of `engram report` (compression as this sweep counts it).
 local function bits_of(c, l)
   local b = 0
   while 2 ^ b < l do b = b + 1 end
   return c * b
 end
-local xs, ys = {}, {}
-for _, r in ipairs(results) do xs[#xs + 1], ys[#ys + 1] = r.compression, r.l1 end
-for key, v in pairs(paper_discrete) do
+local paper = {}
+local discrete_keys = {}
+for key in pairs(paper_discrete) do discrete_keys[#discrete_keys + 1] = key end
+table.sort(discrete_keys)
+for _, key in ipairs(discrete_keys) do
   local c, l = key:match("(%d+)x(%d+)")
-  xs[#xs + 1], ys[#ys + 1] = 6272 / bits_of(tonumber(c), tonumber(l)), v
+  paper[#paper + 1] = { latent = "discrete", name = key,
+                        compression = 6272 / bits_of(tonumber(c), tonumber(l)),
+                        l1 = paper_discrete[key] }
 end
-for _, p in ipairs(paper_continuous) do xs[#xs + 1], ys[#ys + 1] = p[1], p[2] end
-local log10 = function(v) return math.log(v, 10) end
-local x_lo = math.floor(log10(math.min(table.unpack(xs))))
-local x_hi = math.ceil(log10(math.max(table.unpack(xs))))
-if x_hi == x_lo then x_hi = x_lo + 1 end
-local y_step = 0.02
-local y_hi = math.max(y_step, math.ceil(math.max(table.unpack(ys)) / y_step) * y_step)
-local function px(v) return left + (log10(v) - x_lo) / (x_hi - x_lo) * (W - left - right) end
-local function py(v) return top + (1 - v / y_hi) * (H - top - bottom) end
-local svg = {
-  ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
-   .. 'font-size="12">'):format(W, H),
-  ('<rect width="%d" height="%d" fill="white"/>'):format(W, H),
-  ('<text x="%d" y="22" font-size="15">MNIST: L1 distortion against compression</text>')
-    :format(left),
-}
-local function add(s) svg[#svg + 1] = s end
-for e = x_lo, x_hi do
-  for m = 1, 9 do
-    local v = m * 10 ^ e
-    if e < x_hi or m == 1 then
-      add(('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"/>')
-        :format(px(v), top, px(v), H - bottom, m == 1 and "#bbb" or "#eee"))
-    end
-  end
-  add(('<text x="%.1f" y="%d" text-anchor="middle">%sx</text>')
-    :format(px(10 ^ e), H - bottom + 18, ("%g"):format(10 ^ e)))
-end
-for i = 0, math.floor(y_hi / y_step + 0.5) do
-  local v = i * y_step
-  add(('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>')
-    :format(left, py(v), W - right, py(v)))
-  add(('<text x="%d" y="%.1f" text-anchor="end">%.2f</text>'):format(left - 6, py(v) + 4, v))
-end
-add(('<text x="%d" y="%d" text-anchor="middle">compression (image bits / code bits, log scale)'
-     .. '</text>'):format((left + W - right) // 2, H - 15))
-add(('<text transform="translate(18,%d) rotate(-90)" text-anchor="middle">L1 distortion (test)'
-     .. '</text>'):format((top + H - bottom) // 2))
-local paper_d = { name = "discrete (paper, train)", color = "#1f77b4" }
-local paper_c = { name = "continuous (paper, train)", color = "#d62728" }
--- One filled series per latent kind (and continuous KL weight) of this run, in order of first use.
-local palette = { "#d62728", "#ff7f0e", "#9467bd", "#8c564b" }
-local series, by_key, continuous_series = {}, {}, 0
-for _, r in ipairs(results) do
-  local key = r.latent == "discrete" and "discrete" or ("continuous kl=%g"):format(r.kl_weight)
-  if not by_key[key] then
-    local color = "#1f77b4"
-    if key ~= "discrete" then
-      continuous_series = continuous_series + 1
-      color = palette[(continuous_series - 1) % #palette + 1]
-    end
-    by_key[key] = { name = key .. " (this run)", color = color, filled = true, points = {} }
-    series[#series + 1] = by_key[key]
-  end
-  local pts = by_key[key].points
-  pts[#pts + 1] = r
-end
-local function marker(x, y, s, label)
-  add(('<circle cx="%.1f" cy="%.1f" r="4" fill="%s" stroke="%s" stroke-width="1.5"/>')
-    :format(x, y, s.filled and s.color or "none", s.color))
-  if label then
-    add(('<text x="%.1f" y="%.1f" font-size="10" fill="%s">%s</text>')
-      :format(x + 6, y - 5, s.color, label))
-  end
-end
-for key, v in pairs(paper_discrete) do
-  local c, l = key:match("(%d+)x(%d+)")
-  marker(px(6272 / bits_of(tonumber(c), tonumber(l))), py(v), paper_d)
-end
-for _, p in ipairs(paper_continuous) do marker(px(p[1]), py(p[2]), paper_c) end
-for _, s in ipairs(series) do
-  table.sort(s.points, function(a, b) return a.compression < b.compression end)
-  local coords = {}
-  for _, r in ipairs(s.points) do
-    coords[#coords + 1] = ("%.1f,%.1f"):format(px(r.compression), py(r.l1))
-  end
-  add(('<polyline points="%s" fill="none" stroke="%s" stroke-opacity="0.5"/>')
-    :format(table.concat(coords, " "), s.color))
-  for _, r in ipairs(s.points) do
-    marker(px(r.compression), py(r.l1), s,
-           r.latent == "discrete" and ("%dx%d"):format(r.c, r.l) or ("h=%d"):format(r.h))
-  end
-end
-local legend = { table.unpack(series) }
-legend[#legend + 1], legend[#legend + 2] = paper_d, paper_c
-for i, s in ipairs(legend) do
-  local y = top + 10 + (i - 1) * 20
-  marker(W - right + 20, y, s)
-  add(('<text x="%d" y="%d">%s</text>'):format(W - right + 30, y + 4, s.name))
-end
-add("</svg>\n")
-local svg_text = table.concat(svg, "\n")
-engram.write_text(run_dir .. "/compression_sweep.svg", svg_text)
--- The copies under `out` (results/ by default) fail only if that directory is missing: the run
--- directory then has the only ones.
-for _, w in ipairs({ { engram.write_csv, out .. "/compression_sweep.csv", header, csv },
-                     { engram.write_text, out .. "/compression_sweep.svg", svg_text } }) do
-  local ok, err = pcall(table.unpack(w))
-  if not ok then print(("warning: %s (the run directory has a copy)"):format(err)) end
+for _, p in ipairs(paper_continuous) do
+  paper[#paper + 1] = { latent = "continuous", compression = p[1], l1 = p[2] }
 end
 
 engram.write_json(run_dir .. "/results.json", {
@@ -247,9 +162,11 @@ engram.write_json(run_dir .. "/results.json", {
                threads = threads, torch_threads = engram.torch_threads, blas = engram.blas,
                version = engram.version, quick = quick },
   results = results,
+  paper = paper,
   wall_seconds = wall,
 })
 
 print(engram.format_table({ "latent", "size", "bits", "compression", "L1 test", "L1 train",
                             "paper L1", "train s" }, rows))
-print(("wall time %.0f s; %s/compression_sweep.csv, .svg; %s"):format(wall, out, run_dir))
+print(("wall time %.0f s; %s/compression_sweep.csv; %s (plot: engram report %s)")
+  :format(wall, out, run_dir, run_dir))

@@ -117,6 +117,8 @@ Expected<int> spawn_and_wait(const std::string& binary, const std::vector<std::s
   return status;
 }
 
+const double kMissing = std::numeric_limits<double>::quiet_NaN();
+
 // Writes a number for gnuplot data files; NaN/inf become the missing-value marker '?'.
 std::string num(double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) : "?"; }
 
@@ -238,12 +240,24 @@ Expected<std::string> render_line_plot_svg(const LinePlot& plot, const std::stri
                                 ps.title, ps.x.size(), ps.y.size()));
     }
     std::string text;
-    for (size_t k = 0; k < ps.x.size(); ++k) text += num(ps.x[k]) + " " + num(ps.y[k]) + "\n";
+    for (size_t k = 0; k < ps.x.size(); ++k) {
+      // A log axis has no place for values <= 0: they become missing points.
+      const double x = plot.log_x && !(ps.x[k] > 0) ? kMissing : ps.x[k];
+      const double y = plot.log_y && !(ps.y[k] > 0) ? kMissing : ps.y[k];
+      text += num(x) + " " + num(y) + "\n";
+    }
     if (text.empty()) text = "? ?\n";
     const std::string name = fmt::format("s{}.dat", i);
     data.emplace_back(name, text);
-    plots += fmt::format("{}'@DIR@/{}' using 1:2 with linespoints lw 2 pt 7 ps 0.6 title {}",
-                         i == 0 ? "plot " : ", ", name, gnuplot_quote(ps.title));
+    const char* with = "linespoints lw 2 pt 7 ps 0.6";
+    switch (ps.style) {
+      case SeriesStyle::lines_points: break;
+      case SeriesStyle::lines: with = "lines lw 1.5"; break;
+      case SeriesStyle::points: with = "points pt 7 ps 0.8"; break;
+      case SeriesStyle::hollow_points: with = "points pt 6 ps 0.9"; break;
+    }
+    plots += fmt::format("{}'@DIR@/{}' using 1:2 with {} title {}", i == 0 ? "plot " : ", ", name,
+                         with, gnuplot_quote(ps.title));
   }
   std::string body =
       fmt::format("set title {}\nset xlabel {}\nset ylabel {}\n", gnuplot_quote(plot.title),
@@ -260,6 +274,8 @@ Expected<std::string> render_line_plot_svg(const LinePlot& plot, const std::stri
     body += "set xtics 1\nset mxtics 1\n";
     if (lo <= hi) body += fmt::format("set xrange [{}:{}]\n", num(lo - 0.2), num(hi + 0.2));
   }
+  if (plot.log_x) body += "set logscale x\nset mxtics 10\n";
+  if (plot.log_y) body += "set logscale y\n";
   if (plot.ymin || plot.ymax) {
     body += fmt::format("set yrange [{}:{}]\n", plot.ymin ? num(*plot.ymin) : "*",
                         plot.ymax ? num(*plot.ymax) : "*");

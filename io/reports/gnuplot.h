@@ -16,11 +16,20 @@
 
 namespace engram {
 
+// How a series is drawn.
+enum class SeriesStyle {
+  lines_points,   // lines through filled points (the default)
+  lines,          // lines only (long series: loss curves)
+  points,         // filled points only
+  hollow_points,  // open circles only (reference data, e.g. a paper's figures)
+};
+
 // One line of a line plot: y[i] at x[i]. NaN values are missing (no point, no segment to it).
 struct PlotSeries {
   std::string title;
   std::vector<double> x;
   std::vector<double> y;
+  SeriesStyle style = SeriesStyle::lines_points;
 };
 
 // Lines with points over a shared x axis.
@@ -31,6 +40,8 @@ struct LinePlot {
   std::vector<PlotSeries> series;
   std::optional<double> ymin, ymax;  // unset: gnuplot's autoscale
   bool integer_x = false;            // x tics at whole numbers only
+  bool log_x = false;                // a logarithmic x axis (points with x <= 0 are dropped)
+  bool log_y = false;                // a logarithmic y axis (points with y <= 0 are dropped)
   int width = 560, height = 360;
 };
 

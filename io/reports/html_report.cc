@@ -1,7 +1,9 @@
 #include "io/reports/html_report.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <limits>
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/reports/gnuplot.h"
+#include "io/reports/png_image.h"
 #include "runtime/atomic_file.h"
 
 namespace engram {
@@ -153,6 +156,66 @@ std::vector<Run> collect_runs(const json& results) {
   return runs;
 }
 
+// One setting of a compression sweep (scripts/compression_sweep.lua): an entry of results.json's
+// "results" (or "runs") with a latent kind, a compression ratio and an L1 distortion.
+struct SweepPoint {
+  const json* j = nullptr;
+  std::string series;  // "discrete", "continuous kl=1", ...
+  double compression = 0, l1 = 0;
+};
+
+std::vector<SweepPoint> collect_sweep_points(const json& results) {
+  std::vector<SweepPoint> points;
+  for (const char* key : {"results", "runs"}) {
+    auto it = results.find(key);
+    if (it == results.end() || !it->is_array()) continue;
+    for (const json& r : *it) {
+      if (!r.is_object()) continue;
+      auto latent = r.find("latent"), c = r.find("compression"), l1 = r.find("l1");
+      if (latent == r.end() || !latent->is_string() || c == r.end() || !c->is_number() ||
+          l1 == r.end() || !l1->is_number()) {
+        continue;
+      }
+      SweepPoint p;
+      p.j = &r;
+      p.series = latent->get<std::string>();
+      auto kl = r.find("kl_weight");
+      if (p.series == "continuous" && kl != r.end() && kl->is_number()) {
+        p.series += fmt::format(" kl={:g}", kl->get<double>());
+      }
+      p.compression = c->get<double>();
+      p.l1 = l1->get<double>();
+      points.push_back(p);
+    }
+    if (!points.empty()) break;
+  }
+  return points;
+}
+
+// "recollections_er_total_seed2.png" -> {"recollections", "er_total", "2"}; a name without
+// "_seed<k>" keeps an empty seed, one without '_' an empty kind.
+struct ImageName {
+  std::string kind, subject, seed;
+};
+ImageName parse_image_name(const std::string& filename) {
+  std::string stem = fs::path(filename).stem().string();
+  ImageName n;
+  const size_t s = stem.rfind("_seed");
+  if (s != std::string::npos && s + 5 < stem.size() &&
+      std::all_of(stem.begin() + s + 5, stem.end(), [](char c) { return std::isdigit(c); })) {
+    n.seed = stem.substr(s + 5);
+    stem.resize(s);
+  }
+  const size_t u = stem.find('_');
+  if (u == std::string::npos) {
+    n.subject = stem;
+  } else {
+    n.kind = stem.substr(0, u);
+    n.subject = stem.substr(u + 1);
+  }
+  return n;
+}
+
 // Labels in order of first appearance.
 std::vector<std::string> labels_in_order(const std::vector<Run>& runs) {
   std::vector<std::string> labels;
@@ -186,25 +249,36 @@ class ReportBuilder {
     if (!fs::is_directory(dir_, ec)) {
       return Status(ErrorCode::not_found, "run directory " + dir_ + " does not exist");
     }
-    auto results = load_results();
-    if (!results.ok()) return results.status();
-    results_ = std::move(*results);
-    runs_ = collect_runs(results_);
-    labels_ = labels_in_order(runs_);
-    if (runs_.empty()) {
-      notes_.push_back(file("results.json") +
-                       " has no \"runs\" array of objects: no per-method sections");
+    // A distill run (scripts/distill_mnist.lua) writes summary.json and CSVs, no results.json.
+    const bool has_results = fs::exists(file("results.json"), ec);
+    const bool distill = !has_results && fs::exists(file("summary.json"), ec);
+    if (distill) {
+      auto s = load_json_object("summary.json");
+      if (!s.ok()) return s.status();
+      distill_summary_ = std::move(*s);
+    } else {
+      auto results = load_json_object("results.json");
+      if (!results.ok()) return results.status();
+      results_ = std::move(*results);
+      runs_ = collect_runs(results_);
+      labels_ = labels_in_order(runs_);
+      sweep_ = collect_sweep_points(results_);
+      if (runs_.empty() && sweep_.empty()) {
+        notes_.push_back(file("results.json") +
+                         " has no \"runs\" array of objects: no per-method sections");
+      }
     }
 
     std::string name = fs::path(dir_).lexically_normal().filename().string();
     if (name.empty()) name = fs::path(dir_).lexically_normal().parent_path().filename().string();
-    body_ += fmt::format("<h1>Run report: {}</h1>\n<p class=\"meta\">{} &middot; {} runs</p>\n",
+    body_ += fmt::format("<h1>Run report: {}</h1>\n<p class=\"meta\">{} &middot; {}</p>\n",
                          esc(name), esc(fs::absolute(dir_, ec).lexically_normal().string()),
-                         runs_.size());
-    for (Status s : {protocol_section(), summary_section(), accuracy_section(),
-                     forgetting_section(), memory_section(), elbo_section(), images_section()}) {
-      if (!s.ok()) return s;
-    }
+                         distill           ? std::string("distillation run")
+                         : !sweep_.empty() ? fmt::format("{} settings", sweep_.size())
+                                           : fmt::format("{} runs", runs_.size()));
+    Status s = distill ? distill_sections() : run_sections();
+    if (s.ok()) s = images_section();
+    if (!s.ok()) return s;
     if (!notes_.empty()) {
       body_ += "<h2>Notes</h2>\n<ul>\n";
       for (const std::string& n : notes_) body_ += "<li class=\"note\">" + esc(n) + "</li>\n";
@@ -223,8 +297,24 @@ class ReportBuilder {
  private:
   std::string file(const std::string& name) const { return (fs::path(dir_) / name).string(); }
 
-  Expected<json> load_results() {
-    const std::string path = file("results.json");
+  // The sections of a results.json run directory, in page order.
+  Status run_sections() {
+    for (Status (ReportBuilder::*section)() :
+         {&ReportBuilder::protocol_section, &ReportBuilder::summary_section,
+          &ReportBuilder::sweep_section, &ReportBuilder::accuracy_section,
+          &ReportBuilder::forgetting_section, &ReportBuilder::memory_section,
+          &ReportBuilder::elbo_section, &ReportBuilder::association_elbo_section,
+          &ReportBuilder::curve_section}) {
+      Status s = (this->*section)();
+      if (!s.ok()) return s;
+    }
+    return {};
+  }
+
+  // Reads run_dir/name as a JSON object. Errors name the file: not_found (missing; for
+  // results.json "not a run directory?"), malformed (not JSON, not an object), io_error.
+  Expected<json> load_json_object(const std::string& name) {
+    const std::string path = file(name);
     std::error_code ec;
     if (!fs::exists(path, ec)) {
       return Status(ErrorCode::not_found, path + " is missing (not a run directory?)");
@@ -243,6 +333,34 @@ class ReportBuilder {
                     path + " is not a JSON object (got " + std::string(j.type_name()) + ")");
     }
     return j;
+  }
+
+  // Reads run_dir/name as CSV: nullopt when the file is absent. Errors name the file: malformed
+  // quoting, a row longer than the header, or an empty file when `required`; io_error.
+  Expected<std::optional<std::vector<std::vector<std::string>>>> load_csv(const std::string& name,
+                                                                          bool required) {
+    const std::string path = file(name);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      if (required) return Status(ErrorCode::not_found, path + " is missing");
+      return std::optional<std::vector<std::vector<std::string>>>();
+    }
+    std::string text;
+    Status s = read_file(path, &text, kMaxResultsBytes);
+    if (!s.ok()) return Status(s.code(), path + ": " + s.message());
+    auto rows = parse_csv(text, path);
+    if (!rows.ok()) return rows.status();
+    if (rows->empty() && required) {
+      return Status(ErrorCode::malformed, path + " is empty (no header row)");
+    }
+    for (size_t r = 1; r < rows->size(); ++r) {
+      if ((*rows)[r].size() > (*rows)[0].size()) {
+        return Status(ErrorCode::malformed,
+                      fmt::format("{}: row {} has {} fields, the header {}", path, r + 1,
+                                  (*rows)[r].size(), (*rows)[0].size()));
+      }
+    }
+    return std::optional<std::vector<std::vector<std::string>>>(std::move(*rows));
   }
 
   // Adds a rendered plot as a figure, or a note when it cannot be drawn for lack of data.
@@ -275,34 +393,124 @@ class ReportBuilder {
     return {};
   }
 
-  Status summary_section() {
-    const std::string path = file("summary.csv");
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
-      notes_.push_back(path + " is missing: no comparison table");
-      return {};
-    }
-    std::string text;
-    Status s = read_file(path, &text, kMaxResultsBytes);
-    if (!s.ok()) return Status(s.code(), path + ": " + s.message());
-    auto rows = parse_csv(text, path);
-    if (!rows.ok()) return rows.status();
-    if (rows->empty()) {
-      notes_.push_back(path + " is empty: no comparison table");
-      return {};
-    }
-    body_ += "<h2>Comparison</h2>\n<table class=\"summary\">\n<thead><tr>";
-    for (const std::string& h : (*rows)[0]) body_ += "<th>" + esc(h) + "</th>";
+  // A table: header row, then rows; the first column left-aligned.
+  void add_table(const std::vector<std::vector<std::string>>& rows, const char* css_class) {
+    body_ += fmt::format("<table class=\"{}\">\n<thead><tr>", css_class);
+    for (const std::string& h : rows[0]) body_ += "<th>" + esc(h) + "</th>";
     body_ += "</tr></thead>\n<tbody>\n";
-    for (size_t r = 1; r < rows->size(); ++r) {
+    for (size_t r = 1; r < rows.size(); ++r) {
       body_ += "<tr>";
-      for (size_t c = 0; c < (*rows)[r].size(); ++c) {
-        body_ += (c == 0 ? "<td class=\"l\">" : "<td>") + esc((*rows)[r][c]) + "</td>";
+      for (size_t c = 0; c < rows[r].size(); ++c) {
+        body_ += (c == 0 ? "<td class=\"l\">" : "<td>") + esc(rows[r][c]) + "</td>";
       }
       body_ += "</tr>\n";
     }
     body_ += "</tbody>\n</table>\n";
+  }
+
+  // The comparison table: summary.csv when present, else the scalar fields of each run (or
+  // sweep setting) of results.json. A run's "fwt" (forward transfer) is added as a column when
+  // summary.csv lacks one, matched to its rows by method and seed.
+  Status summary_section() {
+    auto csv = load_csv("summary.csv", false);
+    if (!csv.ok()) return csv.status();
+    std::vector<std::vector<std::string>> rows;
+    if (csv->has_value() && !(*csv)->empty()) {
+      rows = std::move(**csv);
+      add_fwt_column(&rows);
+    } else {
+      notes_.push_back(file("summary.csv") + (csv->has_value() ? " is empty" : " is missing") +
+                       ": the comparison table lists the scalar fields of results.json");
+      rows = scalar_table();
+    }
+    if (rows.size() < 2) return {};
+    body_ += "<h2>Comparison</h2>\n";
+    add_table(rows, "summary");
     return {};
+  }
+
+  // The value of run field `key` as a number; nullopt when absent or not a number.
+  static std::optional<double> number_field(const json& j, const char* key) {
+    auto f = j.find(key);
+    if (f == j.end() || !f->is_number()) return std::nullopt;
+    return f->get<double>();
+  }
+
+  void add_fwt_column(std::vector<std::vector<std::string>>* rows) {
+    bool any = false;
+    for (const Run& r : runs_) any = any || number_field(*r.j, "fwt").has_value();
+    if (!any) return;
+    std::vector<std::string>& header = (*rows)[0];
+    int seed_col = -1;
+    for (size_t c = 0; c < header.size(); ++c) {
+      std::string h = header[c];
+      std::transform(h.begin(), h.end(), h.begin(), ::tolower);
+      if (h == "fwt" || h == "forward transfer") return;  // the script wrote it already
+      if (h == "seed") seed_col = static_cast<int>(c);
+    }
+    header.push_back("FWT");
+    int matched = 0;
+    for (size_t i = 1; i < rows->size(); ++i) {
+      std::vector<std::string>& row = (*rows)[i];
+      row.resize(header.size() - 1);
+      std::string value = "-";
+      for (const Run& r : runs_) {
+        if (r.base != row[0] || (seed_col >= 0 && r.seed != row[seed_col])) continue;
+        if (auto f = number_field(*r.j, "fwt")) {
+          value = fmt::format("{:.4f}", *f);
+          ++matched;
+        }
+        break;
+      }
+      row.push_back(value);
+    }
+    if (matched == 0) {
+      notes_.push_back(
+          "results.json has \"fwt\" values but no row of summary.csv matches their "
+          "runs by method and seed");
+    }
+  }
+
+  // Scalar fields of each run (or sweep setting): one row each, columns in order of first use.
+  std::vector<std::vector<std::string>> scalar_table() {
+    std::vector<const json*> items;
+    for (const Run& r : runs_) items.push_back(r.j);
+    if (items.empty()) {
+      for (const SweepPoint& p : sweep_) items.push_back(p.j);
+    }
+    std::vector<std::string> keys;
+    for (const json* j : items) {
+      for (auto it = j->begin(); it != j->end(); ++it) {
+        if (!(it->is_primitive() && !it->is_null())) continue;
+        if (std::find(keys.begin(), keys.end(), it.key()) == keys.end()) keys.push_back(it.key());
+      }
+    }
+    // Names and settings first (results.json's objects come with their keys sorted).
+    const char* kFirst[] = {"name",        "variant", "method",   "latent",    "seed",
+                            "c",           "l",       "h",        "kl_weight", "bits_per_code",
+                            "compression", "l1",      "l1_train", "paper_l1"};
+    std::vector<std::string> ordered;
+    for (const char* k : kFirst) {
+      if (std::find(keys.begin(), keys.end(), k) != keys.end()) ordered.push_back(k);
+    }
+    for (const std::string& k : keys) {
+      if (std::find(ordered.begin(), ordered.end(), k) == ordered.end()) ordered.push_back(k);
+    }
+    keys = std::move(ordered);
+    std::vector<std::vector<std::string>> rows;
+    if (keys.empty()) return rows;
+    rows.push_back(keys);
+    for (const json* j : items) {
+      std::vector<std::string> row;
+      for (const std::string& k : keys) {
+        auto f = j->find(k);
+        std::string v = f == j->end() ? "" : scalar_text(*f);
+        if (v.size() > 80) v = v.substr(0, 80) + "...";
+        row.push_back(v);
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
   }
 
   // The first run of each label that has a matrix under `key`.
@@ -545,6 +753,460 @@ class ReportBuilder {
     return {};
   }
 
+  // Compression sweep: L1 distortion against compression (log x), one series per latent kind
+  // (and KL weight) of this run, and results.json's "paper" points (hollow) when present.
+  Status sweep_section() {
+    if (sweep_.empty()) return {};
+    LinePlot lp;
+    lp.title = "L1 distortion against compression";
+    lp.xlabel = "compression (image bits / code bits, log scale)";
+    lp.ylabel = "L1 distortion (test)";
+    lp.log_x = true;
+    lp.ymin = 0.0;
+    lp.width = 760;
+    lp.height = 460;
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<std::pair<double, double>>> by_series;
+    for (const SweepPoint& p : sweep_) {
+      if (!by_series.count(p.series)) order.push_back(p.series);
+      by_series[p.series].emplace_back(p.compression, p.l1);
+    }
+    for (const std::string& name : order) {
+      auto& pts = by_series[name];
+      std::sort(pts.begin(), pts.end());
+      PlotSeries ps;
+      ps.title = name + " (this run)";
+      for (const auto& [x, y] : pts) ps.x.push_back(x), ps.y.push_back(y);
+      lp.series.push_back(std::move(ps));
+    }
+    auto paper = results_.find("paper");
+    if (paper != results_.end()) {
+      std::map<std::string, PlotSeries> ref;
+      std::vector<std::string> ref_order;
+      bool bad = !paper->is_array();
+      for (const json& p : paper->is_array() ? *paper : json::array()) {
+        auto latent = p.find("latent"), c = p.find("compression"), l1 = p.find("l1");
+        if (!p.is_object() || latent == p.end() || !latent->is_string() || c == p.end() ||
+            !c->is_number() || l1 == p.end() || !l1->is_number()) {
+          bad = true;
+          continue;
+        }
+        const std::string k = latent->get<std::string>();
+        if (!ref.count(k)) ref_order.push_back(k);
+        PlotSeries& ps = ref[k];
+        ps.title = k + " (paper, train)";
+        ps.style = SeriesStyle::hollow_points;
+        ps.x.push_back(c->get<double>());
+        ps.y.push_back(l1->get<double>());
+      }
+      if (bad) {
+        notes_.push_back(file("results.json") +
+                         ": \"paper\" is not an array of {latent, compression, l1}: skipped "
+                         "where it is not");
+      }
+      for (const std::string& k : ref_order) lp.series.push_back(std::move(ref[k]));
+    }
+    body_ +=
+        "<h2>Distortion against compression</h2>\n<p class=\"meta\">Each point is one "
+        "autoencoder: L1 distortion (mean absolute pixel error) of decode(encode(x)) on the test "
+        "split against the compression of its code; hollow points are the paper's "
+        "training-set figures.</p>\n<div class=\"plots\">\n";
+    Status s = add_plot(render_line_plot_svg(lp, next_id()), lp.title);
+    if (!s.ok()) return s;
+    body_ += "</div>\n";
+    return {};
+  }
+
+  // phases[i].association_neg_elbo: the association's -ELBO after each task, mean over seeds.
+  Status association_elbo_section() {
+    std::map<std::string, std::pair<std::vector<double>, std::vector<int>>> sums;
+    for (const Run& r : runs_) {
+      auto phases = r.j->find("phases");
+      if (phases == r.j->end() || !phases->is_array()) continue;
+      std::vector<double> v;
+      bool any = false;
+      for (const json& ph : *phases) {
+        std::optional<double> e =
+            ph.is_object() ? number_field(ph, "association_neg_elbo") : std::nullopt;
+        v.push_back(e ? *e : kNaN);
+        any = any || e.has_value();
+      }
+      if (!any) continue;
+      auto& [sum, n] = sums[r.label];
+      if (sum.size() < v.size()) sum.resize(v.size(), 0.0), n.resize(v.size(), 0);
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (std::isfinite(v[i])) sum[i] += v[i], ++n[i];
+      }
+    }
+    if (sums.empty()) return {};
+    size_t tasks = 0;
+    for (const auto& [label, sn] : sums) tasks = std::max(tasks, sn.first.size());
+    body_ +=
+        "<h2>Association -ELBO per task</h2>\n<p class=\"meta\">-ELBO (nats, lower is better) "
+        "of the association (the code generator) after each task, mean over seeds.</p>\n"
+        "<table>\n<tr><th class=\"l\">method</th>";
+    for (size_t t = 0; t < tasks; ++t) body_ += fmt::format("<th>task {}</th>", t + 1);
+    body_ += "</tr>\n";
+    LinePlot lp;
+    lp.title = "association -ELBO after each task";
+    lp.xlabel = "after training on task";
+    lp.ylabel = "-ELBO (nats)";
+    lp.integer_x = true;
+    for (const std::string& label : labels_) {
+      auto it = sums.find(label);
+      if (it == sums.end()) continue;
+      body_ += "<tr><td class=\"l\">" + esc(label) + "</td>";
+      PlotSeries ps;
+      ps.title = label;
+      for (size_t t = 0; t < tasks; ++t) {
+        const bool has = t < it->second.first.size() && it->second.second[t] > 0;
+        const double mean = has ? it->second.first[t] / it->second.second[t] : kNaN;
+        body_ += has ? fmt::format("<td>{:.2f}</td>", mean) : "<td>-</td>";
+        ps.x.push_back(static_cast<double>(t + 1));
+        ps.y.push_back(mean);
+      }
+      body_ += "</tr>\n";
+      lp.series.push_back(std::move(ps));
+    }
+    body_ += "</table>\n<div class=\"plots\">\n";
+    Status s = add_plot(render_line_plot_svg(lp, next_id()), lp.title);
+    if (!s.ok()) return s;
+    body_ += "</div>\n";
+    return {};
+  }
+
+  // run.curve = {every, iteration[], task[], loss[], samples_per_s[], phase[]?}: loss and
+  // samples/s against the cumulative iteration, one series per method (its first seed with a
+  // curve) and phase. A note when no run recorded one.
+  Status curve_section() {
+    if (runs_.empty()) return {};
+    struct Curve {
+      std::string label, seed;
+      std::vector<double> it, loss, rate;
+      std::vector<std::string> phase;
+    };
+    std::vector<Curve> curves;
+    std::set<std::string> seen;
+    for (const Run& r : runs_) {
+      auto c = r.j->find("curve");
+      if (c == r.j->end() || seen.count(r.label)) continue;
+      const std::string who = fmt::format("{} (seed {}): curve", r.label, r.seed);
+      auto numbers = [&](const char* key, std::vector<double>* out) {
+        auto f = c->find(key);
+        if (f == c->end()) return true;  // absent: not plotted
+        if (!f->is_array()) return false;
+        for (const json& x : *f) {
+          if (x.is_number())
+            out->push_back(x.get<double>());
+          else if (x.is_null())
+            out->push_back(kNaN);
+          else
+            return false;
+        }
+        return true;
+      };
+      Curve cv{r.label, r.seed, {}, {}, {}, {}};
+      bool ok = c->is_object() && c->contains("iteration") && numbers("iteration", &cv.it) &&
+                numbers("loss", &cv.loss) && numbers("samples_per_s", &cv.rate);
+      if (ok && c->contains("phase")) {
+        const json& ph = (*c)["phase"];
+        ok = ph.is_array();
+        for (const json& x : ok ? ph : json::array()) {
+          if (!x.is_string())
+            ok = false;
+          else
+            cv.phase.push_back(x.get<std::string>());
+        }
+        ok = ok && cv.phase.size() == cv.it.size();
+      }
+      const size_t n = cv.it.size();
+      ok = ok && (cv.loss.empty() || cv.loss.size() == n) &&
+           (cv.rate.empty() || cv.rate.size() == n);
+      if (!ok) {
+        notes_.push_back(who +
+                         " is not {iteration, loss, samples_per_s[, phase]} arrays of equal "
+                         "length: not plotted");
+        continue;
+      }
+      seen.insert(r.label);
+      curves.push_back(std::move(cv));
+    }
+    body_ += "<h2>Loss and samples/s over iterations</h2>\n";
+    if (curves.empty()) {
+      body_ +=
+          "<p class=\"note\">No run in results.json recorded a learning curve (run.curve: loss "
+          "and samples/s every N iterations), so there is nothing to plot here.</p>\n";
+      return {};
+    }
+    body_ +=
+        "<p class=\"meta\">Recorded every N iterations during learning (first seed of each "
+        "method); the iteration counts across tasks.</p>\n<div class=\"plots\">\n";
+    for (int which = 0; which < 2; ++which) {
+      LinePlot lp;
+      lp.title = which == 0 ? "training loss" : "samples per second";
+      lp.xlabel = "iteration";
+      lp.ylabel = which == 0 ? "loss" : "samples/s";
+      lp.width = 680;
+      double lo = std::numeric_limits<double>::infinity(), hi = 0;
+      for (const Curve& cv : curves) {
+        const std::vector<double>& y = which == 0 ? cv.loss : cv.rate;
+        if (y.empty()) continue;
+        std::vector<std::string> phases;  // in order of first use
+        for (const std::string& p : cv.phase) {
+          if (std::find(phases.begin(), phases.end(), p) == phases.end()) phases.push_back(p);
+        }
+        if (phases.empty()) phases.push_back("");
+        for (const std::string& p : phases) {
+          PlotSeries ps;
+          ps.title = cv.label + (phases.size() > 1 ? " (" + p + ")" : "");
+          ps.style = SeriesStyle::lines;
+          for (size_t i = 0; i < cv.it.size(); ++i) {
+            if (!cv.phase.empty() && cv.phase[i] != p) {
+              // The other phase's stretch: a gap in this line.
+              if (!ps.y.empty() && std::isfinite(ps.y.back())) {
+                ps.x.push_back(cv.it[i]);
+                ps.y.push_back(kNaN);
+              }
+              continue;
+            }
+            ps.x.push_back(cv.it[i]);
+            ps.y.push_back(y[i]);
+            if (std::isfinite(y[i])) lo = std::min(lo, y[i]), hi = std::max(hi, y[i]);
+          }
+          if (ps.x.size() == 1) ps.style = SeriesStyle::points;
+          lp.series.push_back(std::move(ps));
+        }
+      }
+      if (lp.series.empty()) {
+        notes_.push_back(fmt::format("no curve has {}: no {} plot",
+                                     which == 0 ? "\"loss\"" : "\"samples_per_s\"", lp.title));
+        continue;
+      }
+      // Losses spanning orders of magnitude read better on a log axis.
+      lp.log_y = which == 0 && lo > 0 && hi / lo >= 50;
+      if (which == 1) lp.ymin = 0.0;
+      Status s = add_plot(render_line_plot_svg(lp, next_id()), lp.title + " over iterations");
+      if (!s.ok()) return s;
+    }
+    body_ += "</div>\n";
+    return {};
+  }
+
+  // A CSV cell as a number: "" and "-" are missing (NaN); other text is an error naming the
+  // file, row and column.
+  Expected<double> csv_number(const std::string& name, const std::vector<std::string>& header,
+                              size_t row, size_t col, const std::string& cell) {
+    if (cell.empty() || cell == "-") return kNaN;
+    char* end = nullptr;
+    const double v = std::strtod(cell.c_str(), &end);
+    if (end == cell.c_str() || *end != '\0') {
+      return Status(ErrorCode::malformed,
+                    fmt::format("{}: row {}, column {}: '{}' is not a number", file(name), row + 1,
+                                col < header.size() ? header[col] : std::to_string(col + 1), cell));
+    }
+    return v;
+  }
+
+  // A distill run (scripts/distill_mnist.lua): summary.json (settings, teacher accuracy),
+  // accuracy.csv (student test accuracy in % per column at each checkpoint, required),
+  // memories.csv and timing.csv (optional; older runs have fewer timing columns).
+  Status distill_sections() {
+    const json& sj = distill_summary_;
+    auto acc = load_csv("accuracy.csv", true);
+    if (!acc.ok()) return acc.status();
+    const auto& arows = **acc;
+    if (arows[0].empty() || arows[0][0] != "episodes" || arows[0].size() < 2) {
+      return Status(ErrorCode::malformed,
+                    file("accuracy.csv") +
+                        ": the header is not \"episodes,<column>,...\" (a distill run's table)");
+    }
+    const std::vector<std::string> columns(arows[0].begin() + 1, arows[0].end());
+    std::vector<double> episodes;
+    Matrix accuracy(columns.size());  // accuracy[column][checkpoint], %
+    for (size_t r = 1; r < arows.size(); ++r) {
+      for (size_t c = 0; c < arows[0].size(); ++c) {
+        auto v = csv_number("accuracy.csv", arows[0], r, c,
+                            c < arows[r].size() ? arows[r][c] : std::string());
+        if (!v.ok()) return v.status();
+        if (c == 0)
+          episodes.push_back(*v);
+        else
+          accuracy[c - 1].push_back(*v);
+      }
+    }
+    auto mem = load_csv("memories.csv", false);
+    if (!mem.ok()) return mem.status();
+    auto timing = load_csv("timing.csv", false);
+    if (!timing.ok()) return timing.status();
+    const std::optional<double> teacher = number_field(sj, "teacher_accuracy");
+
+    // Settings.
+    body_ += "<h2>Protocol</h2>\n<table>\n";
+    for (auto p = sj.begin(); p != sj.end(); ++p) {
+      if (p.key() == "accuracy") continue;  // the table below
+      std::string v = p->is_string() ? p->get<std::string>() : p->dump();
+      if (v.size() > 200) v = v.substr(0, 200) + "...";
+      body_ +=
+          "<tr><th class=\"l\">" + esc(p.key()) + "</th><td class=\"l\">" + esc(v) + "</td></tr>\n";
+    }
+    body_ += "</table>\n";
+
+    // The comparison: per column, accuracy at each checkpoint, its time and its memory.
+    std::map<std::string, std::vector<std::string>> timing_of, memory_of;
+    std::vector<std::string> timing_header, memory_header;
+    if (timing->has_value() && !(*timing)->empty()) {
+      timing_header.assign((**timing)[0].begin() + 1, (**timing)[0].end());
+      for (size_t r = 1; r < (*timing)->size(); ++r) {
+        const auto& row = (**timing)[r];
+        timing_of[row[0]] = std::vector<std::string>(row.begin() + 1, row.end());
+      }
+    } else if (!timing->has_value()) {
+      notes_.push_back(file("timing.csv") + " is missing: no time per column");
+    }
+    if (mem->has_value() && !(*mem)->empty()) {
+      memory_header.assign((**mem)[0].begin() + 1, (**mem)[0].end());
+      for (size_t r = 1; r < (*mem)->size(); ++r) {
+        const auto& row = (**mem)[r];
+        memory_of[row[0]] = std::vector<std::string>(row.begin() + 1, row.end());
+      }
+    } else if (!mem->has_value()) {
+      notes_.push_back(file("memories.csv") + " is missing: no memory figures");
+    }
+    auto level_of = [](const std::string& column) {  // "active_diverse_10x" -> "10x"
+      const size_t u = column.rfind('_');
+      return u == std::string::npos ? std::string() : column.substr(u + 1);
+    };
+    std::vector<std::vector<std::string>> table;
+    std::vector<std::string> header = {"column"};
+    for (double e : episodes) header.push_back(fmt::format("acc % @ {:g}", e));
+    for (const std::string& h : timing_header) header.push_back(h);
+    if (!memory_header.empty()) {
+      header.push_back("memory");
+      for (const std::string& h : memory_header) header.push_back("memory " + h);
+    }
+    table.push_back(header);
+    for (size_t c = 0; c < columns.size(); ++c) {
+      std::vector<std::string> row = {columns[c]};
+      for (double a : accuracy[c]) row.push_back(std::isfinite(a) ? fmt::format("{:.2f}", a) : "-");
+      auto t = timing_of.find(columns[c]);
+      for (size_t k = 0; k < timing_header.size(); ++k) {
+        row.push_back(t != timing_of.end() && k < t->second.size() ? t->second[k] : "-");
+      }
+      if (!memory_header.empty()) {
+        auto m = memory_of.find(level_of(columns[c]));
+        row.push_back(m != memory_of.end() ? m->first : "-");
+        for (size_t k = 0; k < memory_header.size(); ++k) {
+          row.push_back(m != memory_of.end() && k < m->second.size() ? m->second[k] : "-");
+        }
+      }
+      table.push_back(std::move(row));
+    }
+    body_ += "<h2>Comparison</h2>\n<p class=\"meta\">Student (" +
+             esc(sj.contains("student") ? scalar_text(sj["student"]) : std::string("?")) +
+             ") test accuracy in % after each number of episodes, per training source" +
+             (teacher ? fmt::format("; the teacher's is {:.2f}%", 100 * *teacher) : "") + ".</p>\n";
+    add_table(table, "summary");
+
+    // Accuracy against episodes, and after the last checkpoint.
+    body_ += "<h2>Distillation</h2>\n<div class=\"plots\">\n";
+    LinePlot lp;
+    lp.title = "student test accuracy against episodes";
+    lp.xlabel = "episodes";
+    lp.ylabel = "test accuracy (%)";
+    lp.ymin = 0.0;
+    lp.ymax = 100.0;
+    lp.width = 760;
+    lp.height = 420;
+    const auto [emin, emax] = std::minmax_element(episodes.begin(), episodes.end());
+    lp.log_x = !episodes.empty() && *emin > 0 && *emax / *emin >= 10;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      lp.series.push_back({columns[c], episodes, accuracy[c], SeriesStyle::lines_points});
+    }
+    if (teacher && !episodes.empty()) {
+      lp.series.push_back({fmt::format("teacher ({:.2f}%)", 100 * *teacher),
+                           {*emin, *emax},
+                           {100 * *teacher, 100 * *teacher},
+                           SeriesStyle::lines});
+    }
+    Status s = add_plot(render_line_plot_svg(lp, next_id()), lp.title);
+    if (!s.ok()) return s;
+    if (!episodes.empty()) {
+      BarPlot bp;
+      bp.title = fmt::format("student test accuracy after {:g} episodes", episodes.back());
+      bp.ylabel = "test accuracy (%)";
+      bp.categories = columns;
+      bp.series_titles = {"student"};
+      bp.values.emplace_back();
+      for (const auto& a : accuracy) bp.values[0].push_back(a.back());
+      s = add_plot(render_bar_plot_svg(bp, next_id()), bp.title);
+      if (!s.ok()) return s;
+    }
+    body_ += "</div>\n";
+
+    // Memories: bytes of codes and of decoders, distortion.
+    if (!memory_of.empty()) {
+      body_ +=
+          "<h2>Memories</h2>\n<p class=\"meta\">The recollection memories (codes of every "
+          "training image and the decoder that turns them back into images).</p>\n";
+      add_table(**mem, "memories");
+      BarPlot bp;
+      bp.title = "memory bytes per memory";
+      bp.ylabel = "bytes";
+      bp.yformat = "%.1s%c";
+      const auto& mh = (**mem)[0];
+      for (const char* key : {"code_bytes", "decoder_bytes"}) {
+        const auto col = std::find(mh.begin(), mh.end(), key);
+        if (col == mh.end()) continue;
+        bp.series_titles.push_back(key);
+        bp.values.emplace_back();
+        const size_t ci = static_cast<size_t>(col - mh.begin());
+        for (size_t r = 1; r < (*mem)->size(); ++r) {
+          const auto& row = (**mem)[r];
+          auto v = csv_number("memories.csv", mh, r, ci, ci < row.size() ? row[ci] : "");
+          if (!v.ok()) return v.status();
+          bp.values.back().push_back(*v);
+        }
+      }
+      for (size_t r = 1; r < (*mem)->size(); ++r) bp.categories.push_back((**mem)[r][0]);
+      body_ += "<div class=\"plots\">\n";
+      s = add_plot(render_bar_plot_svg(bp, next_id()), bp.title);
+      if (!s.ok()) return s;
+      body_ += "</div>\n";
+    }
+
+    // Time per column.
+    if (!timing_of.empty()) {
+      BarPlot bp;
+      bp.title = "seconds per column";
+      bp.ylabel = "seconds";
+      const auto& th = (**timing)[0];
+      for (const char* key : {"seconds", "eval_seconds"}) {
+        const auto col = std::find(th.begin(), th.end(), key);
+        if (col == th.end()) continue;
+        bp.series_titles.push_back(key);
+        bp.values.emplace_back();
+        const size_t ci = static_cast<size_t>(col - th.begin());
+        for (size_t r = 1; r < (*timing)->size(); ++r) {
+          const auto& row = (**timing)[r];
+          auto v = csv_number("timing.csv", th, r, ci, ci < row.size() ? row[ci] : "");
+          if (!v.ok()) return v.status();
+          bp.values.back().push_back(*v);
+        }
+      }
+      for (size_t r = 1; r < (*timing)->size(); ++r) bp.categories.push_back((**timing)[r][0]);
+      if (!bp.series_titles.empty()) {
+        body_ += "<h2>Time</h2>\n<div class=\"plots\">\n";
+        s = add_plot(render_bar_plot_svg(bp, next_id()), bp.title);
+        if (!s.ok()) return s;
+        body_ += "</div>\n";
+      }
+    }
+    return {};
+  }
+
+  // The PNGs of the directory, decoded to check them (a damaged one is an error naming it):
+  // recollections_<method>_seed<k>.png under "Recollections", the others under "Images", each
+  // with a caption from its name.
   Status images_section() {
     std::vector<std::string> pngs;
     std::error_code ec;
@@ -554,26 +1216,44 @@ class ReportBuilder {
     }
     if (ec) return Status(ErrorCode::io_error, "cannot list " + dir_ + ": " + ec.message());
     std::sort(pngs.begin(), pngs.end());
-    std::string figures;
+    std::string recollections, others;
     for (const std::string& path : pngs) {
       std::string bytes;
       Status s = read_file(path, &bytes, kMaxImageBytes);
-      if (!s.ok()) {
-        notes_.push_back(path + " skipped: " + s.message());
-        continue;
+      if (!s.ok()) return Status(s.code(), path + ": " + s.message());
+      auto image =
+          decode_png_gray(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path);
+      if (!image.ok()) {
+        return Status(ErrorCode::malformed,
+                      path + " is not a readable PNG image: " + image.status().message());
       }
-      if (bytes.size() < 8 || bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0) {
-        notes_.push_back(path + " skipped: not a PNG file");
-        continue;
+      const std::string filename = fs::path(path).filename().string();
+      const ImageName n = parse_image_name(filename);
+      const std::string seed = n.seed.empty() ? "" : ", seed " + n.seed;
+      std::string caption;
+      if (n.kind == "recollections") {
+        caption = "<b>" + esc(n.subject) + "</b>" + esc(seed);
+      } else {
+        caption = (n.kind.empty() ? "" : esc(n.kind) + ": ") + "<b>" + esc(n.subject) + "</b>" +
+                  esc(seed);
       }
-      const std::string name = fs::path(path).filename().string();
-      figures += "<figure><img class=\"grid\" alt=\"" + esc(name) +
-                 "\" src=\"data:image/png;base64," + base64_encode(bytes) + "\"><figcaption>" +
-                 esc(name) + "</figcaption></figure>\n";
+      const std::string figure = "<figure><img class=\"grid\" alt=\"" + esc(filename) +
+                                 "\" src=\"data:image/png;base64," + base64_encode(bytes) +
+                                 "\"><figcaption>" + caption +
+                                 fmt::format(" <span class=\"meta\">({}, {}&times;{})</span>",
+                                             esc(filename), image->width, image->height) +
+                                 "</figcaption></figure>\n";
+      (n.kind == "recollections" ? recollections : others) += figure;
       ++images_;
     }
-    if (figures.empty()) return {};
-    body_ += "<h2>Images</h2>\n<div class=\"plots\">\n" + figures + "</div>\n";
+    if (!recollections.empty()) {
+      body_ +=
+          "<h2>Recollections</h2>\n<p class=\"meta\">Per method: images decoded from the codes "
+          "it keeps for each class, next to real examples of the class.</p>\n"
+          "<div class=\"plots\">\n" +
+          recollections + "</div>\n";
+    }
+    if (!others.empty()) body_ += "<h2>Images</h2>\n<div class=\"plots\">\n" + others + "</div>\n";
     return {};
   }
 
@@ -582,6 +1262,8 @@ class ReportBuilder {
   json results_;
   std::vector<Run> runs_;
   std::vector<std::string> labels_;
+  std::vector<SweepPoint> sweep_;
+  json distill_summary_;
   std::string body_;
   std::vector<std::string> notes_;
   int plots_ = 0;

@@ -265,16 +265,247 @@ TEST_CASE("errors name the bad file; a run without optional data still reports")
       {"method": "a", "class_il": "nope", "memory": 3, "elbo": 5},
       {"method": "b", "class_il": [[1, 2], [3]]},
       7, {"class_il": []}]})");
-    dir.write("not_really.png", "hello");
     engram::ReportInfo info;
     auto r = engram::build_html_report(dir.path(), &info);
     REQUIRE_MESSAGE(r.ok(), r.status().message());
     CHECK(info.plots == 0);
     CHECK(info.images == 0);
     CHECK(contains(*r, "summary.csv is missing"));
-    CHECK(contains(*r, "not_really.png skipped: not a PNG file"));
     CHECK(contains(*r, "a (seed ): &quot;class_il&quot; is not a matrix of numbers"));
+    CHECK(contains(*r, "No run in results.json recorded a learning curve"));
     check_no_external_urls(*r);
+  }
+}
+
+// A distill run directory as scripts/distill_mnist.lua writes it (no results.json).
+void write_distill_run(const TempDir& dir) {
+  dir.write("summary.json", R"({"student": "mlp", "seed": 1, "episodes": 1000,
+    "checkpoints": [100, 1000], "teacher_accuracy": 0.9811, "columns": ["real", "buffer_10x"],
+    "accuracy": {"real": [0.2, 0.8], "buffer_10x": [0.3, 0.85]}})");
+  dir.write("accuracy.csv", "episodes,real,buffer_10x\n100,20.00,30.00\n1000,80.00,85.50\n");
+  dir.write("memories.csv",
+            "memory,c,l,codes,compression,code_bytes,decoder_bytes,l1,train_seconds\n"
+            "10x,168,2,60000,37.3,1260000,2298944,0.0325,218\n");
+  dir.write("timing.csv",
+            "column,seconds,eval_seconds,drawn\nreal,10.5,2.0,1000\n"
+            "buffer_10x,7.25,1.5,1000\n");
+}
+
+TEST_CASE("report of a distill run: accuracy per column and episodes, memories, time") {
+  if (!need_gnuplot()) return;
+  TempDir dir;
+  write_distill_run(dir);
+  engram::ReportInfo info;
+  auto html = engram::build_html_report(dir.path(), &info);
+  REQUIRE_MESSAGE(html.ok(), html.status().message());
+  // The comparison joins accuracy.csv, timing.csv and the column's memory (its "10x").
+  CHECK(contains(*html,
+                 "<td class=\"l\">buffer_10x</td><td>30.00</td><td>85.50</td><td>7.25</td>"
+                 "<td>1.5</td><td>1000</td><td>10x</td><td>168</td>"));
+  CHECK(contains(*html,
+                 "<td class=\"l\">real</td><td>20.00</td><td>80.00</td><td>10.5</td>"
+                 "<td>2.0</td><td>1000</td><td>-</td>"));
+  CHECK(contains(*html, "the teacher's is 98.11%"));
+  CHECK(contains(*html, "<h2>Distillation</h2>"));
+  CHECK(contains(*html, "<h2>Memories</h2>"));
+  CHECK(contains(*html, "<h2>Time</h2>"));
+  // Accuracy lines, final accuracy bars, memory bytes, seconds.
+  CHECK(info.plots == 4);
+  CHECK(count(*html, "<svg") == 4);
+  CHECK(contains(*html, "teacher (98.11%)"));
+  CHECK(info.notes.empty());
+  check_no_external_urls(*html);
+  // Without the optional CSVs: notes, fewer plots.
+  std::filesystem::remove(dir.file("memories.csv"));
+  std::filesystem::remove(dir.file("timing.csv"));
+  html = engram::build_html_report(dir.path(), &info);
+  REQUIRE_MESSAGE(html.ok(), html.status().message());
+  CHECK(info.plots == 2);
+  CHECK(contains(*html, "memories.csv is missing"));
+  CHECK(contains(*html, "timing.csv is missing"));
+}
+
+TEST_CASE("report of docs/results/distill_mnist_cnn") {
+  if (!need_gnuplot()) return;
+  const std::string run = std::string(ENGRAM_SOURCE_DIR) + "/docs/results/distill_mnist_cnn";
+  if (!std::filesystem::exists(run + "/summary.json")) {
+    MESSAGE("docs/results/distill_mnist_cnn is not there any more: skipped");
+    return;
+  }
+  engram::ReportInfo info;
+  auto html = engram::build_html_report(run, &info);
+  REQUIRE_MESSAGE(html.ok(), html.status().message());
+  CHECK(
+      contains(*html, "<td class=\"l\">active_10x</td><td>46.17</td><td>93.92</td><td>97.68</td>"));
+  CHECK(info.plots == 4);
+  check_no_external_urls(*html);
+}
+
+TEST_CASE("report of a compression sweep: distortion against compression with the paper's") {
+  if (!need_gnuplot()) return;
+  TempDir dir;
+  dir.write("results.json", R"({"protocol": {"epochs": 1},
+    "results": [
+      {"latent": "discrete", "c": 38, "l": 2, "bits_per_code": 38, "compression": 165.05,
+       "l1": 0.0606, "l1_train": 0.0604, "seconds": 45.0},
+      {"latent": "discrete", "c": 168, "l": 2, "bits_per_code": 168, "compression": 37.33,
+       "l1": 0.0354, "l1_train": 0.0352, "seconds": 69.3},
+      {"latent": "continuous", "h": 20, "kl_weight": 1, "bits_per_code": 640,
+       "compression": 9.8, "l1": 0.041, "seconds": 20.0}],
+    "paper": [{"latent": "discrete", "name": "38x2", "compression": 165.05, "l1": 0.05785},
+              {"latent": "continuous", "compression": 9.8, "l1": 0.0354}]})");
+  engram::ReportInfo info;
+  auto html = engram::build_html_report(dir.path(), &info);
+  REQUIRE_MESSAGE(html.ok(), html.status().message());
+  CHECK(contains(*html, "<h2>Distortion against compression</h2>"));
+  CHECK(info.plots == 1);
+  for (const char* series : {"discrete (this run)", "continuous kl=1 (this run)",
+                             "discrete (paper, train)", "continuous (paper, train)"}) {
+    CHECK_MESSAGE(contains(*html, series), series);
+  }
+  // The comparison table lists each setting's scalars, the latent first.
+  CHECK(contains(
+      *html,
+      "<th>latent</th><th>c</th><th>l</th><th>h</th><th>kl_weight</th><th>bits_per_code</th>"));
+  CHECK(contains(
+      *html, "<td class=\"l\">discrete</td><td>168</td><td>2</td><td></td><td></td><td>168</td>"));
+  CHECK_FALSE(contains(*html, "has no &quot;runs&quot;"));
+  CHECK_FALSE(contains(*html, "learning curve"));
+  check_no_external_urls(*html);
+}
+
+TEST_CASE("report: loss and samples/s curves, FWT, association -ELBO, recollection captions") {
+  if (!need_gnuplot()) return;
+  TempDir dir;
+  dir.write("results.json", R"({"runs": [
+    {"method": "er", "seed": 1, "fwt": 0.0125, "class_il": [[0.9, 0], [0.5, 0.95]],
+     "phases": [{"task": 1}, {"task": 2}],
+     "curve": {"every": 10, "iteration": [10, 20, 30, 40], "task": [1, 1, 2, 2],
+               "loss": [2.3, 1.1, 0.9, 0.5], "samples_per_s": [900, 950, 1000, 990]}},
+    {"method": "recollections", "seed": 1, "fwt": -0.02,
+     "class_il": [[0.9, 0], [0.8, 0.95]],
+     "phases": [{"task": 1, "association_neg_elbo": 120.5},
+                {"task": 2, "association_neg_elbo": 110.25}],
+     "curve": {"every": 10, "iteration": [10, 20, 30, 40, 50], "task": [1, 1, 1, 2, 2],
+               "loss": [2.0, 1.0, 0.8, 0.6, 0.4],
+               "samples_per_s": [800, 810, 400, 820, 830],
+               "phase": ["learn", "learn", "sleep", "learn", "learn"]}},
+    {"method": "recollections", "seed": 2, "fwt": 0.5,
+     "phases": [{"task": 1, "association_neg_elbo": 119.5}, {"task": 2}],
+     "curve": {"iteration": [1, 2], "loss": [1]}}]})");
+  dir.write("summary.csv",
+            "method,seed,class-IL ACC\ner,1,0.72\nrecollections,1,0.87\n"
+            "recollections,2,0.8\n");
+  std::vector<uint8_t> pixels(20 * 10, 90);
+  REQUIRE(
+      engram::write_png_gray(dir.file("recollections_er_total_seed2.png"), 20, 10, pixels.data())
+          .ok());
+  REQUIRE(engram::write_png_gray(dir.file("samples_x.png"), 20, 10, pixels.data()).ok());
+  engram::ReportInfo info;
+  auto html = engram::build_html_report(dir.path(), &info);
+  REQUIRE_MESSAGE(html.ok(), html.status().message());
+  // FWT added to summary.csv's table, matched by method and seed.
+  CHECK(contains(*html, "<th>FWT</th>"));
+  CHECK(contains(*html, "<td class=\"l\">er</td><td>1</td><td>0.72</td><td>0.0125</td>"));
+  CHECK(contains(*html, "<td class=\"l\">recollections</td><td>2</td><td>0.8</td><td>0.5000</td>"));
+  // Association -ELBO: task 1 mean of 120.5 and 119.5, task 2 only seed 1.
+  CHECK(contains(*html, "<h2>Association -ELBO per task</h2>"));
+  CHECK(contains(*html, "<td class=\"l\">recollections</td><td>120.00</td><td>110.25</td>"));
+  // Curves: loss and samples/s; the sleep phase is its own series; seed 2's bad curve unused
+  // (the first seed with a curve is taken).
+  CHECK(contains(*html, "<h2>Loss and samples/s over iterations</h2>"));
+  CHECK(contains(*html, "training loss over iterations"));
+  CHECK(contains(*html, "samples per second over iterations"));
+  CHECK(contains(*html, "recollections (sleep)"));
+  CHECK_FALSE(contains(*html, "No run in results.json recorded a learning curve"));
+  // 2 x (heatmap + lines), forgetting, association, 2 curves.
+  CHECK(info.plots == 4 + 1 + 1 + 2);
+  // Recollections get their own section and a caption from the file name.
+  CHECK(contains(*html, "<h2>Recollections</h2>"));
+  CHECK(contains(*html, "<figcaption><b>er_total</b>, seed 2"));
+  CHECK(contains(*html, "<h2>Images</h2>"));
+  CHECK(contains(*html, "<figcaption>samples: <b>x</b>"));
+  CHECK(info.images == 2);
+  CHECK(html->find("<h2>Recollections</h2>") < html->find("<h2>Images</h2>"));
+  check_no_external_urls(*html);
+}
+
+TEST_CASE("report: a curve of unequal arrays is skipped with a note") {
+  if (!need_gnuplot()) return;
+  TempDir dir;
+  dir.write("results.json", R"({"runs": [{"method": "er", "seed": 3,
+    "curve": {"iteration": [1, 2, 3], "loss": [1, 2], "samples_per_s": [5, 6, 7]}}]})");
+  auto html = engram::build_html_report(dir.path());
+  REQUIRE_MESSAGE(html.ok(), html.status().message());
+  CHECK(contains(*html, "er (seed 3): curve is not {iteration, loss, samples_per_s[, phase]}"));
+  CHECK(contains(*html, "No run in results.json recorded a learning curve"));
+}
+
+TEST_CASE("damaged files of a run directory: an error naming the file") {
+  TempDir dir;
+  auto expect_error = [&](const std::string& name, const std::string& what) {
+    auto r = engram::build_html_report(dir.path());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == engram::ErrorCode::malformed);
+    CHECK_MESSAGE(contains(r.status().message(), dir.file(name)), r.status().message());
+    CHECK_MESSAGE(contains(r.status().message(), what), r.status().message());
+  };
+  SUBCASE("a PNG that is not one") {
+    dir.write("results.json", "{}");
+    dir.write("recollections_er_seed1.png", "hello");
+    expect_error("recollections_er_seed1.png", "is not a readable PNG image");
+  }
+  SUBCASE("a truncated PNG") {
+    dir.write("results.json", "{}");
+    std::vector<uint8_t> pixels(64 * 64);
+    for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 7);
+    auto png = engram::encode_png_gray(64, 64, pixels.data());
+    REQUIRE(png.ok());
+    dir.write("grid.png", std::string(png->begin(), png->begin() + png->size() / 2));
+    expect_error("grid.png", "is not a readable PNG image");
+  }
+  SUBCASE("a damaged summary.json of a distill run") {
+    write_distill_run(dir);
+    dir.write("summary.json", "{\"student\": ");
+    expect_error("summary.json", "is not valid JSON");
+  }
+  SUBCASE("accuracy.csv: a value that is not a number") {
+    write_distill_run(dir);
+    dir.write("accuracy.csv", "episodes,real\n100,2O.5\n");
+    expect_error("accuracy.csv", "row 2, column real: '2O.5' is not a number");
+  }
+  SUBCASE("accuracy.csv: not a distill table") {
+    write_distill_run(dir);
+    dir.write("accuracy.csv", "a,b\n1,2\n");
+    expect_error("accuracy.csv", "the header is not");
+  }
+  SUBCASE("accuracy.csv: broken quoting") {
+    write_distill_run(dir);
+    dir.write("accuracy.csv", "episodes,real\n\"100,1\n");
+    expect_error("accuracy.csv", "unterminated quoted field");
+  }
+  SUBCASE("memories.csv: a row longer than its header") {
+    write_distill_run(dir);
+    dir.write("memories.csv", "memory,c\n10x,168,2\n");
+    expect_error("memories.csv", "row 2 has 3 fields, the header 2");
+  }
+  SUBCASE("timing.csv: a bad number") {
+    write_distill_run(dir);
+    dir.write("timing.csv", "column,seconds\nreal,ten\n");
+    if (!engram::gnuplot_available()) return;  // read after the accuracy plots
+    expect_error("timing.csv", "'ten' is not a number");
+  }
+  SUBCASE("a distill run without accuracy.csv") {
+    write_distill_run(dir);
+    std::filesystem::remove(dir.file("accuracy.csv"));
+    auto r = engram::build_html_report(dir.path());
+    REQUIRE_FALSE(r.ok());
+    CHECK(contains(r.status().message(), dir.file("accuracy.csv") + " is missing"));
+  }
+  SUBCASE("summary.csv: a row longer than its header") {
+    dir.write("results.json", "{}");
+    dir.write("summary.csv", "method,seed\ner,1,2\n");
+    expect_error("summary.csv", "row 2 has 3 fields");
   }
 }
 
