@@ -1,8 +1,10 @@
 #include "modules/hippocampus/code_buffer.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 #include "modules/hippocampus/bit_packer.h"
@@ -25,6 +27,18 @@ uint64_t uniform_below(std::mt19937_64& rng, uint64_t n) {
     const uint64_t x = rng();
     if (x >= threshold) return x % n;
   }
+}
+
+// Byte b as 8 values, bit 0 first: what binary codes unpack to.
+const std::array<std::array<uint32_t, 8>, 256>& byte_to_bits() {
+  static const auto table = [] {
+    std::array<std::array<uint32_t, 8>, 256> t{};
+    for (size_t b = 0; b < 256; ++b) {
+      for (size_t j = 0; j < 8; ++j) t[b][j] = static_cast<uint32_t>((b >> j) & 1);
+    }
+    return t;
+  }();
+  return table;
 }
 
 Status invalid(const std::string& msg) { return Status(ErrorCode::invalid_argument, msg); }
@@ -293,6 +307,21 @@ Status CodeBuffer::check_item(const uint32_t* code, int label, int task) const {
                    std::to_string(config_.num_tasks) + ")");
   }
   const uint32_t l = static_cast<uint32_t>(config_.l);
+  // A branch-free pass first (it vectorises): when l is a power of two, a value is out of range
+  // exactly when it has a bit at or above log2 l, so OR-ing them all decides. The loop below
+  // then finds and names the value.
+  if ((l & (l - 1)) == 0) {
+    uint64_t pairs = 0;  // two values per load
+    int v = 0;
+    for (; v + 2 <= config_.c; v += 2) {
+      uint64_t two;
+      std::memcpy(&two, code + v, sizeof two);
+      pairs |= two;
+    }
+    uint32_t bits = static_cast<uint32_t>(pairs) | static_cast<uint32_t>(pairs >> 32);
+    if (v < config_.c) bits |= code[v];
+    if (bits < l) return Status();
+  }
   for (int v = 0; v < config_.c; ++v) {
     if (code[v] >= l) {
       return invalid("code buffer: variable " + std::to_string(v) + " has value " +
@@ -318,11 +347,46 @@ void CodeBuffer::reserve_items(size_t items) {
   storage_.resize(target, 0);
 }
 
+bool CodeBuffer::whole_word_code_access(size_t slot) const {
+  // Bit k of the stream is bit k % 8 of byte k / 8: on a little-endian host, a 64-bit load at
+  // byte b holds stream bits [8b, 8b + 64) in order. After the up to 7 bits before a field, 57
+  // bits remain, so one load serves 57 / w values. The last load must stay inside the storage.
+  const size_t start = slot * bits_per_item_;
+  return __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && value_bits_ <= 32 &&
+         (start + static_cast<size_t>(code_bits_)) / 8 + 8 <= storage_.size();
+}
+
 void CodeBuffer::write_item(size_t slot, const uint32_t* code, int label, int task) {
   uint8_t* data = storage_.data();
+  const int c = config_.c;
+  const int w = value_bits_;
   size_t off = slot * bits_per_item_;
-  for (int v = 0; v < config_.c; ++v, off += static_cast<size_t>(value_bits_)) {
-    write_bits(data, off, value_bits_, code[v]);
+  if (whole_word_code_access(slot)) {
+    const int per_load = 57 / w;
+    for (int v = 0; v < c;) {
+      const int k = std::min(per_load, c - v);
+      uint64_t chunk = 0;  // values are < l <= 2^w (check_item)
+      int j = 0;
+      if (w == 1) {  // binary codes: 8 values into a byte with constant shifts
+        for (; j + 8 <= k; j += 8) {
+          const uint32_t* p = code + v + j;
+          const uint64_t byte = p[0] | (p[1] << 1) | (p[2] << 2) | (p[3] << 3) | (p[4] << 4) |
+                                (p[5] << 5) | (p[6] << 6) | (p[7] << 7);
+          chunk |= byte << j;
+        }
+      }
+      for (; j < k; ++j) chunk |= uint64_t{code[v + j]} << (j * w);
+      const int shift = static_cast<int>(off % 8);
+      const uint64_t mask = ((uint64_t{1} << (k * w)) - 1) << shift;
+      uint64_t word;
+      std::memcpy(&word, data + off / 8, sizeof word);
+      word = (word & ~mask) | (chunk << shift);
+      std::memcpy(data + off / 8, &word, sizeof word);
+      v += k;
+      off += static_cast<size_t>(k) * static_cast<size_t>(w);
+    }
+  } else {
+    for (int v = 0; v < c; ++v, off += static_cast<size_t>(w)) write_bits(data, off, w, code[v]);
   }
   write_bits(data, off, label_bits_, static_cast<uint64_t>(label));
   write_bits(data, off + static_cast<size_t>(label_bits_), task_bits_, static_cast<uint64_t>(task));
@@ -338,17 +402,81 @@ int CodeBuffer::task_at(size_t slot) const {
   return static_cast<int>(read_bits(storage_.data(), off, task_bits_));
 }
 
+void CodeBuffer::read_code(size_t slot, uint32_t* out) const {
+  const uint8_t* data = storage_.data();
+  const size_t start = slot * bits_per_item_;
+  const int c = config_.c;
+  const int w = value_bits_;
+  if (w == 1 && whole_word_code_access(slot)) {  // binary codes: 8 values per table lookup
+    const auto& table = byte_to_bits();
+    size_t off = start;
+    for (int v = 0; v < c;) {
+      uint64_t word;
+      std::memcpy(&word, data + off / 8, sizeof word);
+      word >>= off % 8;
+      const int k = std::min(56, c - v);
+      int j = 0;
+      for (; j + 8 <= k; j += 8) {
+        std::memcpy(out + v + j, table[(word >> j) & 0xff].data(), 8 * sizeof(uint32_t));
+      }
+      for (; j < k; ++j) out[v + j] = static_cast<uint32_t>((word >> j) & 1);
+      v += k;
+      off += static_cast<size_t>(k);
+    }
+    return;
+  }
+  if (!whole_word_code_access(slot)) {
+    size_t off = start;
+    for (int v = 0; v < c; ++v, off += static_cast<size_t>(w)) {
+      out[v] = static_cast<uint32_t>(read_bits(data, off, w));
+    }
+    return;
+  }
+  const uint64_t mask = (uint64_t{1} << w) - 1;
+  const int per_load = 57 / w;
+  size_t off = start;
+  for (int v = 0; v < c;) {
+    uint64_t word;
+    std::memcpy(&word, data + off / 8, sizeof word);
+    word >>= off % 8;
+    const int k = std::min(per_load, c - v);
+    for (int j = 0; j < k; ++j) out[v + j] = static_cast<uint32_t>((word >> (j * w)) & mask);
+    v += k;
+    off += static_cast<size_t>(k) * static_cast<size_t>(w);
+  }
+}
+
 void CodeBuffer::read_item(size_t slot, uint32_t* code_out, int32_t* label_out,
                            int32_t* task_out) const {
-  const uint8_t* data = storage_.data();
-  size_t off = slot * bits_per_item_;
-  if (code_out != nullptr) {
-    for (int v = 0; v < config_.c; ++v, off += static_cast<size_t>(value_bits_)) {
-      code_out[v] = static_cast<uint32_t>(read_bits(data, off, value_bits_));
-    }
-  }
+  if (code_out != nullptr) read_code(slot, code_out);
   if (label_out != nullptr) *label_out = label_at(slot);
   if (task_out != nullptr) *task_out = task_at(slot);
+}
+
+template <typename NextSlot>
+void CodeBuffer::gather(size_t n, NextSlot&& next_slot, uint32_t* codes_out, int32_t* labels_out,
+                        int32_t* tasks_out) const {
+  constexpr size_t kChunk = 64;
+  const size_t c = static_cast<size_t>(config_.c);
+  const size_t item_bytes = bits_per_item_ / 8 + 1;
+  size_t slots[kChunk];
+  for (size_t first = 0; first < n; first += kChunk) {
+    const size_t k = std::min(kChunk, n - first);
+    for (size_t i = 0; i < k; ++i) {
+      slots[i] = next_slot();
+      // The item's first and last bytes: a large buffer misses the cache on most draws, and
+      // the misses of a chunk then overlap instead of queueing one behind the other.
+      const uint8_t* p = storage_.data() + slots[i] * bits_per_item_ / 8;
+      __builtin_prefetch(p);
+      __builtin_prefetch(p + item_bytes - 1);
+    }
+    for (size_t i = 0; i < k; ++i) {
+      const size_t row = first + i;
+      read_item(slots[i], codes_out != nullptr ? codes_out + row * c : nullptr,
+                labels_out != nullptr ? labels_out + row : nullptr,
+                tasks_out != nullptr ? tasks_out + row : nullptr);
+    }
+  }
 }
 
 // A uniformly random stored slot holding `label`, by rejection: the expected number of draws
@@ -465,13 +593,9 @@ Status CodeBuffer::get(size_t i, uint32_t* code_out, int32_t* label_out, int32_t
 Status CodeBuffer::sample_uniform(size_t n, std::mt19937_64& rng, uint32_t* codes_out,
                                   int32_t* labels_out, int32_t* tasks_out) const {
   if (n > 0 && size_ == 0) return invalid("code buffer: cannot sample from an empty buffer");
-  const size_t c = static_cast<size_t>(config_.c);
-  for (size_t i = 0; i < n; ++i) {
-    const size_t slot = static_cast<size_t>(uniform_below(rng, size_));
-    read_item(slot, codes_out != nullptr ? codes_out + i * c : nullptr,
-              labels_out != nullptr ? labels_out + i : nullptr,
-              tasks_out != nullptr ? tasks_out + i : nullptr);
-  }
+  gather(
+      n, [&] { return static_cast<size_t>(uniform_below(rng, size_)); }, codes_out, labels_out,
+      tasks_out);
   return Status();
 }
 
@@ -507,29 +631,26 @@ Status CodeBuffer::sample_recall(const RecallDraw& draw, std::mt19937_64& rng, u
   }
   if (draw.n == 0) return Status();
 
-  const size_t c = static_cast<size_t>(config_.c);
-  auto emit = [&](size_t i, size_t slot) {
-    read_item(slot, codes_out != nullptr ? codes_out + i * c : nullptr,
-              labels_out != nullptr ? labels_out + i : nullptr,
-              tasks_out != nullptr ? tasks_out + i : nullptr);
-  };
   const size_t eligible_total = draw.sealed_only ? sealed_size_ : size_;
   if (eligible_total == 0) return Status();
   if (!by_class && !by_task) {
     if (eligible_total == size_) {
-      for (size_t i = 0; i < draw.n; ++i) emit(i, static_cast<size_t>(uniform_below(rng, size_)));
+      gather(
+          draw.n, [&] { return static_cast<size_t>(uniform_below(rng, size_)); }, codes_out,
+          labels_out, tasks_out);
       if (drawn != nullptr) *drawn = draw.n;
       return Status();
     }
     if (eligible_total * 2 >= size_) {
       // At least half the slots are sealed: by rejection, at most 2 tries per draw expected.
-      for (size_t i = 0; i < draw.n; ++i) {
+      auto sealed_slot = [&] {
         size_t slot = 0;
         do {
           slot = static_cast<size_t>(uniform_below(rng, size_));
         } while (!is_sealed(slot));
-        emit(i, slot);
-      }
+        return slot;
+      };
+      gather(draw.n, sealed_slot, codes_out, labels_out, tasks_out);
       if (drawn != nullptr) *drawn = draw.n;
       return Status();
     }
@@ -552,10 +673,11 @@ Status CodeBuffer::sample_recall(const RecallDraw& draw, std::mt19937_64& rng, u
   }
   if (groups.empty()) return Status();
   const AliasTable table(std::move(groups), group_weights);
-  for (size_t i = 0; i < draw.n; ++i) {
+  auto group_slot = [&] {
     const uint32_t g = table.draw(rng);
-    emit(i, lists[g][static_cast<size_t>(uniform_below(rng, eligible(g)))]);
-  }
+    return static_cast<size_t>(lists[g][static_cast<size_t>(uniform_below(rng, eligible(g)))]);
+  };
+  gather(draw.n, group_slot, codes_out, labels_out, tasks_out);
   if (drawn != nullptr) *drawn = draw.n;
   return Status();
 }

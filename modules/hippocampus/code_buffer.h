@@ -173,6 +173,18 @@ class CodeBuffer {
   Status check_item(const uint32_t* code, int label, int task) const;
   void offer(const uint32_t* code, int label, int task, bool* stored);
   void write_item(size_t slot, const uint32_t* code, int label, int task);
+  // Whether the code at `slot` can be read and written with whole 64-bit words (a little-endian
+  // host, values of at most 32 bits, and 8 bytes of storage past the code's last bit).
+  bool whole_word_code_access(size_t slot) const;
+  // Unpacks the c values of the code at `slot` into out: whole 64-bit loads where the storage
+  // allows, field by field otherwise (the same values either way).
+  void read_code(size_t slot, uint32_t* out) const;
+  // Writes n draws to rows 0..n-1 of the outputs (any may be null), the slot of each from
+  // next_slot() in order; slots are drawn a chunk ahead of the reads so that the reads of a
+  // large buffer can be prefetched. Defined in code_buffer.cc, used there only.
+  template <typename NextSlot>
+  void gather(size_t n, NextSlot&& next_slot, uint32_t* codes_out, int32_t* labels_out,
+              int32_t* tasks_out) const;
   int label_at(size_t slot) const;
   int task_at(size_t slot) const;
   void read_item(size_t slot, uint32_t* code_out, int32_t* label_out, int32_t* task_out) const;

@@ -5,16 +5,15 @@
 //   learner:     neocortex Learner::step, batch 128 without replay and 128 real + 128 replayed.
 //   dvae:        DiscreteVae::learn (c=100, l=2, mlp hidden 256) without and with decoder
 //                distillation on 128 stored codes, and recall (decode) of batches of 128 codes.
-//   code buffer: CodeBuffer inserts and uniform samples of (c=100, l=2) codes, reservoir, under
-//                the Split MNIST budget (156,800 bytes) and a budget of 1,000,000 codes.
+//   (the code buffer's own benchmark, torch-free, is bench_code_buffer)
 //   session:     Session::learn end to end (actors, envelopes, pipelining) on 2 tasks of Split
 //                MNIST, memory "none" and "dvae" (the second task replays).
 //
 // Batches come from MNIST (data/mnist) when it loads, random data otherwise (then the session
 // rows are skipped). One LibTorch thread unless --threads; --quick shortens every row for smoke
-// runs. Floor, learner and dvae rows report the best of 3 segments; code buffer and session rows
-// one timed pass. Prints figures only; asserts nothing about time (exit 1 only when something
-// fails). "vs floor" is items/s over the batch-128 floor's steps/s.
+// runs. Floor, learner and dvae rows report the best of 3 segments; session rows one timed pass.
+// Prints figures only; asserts nothing about time (exit 1 only when something fails). "vs floor" is
+// items/s over the batch-128 floor's steps/s.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
@@ -37,7 +36,6 @@
 #include "io/datasets/dataset.h"
 #include "io/datasets/scenario.h"
 #include "modules/association/discrete_vae.h"
-#include "modules/hippocampus/code_buffer.h"
 #include "modules/neocortex/learner.h"
 #include "modules/session/session.h"
 #include "runtime/system_info.h"
@@ -59,7 +57,6 @@ struct Options {
     return quick ? std::chrono::milliseconds(300) : std::chrono::milliseconds(3000);
   }
   int warmup() const { return quick ? 3 : 5; }
-  size_t buffer_ops() const { return quick ? 100000 : 1000000; }
   int session_iterations() const { return quick ? 20 : 200; }
 };
 
@@ -221,64 +218,6 @@ void bench_dvae(const Options& opt, const std::vector<Batch>& pool) {
   print_row("DiscreteVae::recall (decode), batches of 128 codes", "img", per_s * kBatch, false);
 }
 
-// 4. The code buffer: batched inserts (as the hippocampus actor makes them) and uniform samples.
-void bench_code_buffer(const Options& opt, size_t budget_bytes, const std::string& label) {
-  CodeBufferConfig config;
-  config.c = 100;
-  config.l = 2;
-  config.num_classes = kClasses;
-  config.num_tasks = 5;  // Split MNIST: 100 + 4 + 3 bits per item
-  config.budget_bytes = budget_bytes;
-  config.selector = Selector::reservoir;
-  config.seed = 1;
-  auto buffer = CodeBuffer::create(config);
-  if (!buffer.ok()) return fail("code buffer " + label, buffer.status());
-
-  // A pool of random codes, offered batch after batch.
-  constexpr size_t kPoolCodes = 8192;
-  const size_t c = static_cast<size_t>(config.c);
-  std::mt19937_64 rng(7);
-  std::vector<uint32_t> codes(kPoolCodes * c);
-  std::vector<int32_t> labels(kPoolCodes), tasks(kPoolCodes);
-  for (uint32_t& v : codes) v = static_cast<uint32_t>(rng() & 1u);
-  for (size_t i = 0; i < kPoolCodes; ++i) {
-    labels[i] = static_cast<int32_t>(rng() % kClasses);
-    tasks[i] = static_cast<int32_t>(rng() % 5);
-  }
-
-  const size_t total = opt.buffer_ops();
-  auto t0 = Clock::now();
-  for (size_t done = 0; done < total; done += kBatch) {
-    const size_t off = done % kPoolCodes;  // kPoolCodes is a multiple of kBatch
-    const size_t k = std::min<size_t>(kBatch, total - done);
-    if (Status s = buffer->insert_batch(codes.data() + off * c, labels.data() + off,
-                                        tasks.data() + off, k);
-        !s.ok()) {
-      return fail("code buffer insert " + label, s);
-    }
-  }
-  double per_s = static_cast<double>(total) / seconds_since(t0);
-  print_row(fmt::format("CodeBuffer insert, {} ({} stored)", label, buffer->size()), "code", per_s,
-            false);
-
-  std::vector<uint32_t> out(kBatch * c);
-  std::vector<int32_t> out_labels(kBatch), out_tasks(kBatch);
-  std::mt19937_64 sample_rng(11);
-  uint64_t checksum = 0;
-  t0 = Clock::now();
-  for (size_t done = 0; done < total; done += kBatch) {
-    if (Status s = buffer->sample_uniform(kBatch, sample_rng, out.data(), out_labels.data(),
-                                          out_tasks.data());
-        !s.ok()) {
-      return fail("code buffer sample " + label, s);
-    }
-    checksum += out[done % out.size()] + static_cast<uint64_t>(out_labels[0]);
-  }
-  per_s = static_cast<double>((total + kBatch - 1) / kBatch * kBatch) / seconds_since(t0);
-  print_row(fmt::format("CodeBuffer sample_uniform x128, {}", label), "code", per_s, false);
-  if (checksum == ~uint64_t{0}) std::puts("");  // keeps the reads observable
-}
-
 // 5. Session::learn end to end on 2 tasks of Split MNIST.
 void bench_session(const Options& opt, std::shared_ptr<const ImageDataset> ds,
                    const Scenario& scenario, const std::string& kind) {
@@ -341,12 +280,6 @@ int main(int argc, char** argv) {
             true);
   bench_learner(opt, pool);
   bench_dvae(opt, pool);
-
-  bench_code_buffer(opt, 156800, "156,800 B");
-  {
-    const size_t bits = 100 + bits_for_values(kClasses) + bits_for_values(5);
-    bench_code_buffer(opt, (size_t{1000000} * bits + 7) / 8, "1,000,000 codes");
-  }
 
   if (ds) {
     auto scenario = split_by_classes(*ds, {{0, 1}, {2, 3}});
