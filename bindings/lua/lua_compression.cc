@@ -1,8 +1,11 @@
 #include "bindings/lua/lua_compression.h"
 
+#include <fmt/format.h>
+
 #include <cstdint>
 
 #include "bindings/lua/lua_data.h"
+#include "bindings/lua/lua_progress.h"
 #include "bindings/lua/lua_table.h"
 #include "modules/association/compression_probe.h"
 #include "runtime/lua_engine.h"
@@ -20,9 +23,10 @@ int l_compression(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     const char* what = "compression";
     luaL_checktype(L, 1, LUA_TTABLE);
-    check_keys(L, 1, what,
-               {"dataset", "latent", "c", "l", "h", "arch", "hidden", "kl_weight", "epochs",
-                "steps", "batch", "lr", "seed", "train_examples", "test_examples", "threads"});
+    check_keys(
+        L, 1, what,
+        {"dataset", "latent", "c", "l", "h", "arch", "hidden", "kl_weight", "epochs", "steps",
+         "batch", "lr", "seed", "train_examples", "test_examples", "threads", "label", "progress"});
     if (lua_getfield(L, 1, "dataset") == LUA_TNIL) {
       return luaL_error(L, "compression.dataset is required (engram.dataset(\"mnist\"))");
     }
@@ -44,8 +48,31 @@ int l_compression(lua_State* L) {
     c.train_examples = opt_int<int64_t>(L, 1, what, "train_examples", 0, 0);
     c.test_examples = opt_int<int64_t>(L, 1, what, "test_examples", 0, 0);
     c.threads = int_field(L, what, "threads", c.threads);
-    auto r = measure_compression(*ds, c);
+    // One bar over the training steps, labelled by the point of the sweep it measures.
+    const std::string label =
+        opt_string(L, 1, what, "label",
+                   c.latent == "continuous" ? fmt::format("sweep h={}", c.h)
+                                            : fmt::format("sweep c={} l={}", c.c, c.l));
+    const bool show = opt_boolean(L, 1, what, "progress", true);
+    Progress bar(label, 0);
+    bool started = false;
+    TrainingProgressFn on_step;
+    if (show) {
+      on_step = [&](const TrainingTick& t) {
+        if (!started) {
+          bar.set_total(t.steps);
+          started = true;
+        }
+        if (t.step < t.steps) {
+          bar.update(t.step, fmt::format("epoch {}/{} loss {:.4f}", t.epoch, t.epochs, t.loss));
+        }
+      };
+    }
+    auto r = measure_compression(*ds, c, on_step);
     if (!r.ok()) return raise(L, r.status());
+    if (started) {
+      complete(bar, r->steps, fmt::format("loss {:.4f}, test L1 {:.4f}", r->final_loss, r->l1));
+    }
     lua_createtable(L, 0, 16);
     lua_pushstring(L, r->latent.c_str());
     lua_setfield(L, -2, "latent");

@@ -1,8 +1,11 @@
 #include "bindings/lua/lua_distillation.h"
 
-#include <cstdio>
+#include <fmt/format.h>
+
+#include <cmath>
 
 #include "bindings/lua/lua_data.h"
+#include "bindings/lua/lua_progress.h"
 #include "bindings/lua/lua_table.h"
 #include "bindings/lua/lua_userdata.h"
 #include "modules/distill/distiller.h"
@@ -28,7 +31,8 @@ int l_teacher(lua_State* L) {
     const char* what = "teacher";
     luaL_checktype(L, 1, LUA_TTABLE);
     check_keys(L, 1, what,
-               {"dataset", "net", "hidden", "epochs", "batch", "lr", "lr_decay", "seed", "cache"});
+               {"dataset", "net", "hidden", "epochs", "batch", "lr", "lr_decay", "seed", "cache",
+                "progress"});
     auto ds = dataset_field(L, what);
     TeacherOptions o;
     o.net.net = opt_string(L, 1, what, "net", "cnn");
@@ -39,10 +43,13 @@ int l_teacher(lua_State* L) {
     o.lr_decay = opt_number(L, 1, what, "lr_decay", o.lr_decay);
     o.seed = opt_int<uint64_t>(L, 1, what, "seed", 1);
     o.cache = opt_string(L, 1, what, "cache", "");
-    auto t = train_teacher(*ds, o, [](int epoch, double acc) {
-      std::printf("  teacher epoch %d: test accuracy %.4f\n", epoch, acc);
-      std::fflush(stdout);
-    });
+    const bool show = opt_boolean(L, 1, what, "progress", true);
+    // A bar per epoch ("teacher epoch 3/8"), ended with the epoch's test accuracy.
+    EpochBars bars("teacher", show);
+    auto on_epoch = [&bars](int, double accuracy) {
+      bars.finish_epoch(fmt::format("test accuracy {:.4f}", accuracy));
+    };
+    auto t = train_teacher(*ds, o, on_epoch, bars.callback());
     if (!t.ok()) return raise(L, t.status());
     push_shared(L, std::make_shared<Teacher>(std::move(*t)), kTeacherMeta);
     return 1;
@@ -72,9 +79,9 @@ int l_recollections(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     const char* what = "recollections";
     luaL_checktype(L, 1, LUA_TTABLE);
-    check_keys(
-        L, 1, what,
-        {"dataset", "c", "l", "arch", "hidden", "tau", "epochs", "batch", "seed", "lr", "cache"});
+    check_keys(L, 1, what,
+               {"dataset", "c", "l", "arch", "hidden", "tau", "epochs", "batch", "seed", "lr",
+                "cache", "progress"});
     auto ds = dataset_field(L, what);
     RecollectionStoreOptions o;
     o.dvae.hidden = {512};
@@ -89,7 +96,12 @@ int l_recollections(lua_State* L) {
     o.epochs = opt_int<int>(L, 1, what, "epochs", o.epochs, 0, 1000);
     o.batch = opt_int<int>(L, 1, what, "batch", o.batch, 1, 1 << 16);
     o.cache = opt_string(L, 1, what, "cache", "");
-    auto store = RecollectionStore::build(*ds, o);
+    const bool show = opt_boolean(L, 1, what, "progress", true);
+    // A bar per epoch of the VAE's training ("memory c=168 l=2 epoch 3/30").
+    auto store = [&] {
+      EpochBars bars(fmt::format("memory c={} l={}", o.dvae.c, o.dvae.l), show);
+      return RecollectionStore::build(*ds, o, bars.callback());
+    }();
     if (!store.ok()) return raise(L, store.status());
     push_shared(L, std::shared_ptr<RecollectionStore>(std::move(*store)), kMemoryMeta);
     return 1;
@@ -121,7 +133,8 @@ int l_distill(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     check_keys(L, 1, what,
                {"dataset", "teacher", "memory", "student", "hidden", "source", "curriculum", "k",
-                "n", "similarity", "msss_gamma", "batch", "lr", "seed", "episodes", "checkpoints"});
+                "n", "similarity", "msss_gamma", "batch", "lr", "seed", "episodes", "checkpoints",
+                "label", "progress"});
     auto ds = dataset_field(L, what);
     lua_getfield(L, 1, "teacher");
     std::shared_ptr<Teacher> teacher = check_shared<Teacher>(L, -1, kTeacherMeta);
@@ -146,8 +159,31 @@ int l_distill(lua_State* L) {
     o.episodes = opt_int<int64_t>(L, 1, what, "episodes", o.episodes, 0);
     std::vector<int> cps = opt_int_list(L, 1, what, "checkpoints", {100, 1000, 10000});
     o.checkpoints.assign(cps.begin(), cps.end());
-    auto r = distill(*ds, *teacher->learner, memory.get(), o);
+    std::string label = "distill " + o.source;
+    if (o.curriculum != "random") label += " " + o.curriculum;
+    label = opt_string(L, 1, what, "label", label);
+    const bool show = opt_boolean(L, 1, what, "progress", true) && o.episodes > 0;
+    // One bar over the episodes, with the student's loss and its last checkpoint accuracy.
+    Progress bar(label, o.episodes);
+    auto extra = [](double loss, const DistillResult& so_far) {
+      std::string text = fmt::format("loss {:.4f}", loss);
+      if (!so_far.accuracy.empty()) {
+        text +=
+            fmt::format(", accuracy {:.4f} at {}", so_far.accuracy.back(), so_far.episodes.back());
+      }
+      return text;
+    };
+    double last_loss = NAN;
+    DistillProgressFn on_episode;
+    if (show) {
+      on_episode = [&](int64_t episode, double loss, const DistillResult& so_far) {
+        last_loss = loss;
+        if (episode < o.episodes) bar.update(episode, extra(loss, so_far));
+      };
+    }
+    auto r = distill(*ds, *teacher->learner, memory.get(), o, on_episode);
     if (!r.ok()) return raise(L, r.status());
+    if (show) complete(bar, o.episodes, extra(last_loss, *r));
     lua_createtable(L, 0, 8);
     lua_createtable(L, static_cast<int>(r->episodes.size()), 0);
     for (size_t i = 0; i < r->episodes.size(); ++i) {

@@ -1,8 +1,13 @@
 #include "bindings/lua/lua_lifelong.h"
 
+#include <fmt/format.h>
+
+#include <cmath>
 #include <cstdint>
+#include <memory>
 
 #include "bindings/lua/lua_data.h"
+#include "bindings/lua/lua_progress.h"
 #include "bindings/lua/lua_table.h"
 #include "modules/lifelong/lifelong_protocol.h"
 #include "runtime/lua_engine.h"
@@ -67,7 +72,8 @@ int l_lifelong_vae(lua_State* L) {
                 "validation",
                 "test_examples",
                 "grid",
-                "grid_samples"});
+                "grid_samples",
+                "progress"});
     if (lua_getfield(L, 1, "dataset") == LUA_TNIL) {
       return luaL_error(L, "lifelong_vae.dataset is required (engram.dataset(\"fashion-mnist\"))");
     }
@@ -102,7 +108,39 @@ int l_lifelong_vae(lua_State* L) {
     c.test_examples = opt_int<int64_t>(L, 1, what, "test_examples", c.test_examples);
     c.grid_path = opt_string(L, 1, what, "grid", c.grid_path);
     c.grid_samples = opt_int<int>(L, 1, what, "grid_samples", c.grid_samples);
-    auto r = run_lifelong_protocol(*ds, c);
+    const bool show = opt_boolean(L, 1, what, "progress", true);
+    // A bar per interval ("lifelong 4/10", or "lifelong batch" for the upper bound) over its
+    // max_steps, ended at the step where early stopping ended it, with the -ELBO measured then.
+    std::unique_ptr<Progress> bar;
+    int64_t steps_done = 0;
+    LifelongStepFn on_step;
+    LifelongProgressFn on_interval;
+    if (show) {
+      const size_t intervals = c.distributions.size();
+      on_step = [&](int interval, int64_t step, double best) {
+        if (!bar) {
+          const std::string label = c.batch_mode
+                                        ? std::string("lifelong batch")
+                                        : fmt::format("lifelong {}/{}", interval + 1, intervals);
+          bar = std::make_unique<Progress>(label, c.max_steps);
+        }
+        steps_done = step;
+        if (step < c.max_steps) {
+          bar->update(step, std::isfinite(best) ? fmt::format("validation -ELBO {:.2f}", best)
+                                                : std::string());
+        }
+      };
+      on_interval = [&](int, const LifelongProtocolResult& so_far) {
+        if (!bar) return;
+        bar->set_total(steps_done);
+        complete(*bar, steps_done,
+                 fmt::format("test -ELBO {:.2f} over {} distribution(s)", so_far.elbo.back(),
+                             c.batch_mode ? intervals : so_far.elbo.size()));
+        bar.reset();
+      };
+    }
+    auto r = run_lifelong_protocol(*ds, c, on_interval, on_step);
+    bar.reset();
     if (!r.ok()) return raise(L, r.status());
     lua_createtable(L, 0, 10);
     push_number_list(L, r->elbo);

@@ -1,11 +1,14 @@
 #include "bindings/lua/lua_stream.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstdio>
 #include <optional>
 #include <utility>
 
 #include "bindings/lua/lua_events.h"
+#include "bindings/lua/lua_progress.h"
 #include "bindings/lua/lua_replay.h"
 #include "bindings/lua/lua_table.h"
 #include "bindings/lua/lua_userdata.h"
@@ -105,7 +108,8 @@ int l_close(lua_State* L) {
 
 }  // namespace
 
-// rt:learn_stream(stream, {batches, batch, replay, timeout, on, every, quiet}) -> {batches,
+// rt:learn_stream(stream, {batches, batch, replay, timeout, on, every, quiet, label, progress})
+// -> {batches,
 // frames, skipped, given_back, skipped_steps, seconds, loss_real, recalled, events, stopped}.
 // `replay` is a number of recollections per batch (default 32) or a table of replay options
 // (lua_replay.h). Frames become batches of `batch` frames of one task (a task change ends the
@@ -114,7 +118,9 @@ int l_close(lua_State* L) {
 // (lua_events.h: resumed every `every` frames learned, after `quiet` seconds without a frame,
 // on a new class or task, and at the end). Nothing taken from the stream is lost: frames left
 // when the call ends, or when the handler fails, stay queued for the next call
-// (modules/session/stream_learning.h).
+// (modules/session/stream_learning.h). A progress bar ("stream", or `label`) counts the batches
+// learned out of `batches` unless progress = false; when the call ends early (timeout, stop) its
+// last line reports the batches learned as the whole.
 int learn_stream(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     // Copies: a handler may close the runtime or the stream while the call uses them.
@@ -123,9 +129,12 @@ int learn_stream(lua_State* L) {
     const char* what = "learn_stream options";
     StreamLearnOptions o;
     double timeout = 10, quiet = 0;
-    bool has_handler = false;
+    bool has_handler = false, show = true;
+    std::string label = "stream";
     if (!lua_isnoneornil(L, 3)) {
-      check_keys(L, 3, what, {"batches", "batch", "replay", "timeout", "on", "every", "quiet"});
+      check_keys(
+          L, 3, what,
+          {"batches", "batch", "replay", "timeout", "on", "every", "quiet", "label", "progress"});
       o.batches = opt_integer(L, 3, what, "batches", o.batches, 1, 1LL << 40);
       o.batch = static_cast<int>(opt_integer(L, 3, what, "batch", o.batch, 1, 1 << 16));
       if (lua_getfield(L, 3, "replay") != LUA_TNIL) {
@@ -135,6 +144,8 @@ int learn_stream(lua_State* L) {
       timeout = opt_number(L, 3, what, "timeout", timeout);
       o.every_examples = opt_int<int64_t>(L, 3, what, "every", 0, 0, 1LL << 40);
       quiet = opt_number(L, 3, what, "quiet", quiet);
+      label = opt_string(L, 3, what, "label", label);
+      show = opt_boolean(L, 3, what, "progress", show);
       has_handler = check_event_handler(L, 3, what);
     }
     if (!(timeout >= 0 && timeout <= 1e6)) {
@@ -156,11 +167,24 @@ int learn_stream(lua_State* L) {
     }
     o.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
     o.quiet = std::chrono::milliseconds(static_cast<int64_t>(quiet * 1000));
+    Progress bar(label, o.batches);
+    auto extra = [](const StreamLearnResult& so_far) {
+      return fmt::format("{} frames, loss {:.4f}", so_far.frames, so_far.loss_real);
+    };
+    if (show) {
+      o.on_batch = [&](const StreamLearnResult& so_far) {
+        if (so_far.batches < o.batches) bar.update(so_far.batches, extra(so_far));
+      };
+    }
     const StreamLearnResult r = call_with_event_handler<StreamLearnResult>(
         L, 3, has_handler, *rt, [&](LearningEventHook hook) {
           o.on_event = std::move(hook);
           return learn_from_stream(*rt, *stream, o);
         });
+    if (show) {
+      if (r.batches > 0) bar.set_total(r.batches);
+      complete(bar, r.batches, r.batches > 0 ? extra(r) : std::string("no frame learned"));
+    }
     lua_createtable(L, 0, 10);
     set_int(L, "batches", r.batches);
     set_int(L, "frames", r.frames);

@@ -120,7 +120,8 @@ class ThreadScope {
   int previous_;
 };
 
-Expected<CompressionResult> run(const ImageDataset& ds, const CompressionProbeConfig& cfg) {
+Expected<CompressionResult> run(const ImageDataset& ds, const CompressionProbeConfig& cfg,
+                                const TrainingProgressFn& progress) {
   auto built = build_model(ds, cfg);
   if (!built.ok()) return built.status();
   Model& model = *built;
@@ -151,6 +152,10 @@ Expected<CompressionResult> run(const ImageDataset& ds, const CompressionProbeCo
   std::mt19937_64 rng(cfg.seed);
   double loss_sum = 0;
   int64_t loss_count = 0;
+  TrainingTick tick;
+  tick.batches = per_epoch;
+  tick.steps = total;
+  tick.epochs = static_cast<int>((total + per_epoch - 1) / per_epoch);
   const auto started = std::chrono::steady_clock::now();
   for (int64_t step = 0; step < total; ++step) {
     const int64_t in_epoch = step % per_epoch;
@@ -161,6 +166,13 @@ Expected<CompressionResult> run(const ImageDataset& ds, const CompressionProbeCo
     if (step >= total - per_epoch) {
       loss_sum += loss;
       ++loss_count;
+    }
+    if (progress) {
+      tick.epoch = static_cast<int>(step / per_epoch) + 1;
+      tick.batch = in_epoch + 1;
+      tick.step = step + 1;
+      tick.loss = loss;
+      progress(tick);
     }
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -207,11 +219,12 @@ Status validate(const CompressionProbeConfig& c, const ImageDataset& ds) {
 }
 
 Expected<CompressionResult> measure_compression(const ImageDataset& ds,
-                                                const CompressionProbeConfig& config) {
+                                                const CompressionProbeConfig& config,
+                                                const TrainingProgressFn& progress) {
   if (Status s = validate(config, ds); !s.ok()) return s;
   ThreadScope threads(config.threads);
   try {
-    return run(ds, config);
+    return run(ds, config, progress);
   } catch (const std::exception& e) {
     return Status(ErrorCode::internal, std::string("compression: torch: ") + e.what());
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/datasets/dataset.h"
+#include "modules/common/training_progress.h"
 #include "runtime/status.h"
 
 namespace engram {
@@ -57,9 +58,11 @@ struct CompressionResult {
 // Discrete codes are hard: encode() takes the most likely value of each variable, recall()
 // decodes them. Continuous codes are the posterior means. Blocks for the whole training run.
 // Errors: invalid configuration (validate), or an exception from torch as internal. Not
-// thread-safe when config.threads != 0 (torch's thread count is process state).
+// thread-safe when config.threads != 0 (torch's thread count is process state). progress, when
+// set, is called after every training minibatch (with `steps`, the last epoch may be partial).
 Expected<CompressionResult> measure_compression(const ImageDataset& ds,
-                                                const CompressionProbeConfig& config);
+                                                const CompressionProbeConfig& config,
+                                                const TrainingProgressFn& progress = nullptr);
 
 // Bits of one code: c * ceil(log2 l) for "discrete", 32 * h for "continuous" (0 if unknown).
 int64_t code_bits(const CompressionProbeConfig& config);

@@ -82,7 +82,8 @@ at::Tensor per_example_loss(const at::Tensor& logits, const at::Tensor& target) 
 }  // namespace
 
 Expected<DistillResult> distill(const ImageDataset& ds, Learner& teacher,
-                                const RecollectionStore* store, const DistillOptions& o) {
+                                const RecollectionStore* store, const DistillOptions& o,
+                                const DistillProgressFn& progress) {
   if (Status s = check(o, store); !s.ok()) return s;
   ClassifierConfig sc = o.student;
   sc.rows = static_cast<int>(ds.rows);
@@ -180,6 +181,7 @@ Expected<DistillResult> distill(const ImageDataset& ds, Learner& teacher,
       result.eval_seconds += std::chrono::duration<double>(Clock::now() - eval_start).count();
       ++next_checkpoint;
     }
+    if (progress) progress(episode, loss.item<double>(), result);
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const auto pixels = static_cast<double>(ds.pixels_per_image());

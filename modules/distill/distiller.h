@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -62,9 +63,16 @@ struct DistillResult {
   int64_t skipped_steps = 0;  // student steps not applied: loss or gradients not finite
 };
 
+// After each episode: its number (1-based), the student's loss on it (per example), and the
+// result so far (checkpoints reached, examples drawn). Called on the training thread.
+using DistillProgressFn =
+    std::function<void(int64_t episode, double loss, const DistillResult& so_far)>;
+
 // Runs one distillation. `store` is required for sources "buffer" and "codes" (null
-// otherwise). The teacher is only read. Errors: invalid_argument naming the option.
+// otherwise). The teacher is only read. progress, when set, is called after every episode.
+// Errors: invalid_argument naming the option.
 Expected<DistillResult> distill(const ImageDataset& ds, Learner& teacher,
-                                const RecollectionStore* store, const DistillOptions& options);
+                                const RecollectionStore* store, const DistillOptions& options,
+                                const DistillProgressFn& progress = nullptr);
 
 }  // namespace engram

@@ -21,7 +21,7 @@ RecollectionStore::RecollectionStore(std::unique_ptr<Impl> impl) : impl_(std::mo
 RecollectionStore::~RecollectionStore() = default;
 
 Expected<std::unique_ptr<RecollectionStore>> RecollectionStore::build(
-    const ImageDataset& ds, const RecollectionStoreOptions& o) {
+    const ImageDataset& ds, const RecollectionStoreOptions& o, const TrainingProgressFn& progress) {
   if (o.epochs < 0 || o.batch < 1) {
     return Status(ErrorCode::invalid_argument, "recollections: epochs >= 0 and batch >= 1");
   }
@@ -43,13 +43,23 @@ Expected<std::unique_ptr<RecollectionStore>> RecollectionStore::build(
   } else {
     std::mt19937_64 rng(vc.seed * 7919 + 3);
     std::vector<int64_t> order = all_indices(ds.train_size());
+    TrainingTick tick;
+    tick.epochs = o.epochs;
+    tick.batches = static_cast<int64_t>(order.size()) / o.batch;
+    tick.steps = tick.batches * o.epochs;
     for (int epoch = 0; epoch < o.epochs; ++epoch) {
       std::shuffle(order.begin(), order.end(), rng);
+      tick.epoch = epoch + 1;
+      tick.batch = 0;
       for (size_t b = 0; b + static_cast<size_t>(o.batch) <= order.size(); b += o.batch) {
         std::vector<int64_t> idx(order.begin() + static_cast<int64_t>(b),
                                  order.begin() + static_cast<int64_t>(b) + o.batch);
         AssociationStats s;
         impl->vae->learn(dataset_images(ds, true, idx), {}, {}, &s);
+        ++tick.batch;
+        ++tick.step;
+        tick.loss = s.reconstruction;
+        if (progress) progress(tick);
       }
     }
     if (!o.cache.empty()) {

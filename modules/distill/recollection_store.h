@@ -12,6 +12,7 @@
 
 #include "io/datasets/dataset.h"
 #include "modules/association/discrete_vae.h"
+#include "modules/common/training_progress.h"
 #include "runtime/status.h"
 
 namespace engram {
@@ -41,10 +42,13 @@ struct RecollectionStoreStats {
 class RecollectionStore {
  public:
   // Trains the VAE on ds's training split (deterministic from dvae.seed) or loads it from
-  // o.cache, freezes its decoder, and encodes every training image. Errors: bad options, a
-  // cache file that does not hold such a VAE, io errors.
-  static Expected<std::unique_ptr<RecollectionStore>> build(const ImageDataset& ds,
-                                                            const RecollectionStoreOptions& o);
+  // o.cache, freezes its decoder, and encodes every training image. progress, when set, is
+  // called after every training minibatch (loss: reconstruction per example; never called when
+  // the VAE comes from the cache). Errors: bad options, a cache file that does not hold such a
+  // VAE, io errors.
+  static Expected<std::unique_ptr<RecollectionStore>> build(
+      const ImageDataset& ds, const RecollectionStoreOptions& o,
+      const TrainingProgressFn& progress = nullptr);
   ~RecollectionStore();
 
   // n stored codes drawn uniformly (buffer sampling), int64 [n, c].

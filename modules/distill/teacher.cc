@@ -29,7 +29,8 @@ double test_accuracy(Learner& learner, const ImageDataset& ds) {
 }
 
 Expected<Teacher> train_teacher(const ImageDataset& ds, const TeacherOptions& o,
-                                const std::function<void(int, double)>& progress) {
+                                const std::function<void(int, double)>& progress,
+                                const TrainingProgressFn& batch_progress) {
   if (o.epochs < 0 || o.batch < 1 || !(o.lr_decay > 0 && o.lr_decay <= 1)) {
     return Status(ErrorCode::invalid_argument,
                   "teacher: epochs >= 0, batch >= 1 and lr_decay in (0, 1] required");
@@ -59,13 +60,23 @@ Expected<Teacher> train_teacher(const ImageDataset& ds, const TeacherOptions& o,
   std::mt19937_64 rng(o.seed);
   std::vector<int64_t> order = all_indices(ds.train_size());
   const at::Tensor active = at::ones({ds.num_classes}, at::kBool);
+  TrainingTick tick;
+  tick.epochs = o.epochs;
+  tick.batches = static_cast<int64_t>(order.size()) / o.batch;
+  tick.steps = tick.batches * o.epochs;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     std::shuffle(order.begin(), order.end(), rng);
+    tick.epoch = epoch;
+    tick.batch = 0;
     for (size_t b = 0; b + static_cast<size_t>(o.batch) <= order.size(); b += o.batch) {
       std::vector<int64_t> idx(order.begin() + static_cast<int64_t>(b),
                                order.begin() + static_cast<int64_t>(b) + o.batch);
-      t.learner->step(dataset_images(ds, true, idx), dataset_labels(ds, true, idx), {}, {}, active,
-                      0.0);
+      const StepStats s = t.learner->step(dataset_images(ds, true, idx),
+                                          dataset_labels(ds, true, idx), {}, {}, active, 0.0);
+      ++tick.batch;
+      ++tick.step;
+      tick.loss = s.loss_real;
+      if (batch_progress) batch_progress(tick);
     }
     if (progress) progress(epoch, test_accuracy(*t.learner, ds));
     t.learner->set_learning_rate(o.lr * std::pow(o.lr_decay, epoch));

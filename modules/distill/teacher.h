@@ -7,6 +7,7 @@
 #include <string>
 
 #include "io/datasets/dataset.h"
+#include "modules/common/training_progress.h"
 #include "modules/neocortex/learner.h"
 #include "runtime/status.h"
 
@@ -36,8 +37,11 @@ double test_accuracy(Learner& learner, const ImageDataset& ds);
 
 // Trains (or loads, see cache) the teacher on ds's training split: `epochs` passes in shuffled
 // minibatches with Adam, deterministic from seed. progress(epoch, accuracy) after each epoch
-// when set. Errors: bad options, a cache file that does not hold such a teacher, io errors.
+// and batch_progress after each minibatch, when set (neither is called when the teacher comes
+// from the cache). Errors: bad options, a cache file that does not hold such a teacher, io
+// errors.
 Expected<Teacher> train_teacher(const ImageDataset& ds, const TeacherOptions& options,
-                                const std::function<void(int, double)>& progress = nullptr);
+                                const std::function<void(int, double)>& progress = nullptr,
+                                const TrainingProgressFn& batch_progress = nullptr);
 
 }  // namespace engram

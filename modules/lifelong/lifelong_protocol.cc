@@ -83,9 +83,11 @@ class RowStream {
 };
 
 // Learns one interval until validation -ELBO stops improving for `patience` steps (or
-// max_steps). Returns the steps taken; adds the real examples used to *real.
+// max_steps). Returns the steps taken; adds the real examples used to *real. Calls on_step
+// (interval, step, best) after each step when set.
 int64_t learn_interval(LifelongVae& vae, RowStream& data, const at::Tensor& validation,
-                       const LifelongProtocolConfig& c, int64_t* real) {
+                       const LifelongProtocolConfig& c, int64_t* real, int interval,
+                       const LifelongStepFn& on_step) {
   double best = std::numeric_limits<double>::infinity();
   int64_t best_step = 0, step = 0;
   while (step < c.max_steps) {
@@ -93,16 +95,19 @@ int64_t learn_interval(LifelongVae& vae, RowStream& data, const at::Tensor& vali
     vae.learn(data.next(c.batch - synthetic), synthetic);
     *real += c.batch - synthetic;
     ++step;
-    if (step % c.eval_every != 0) continue;
+    if (step % c.eval_every != 0) {
+      if (on_step) on_step(interval, step, best);
+      continue;
+    }
     // The same noise at every measurement: differences come from the weights alone.
     const double loss =
         vae.negative_elbo(validation, false, c.vae.seed * 7 + 3).mean().item<double>();
     if (loss < best) {
       best = loss;
       best_step = step;
-    } else if (step - best_step >= c.patience) {
-      break;
     }
+    if (on_step) on_step(interval, step, best);
+    if (step - best_step >= c.patience) break;
   }
   return step;
 }
@@ -166,7 +171,8 @@ Status validate(const LifelongProtocolConfig& c, const ImageDataset& ds) {
 
 Expected<LifelongProtocolResult> run_lifelong_protocol(const ImageDataset& ds,
                                                        const LifelongProtocolConfig& c,
-                                                       const LifelongProgressFn& progress) {
+                                                       const LifelongProgressFn& progress,
+                                                       const LifelongStepFn& on_step) {
   if (Status s = validate(c, ds); !s.ok()) return s;
   const auto started = std::chrono::steady_clock::now();
   const std::vector<Distribution> data = load_distributions(ds, c);
@@ -190,7 +196,7 @@ Expected<LifelongProtocolResult> run_lifelong_protocol(const ImageDataset& ds,
     RowStream stream(at::cat(train), vc.seed * 31 + 5);
     const auto t0 = std::chrono::steady_clock::now();
     int64_t real = 0;
-    r.steps.push_back(learn_interval(vae, stream, at::cat(validation), c, &real));
+    r.steps.push_back(learn_interval(vae, stream, at::cat(validation), c, &real, 0, on_step));
     r.real_examples.push_back(real);
     r.interval_seconds.push_back(seconds_since(t0));
     std::vector<double> all;
@@ -221,7 +227,8 @@ Expected<LifelongProtocolResult> run_lifelong_protocol(const ImageDataset& ds,
       }
       RowStream stream(data[i].train, vc.seed * 31 + 5 + i);
       int64_t real = 0;
-      r.steps.push_back(learn_interval(vae, stream, validation, c, &real));
+      r.steps.push_back(
+          learn_interval(vae, stream, validation, c, &real, static_cast<int>(i), on_step));
       r.real_examples.push_back(real);
       r.interval_seconds.push_back(seconds_since(t0));
       std::vector<double> row;

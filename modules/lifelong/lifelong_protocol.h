@@ -54,12 +54,18 @@ struct LifelongProtocolResult {
 
 // Progress: after each interval, its index and the result so far.
 using LifelongProgressFn = std::function<void(int interval, const LifelongProtocolResult&)>;
+// Finer progress: after each learning step of an interval (interval 0-based, step 1-based, at
+// most max_steps; batch mode has one interval), with the best validation -ELBO measured so far
+// in the interval (infinity before the first measurement).
+using LifelongStepFn = std::function<void(int interval, int64_t step, double best_validation)>;
 
 // Runs the protocol on `dataset` (images scaled to [0, 1]; evaluation with the exact sum over
 // z_d, see LifelongVae::negative_elbo). Deterministic for a seed (config.vae.seed). Errors:
-// invalid config, an unavailable device, a grid that cannot be written.
+// invalid config, an unavailable device, a grid that cannot be written. progress and step, when
+// set, are called on the calling thread as described above.
 Expected<LifelongProtocolResult> run_lifelong_protocol(const ImageDataset& dataset,
                                                        const LifelongProtocolConfig& config,
-                                                       const LifelongProgressFn& progress = {});
+                                                       const LifelongProgressFn& progress = {},
+                                                       const LifelongStepFn& step = {});
 
 }  // namespace engram

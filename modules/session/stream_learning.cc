@@ -116,6 +116,7 @@ Expected<StreamLearnResult> learn_from_stream(Session& session, SensorBridge& st
     const int64_t before = result.frames;
     result.frames += n;
     ++result.batches;
+    if (o.on_batch) o.on_batch(result);
     if (new_task) {
       if (Status s = deliver(LearningEventKind::new_task, pending_task, -1); !s.ok()) return s;
     }

@@ -34,6 +34,8 @@ inline ReplayOptions replay_per_batch(int n) {
   return r;
 }
 
+struct StreamLearnResult;
+
 struct StreamLearnOptions {
   int64_t batches = 100;  // batches to learn in this call, >= 1
   int batch = 32;         // frames per batch, >= 1
@@ -54,6 +56,10 @@ struct StreamLearnOptions {
   // (ascending class ids), then examples. Nothing after a reply with stop = true except
   // phase_end, which always comes last unless the call failed.
   LearningEventHook on_event;
+
+  // Progress (no effect on learning): called after every batch learned with the figures so far
+  // (batches, frames, loss_real of that batch, ...). Must not throw.
+  std::function<void(const StreamLearnResult&)> on_batch;
 };
 
 struct StreamLearnResult {
