@@ -36,6 +36,10 @@ engram_test(NAME test_stream_events SOURCES integration/test_stream_events.cc in
 engram_test(NAME test_cli SOURCES integration/test_cli.cc LABELS integration TIMEOUT 120)
 target_compile_definitions(test_cli PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
 add_dependencies(test_cli engram)
+# --log-level (which lines show, bad levels) and --quiet (no progress lines) of `engram`.
+engram_test(NAME test_cli_log SOURCES integration/test_cli_log.cc LABELS integration TIMEOUT 120)
+target_compile_definitions(test_cli_log PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
+add_dependencies(test_cli_log engram)
 engram_test(NAME test_cli_settings SOURCES integration/test_cli_settings.cc LABELS integration TIMEOUT 120)
 target_compile_definitions(test_cli_settings PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
 add_dependencies(test_cli_settings engram)

@@ -14,7 +14,9 @@
 #include "bindings/cli/report.h"
 #include "bindings/lua/engram_module.h"
 #include "bindings/lua/lua_reports.h"
+#include "io/reports/progress.h"
 #include "io/sensors/curve_auth.h"
+#include "runtime/log.h"
 #include "runtime/lua_engine.h"
 #include "runtime/system_info.h"
 #include "runtime/version.h"
@@ -84,7 +86,7 @@ engram::Status write_reports(engram::LuaEngine& engine) {
 int run_script(const std::string& script, const std::vector<std::string>& sets,
                const std::vector<std::string>& args, const std::string& resume,
                uint64_t max_instructions, size_t max_memory_mb, bool report) {
-  std::cerr << "engram " << ENGRAM_VERSION << " | " << environment_line() << "\n";
+  engram::log_info("engram", std::string("engram ") + ENGRAM_VERSION + " | " + environment_line());
   engram::LuaLimits limits;
   limits.max_instructions = max_instructions;
   limits.max_memory_bytes = max_memory_mb << 20;
@@ -92,18 +94,18 @@ int run_script(const std::string& script, const std::vector<std::string>& sets,
   for (const engram::Status& s : {engram::install_engram_module(engine), set_resume(engine, resume),
                                   engine.set_config(sets), engine.set_script_args(script, args)}) {
     if (!s.ok()) {
-      std::cerr << "engram: " << s.message() << "\n";
+      engram::log_user(engram::LogLevel::error, s.message());
       return s.code() == engram::ErrorCode::invalid_argument ? kExitUsage : kExitRuntimeError;
     }
   }
   engram::Status status = engine.run_file(script);
   if (!status.ok()) {
-    std::cerr << "engram: " << status.message() << "\n";
+    engram::log_user(engram::LogLevel::error, status.message());
     return status.code() == engram::ErrorCode::not_found ? kExitUsage : kExitRuntimeError;
   }
   if (report) {
     if (engram::Status s = write_reports(engine); !s.ok()) {
-      std::cerr << "engram: " << s.message() << "\n";
+      engram::log_user(engram::LogLevel::error, s.message());
       return kExitRuntimeError;
     }
   }
@@ -118,6 +120,22 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   bool version = false;
   app.add_flag("--version", version, "print the version, the BLAS and threads in use, and exit");
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level,
+                 "least severe log messages shown on stderr: trace, debug, info, warn, error or "
+                 "off (log lines carry time, level and source: an actor, a module, lua)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            auto level = engram::parse_log_level(text);
+            return level.ok() ? "" : level.status().message();
+          },
+          "LEVEL"))
+      ->capture_default_str();
+  bool quiet = false;
+  app.add_flag("--quiet", quiet,
+               "no progress bars or progress lines (the log and the scripts' output remain)");
+  // --log-level and --quiet may also come after the subcommand.
+  app.fallthrough();
 
   CLI::App* run = app.add_subcommand("run", "run a Lua curriculum script");
   std::string script;
@@ -173,6 +191,8 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
+  (void)engram::set_log_level(log_level);  // validated by the option's check
+  engram::set_progress_quiet(quiet);
   if (version) {
     std::cout << "engram " << ENGRAM_VERSION << "\n" << environment_line() << "\n";
     return kExitOk;
@@ -182,7 +202,7 @@ int main(int argc, char** argv) {
   }
   if (inspect->parsed()) {
     engram::Status s = engram::inspect_snapshot(snapshot, std::cout);
-    if (!s.ok()) std::cerr << "engram: " << s.message() << "\n";
+    if (!s.ok()) engram::log_user(engram::LogLevel::error, s.message());
     return s.ok() ? kExitOk : kExitRuntimeError;
   }
   if (config->parsed()) {
@@ -191,13 +211,13 @@ int main(int argc, char** argv) {
   }
   if (report->parsed()) {
     engram::Status s = engram::report_command(run_dir, report_out, std::cout);
-    if (!s.ok()) std::cerr << "engram: " << s.message() << "\n";
+    if (!s.ok()) engram::log_user(engram::LogLevel::error, s.message());
     return s.ok() ? kExitOk : kExitRuntimeError;
   }
   if (keygen->parsed()) {
     auto keys = engram::curve_keypair();
     if (!keys.ok()) {
-      std::cerr << "engram: " << keys.status().message() << "\n";
+      engram::log_user(engram::LogLevel::error, keys.status().message());
       return kExitRuntimeError;
     }
     std::cout << "public " << keys->first << "\nsecret " << keys->second << "\n";
