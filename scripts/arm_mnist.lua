@@ -129,21 +129,28 @@ local function run(method, seed)
   local memory, per_batch = memory_for(method, seed)
   local started = engram.clock()
   local rt = runtime(memory, seed)
-  local result = { method = method, seed = seed, class_il = {}, phases = {} }
+  local result = { method = method, seed = seed, class_il = {}, phases = {}, baseline = {} }
+  -- FWT's baseline: the untrained model's class-IL accuracy on each task.
+  for j, t in ipairs(tasks) do result.baseline[j] = rt:accuracy(t, "class") end
+  local done = 0
   for i, task in ipairs(tasks) do
     local phase = rt:learn(task, {
-      iterations = iterations, batch = batch, progress = false,
+      iterations = iterations, batch = batch, progress = false, record_every = 50,
       -- ER as MIR implements it: the real and the replayed batch in one mean (weight 0.5).
       replay = { per_batch = per_batch, weight = 0.5 },
       label = ("%s s%d task %d"):format(method, seed, i) })
     phase.task = i
+    -- curve = {every, iteration, task, loss, samples_per_s} (a point every 50 iterations).
+    result.curve = engram.append_curve(result.curve or {}, phase, i, done)
+    phase.curve = nil
+    done = done + phase.iterations
     result.phases[#result.phases + 1] = phase
     local row = {}
     for j, t in ipairs(tasks) do row[j] = rt:accuracy(t, "class") end
     result.class_il[#result.class_il + 1] = row
   end
-  local m = engram.metrics(result.class_il)
-  result.a_t, result.f_t = m.acc, m.forgetting
+  local m = engram.metrics(result.class_il, result.baseline)
+  result.a_t, result.f_t, result.bwt, result.fwt = m.acc, m.forgetting, m.bwt, m.fwt
   result.memory = rt:memory()
   result.counters = rt:counters()
   rt:close()

@@ -11,17 +11,24 @@
 --
 -- Settings (--set key=value): tasks (5), iterations (2000), batch (128), replay (128),
 -- memory (dvae | raw | none), budget_bytes (156800), c (100), l (2), hidden (256), seed (1),
--- threads (1), dataset (mnist), snapshot (path), stop_after (task number), out (JSON path).
+-- threads (1), dataset (mnist), snapshot (path), stop_after (task number), record_every (50: a
+-- learning-curve point every that many iterations; 0 = none), out (JSON path).
+--
+-- The state (snapshot and out): next_task, class_il, task_il, baseline (class-IL accuracy on
+-- each task before learning), phases (rt:learn's stats per task, with association_neg_elbo for
+-- dvae), curve = {every, iteration, task, loss, samples_per_s [, association_neg_elbo]}, and
+-- once every task is learned acc, bwt, fwt.
 
 local cfg = engram.settings {
   "batch", "budget_bytes", "c", "dataset", "hidden", "iterations", "l", "memory", "out", "replay",
-  "seed", "snapshot", "stop_after", "tasks", "threads"
+  "record_every", "seed", "snapshot", "stop_after", "tasks", "threads"
 }
 local n_tasks = engram.integer(cfg.tasks, 5)
 local learn_options = {
   iterations = engram.integer(cfg.iterations, 2000),
   batch = engram.integer(cfg.batch, 128),
   replay = engram.integer(cfg.replay, 128),
+  record_every = engram.integer(cfg.record_every, 50),
 }
 local pairs_of_classes = { {0, 1}, {2, 3}, {4, 5}, {6, 7}, {8, 9} }
 assert(n_tasks >= 1 and n_tasks <= #pairs_of_classes, "tasks must be in 1..5")
@@ -48,13 +55,25 @@ else
     neocortex = { net = "mlp", hidden = { 400, 400 }, lr = 1e-3 },
     memory = memory,
   }
-  state = { next_task = 1, class_il = {}, task_il = {} }
+  state = { next_task = 1, class_il = {}, task_il = {}, phases = {}, baseline = {} }
+  -- FWT's baseline: the untrained model's class-IL accuracy on each task.
+  for j, t in ipairs(tasks) do state.baseline[j] = rt:accuracy(t, "class") end
 end
+state.phases = state.phases or {}
+local done = 0
+for _, p in ipairs(state.phases) do done = done + p.iterations end
 
 local stop_after = engram.integer(cfg.stop_after, #tasks)
 for i = state.next_task, math.min(stop_after, #tasks) do
   learn_options.label = ("task %d"):format(i)
-  rt:learn(tasks[i], learn_options)
+  local phase = rt:learn(tasks[i], learn_options)
+  if learn_options.record_every > 0 then
+    state.curve = engram.append_curve(state.curve or {}, phase, i, done)
+    phase.curve = nil
+  end
+  done = done + phase.iterations
+  phase.task = i
+  state.phases[#state.phases + 1] = phase
   local class_row, task_row = {}, {}
   for j, t in ipairs(tasks) do
     class_row[j] = rt:accuracy(t, "class")
@@ -77,5 +96,10 @@ for i, row in ipairs(state.class_il) do
   rows[#rows + 1] = line
 end
 print(engram.format_table(header, rows))
+if #state.class_il == #tasks and state.baseline and #state.baseline == #tasks then
+  local m = engram.metrics(state.class_il, state.baseline)
+  state.acc, state.bwt, state.fwt = m.acc, m.bwt, m.fwt
+  print(("ACC %.4f  BWT %.4f  FWT %.4f"):format(m.acc, m.bwt, m.fwt))
+end
 if cfg.out then engram.write_json(cfg.out, state) end
 rt:close()

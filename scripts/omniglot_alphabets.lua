@@ -86,13 +86,23 @@ local function run(method, images, steps, seed)
     neocortex = { net = "cnn", lr = 1e-3 },
     memory = memory_for(method, images),
   }
-  local r = { method = method, budget_images = images, steps = steps, seed = seed, class_il = {} }
+  local r = { method = method, budget_images = images, steps = steps, seed = seed, class_il = {},
+              phases = {}, baseline = {} }
+  -- FWT's baseline: the untrained model's class-IL accuracy on each alphabet.
+  for j, t in ipairs(tasks) do r.baseline[j] = rt:accuracy(t, "class") end
   local schedule = method == "joint" and { engram.joint(tasks) } or tasks
+  local done = 0
   for i, task in ipairs(schedule) do
     local iterations = math.ceil(task.train_size / batch) * steps
-    rt:learn(task, { iterations = iterations, batch = batch, steps_per_batch = steps,
-                     replay = (method == "finetune" or method == "joint") and 0 or replay,
-                     progress = false })
+    local phase = rt:learn(task, {
+      iterations = iterations, batch = batch, steps_per_batch = steps,
+      replay = (method == "finetune" or method == "joint") and 0 or replay, progress = false,
+      record_every = 50 })
+    -- curve = {every, iteration, task, loss, samples_per_s [, association_neg_elbo]}.
+    r.curve = engram.append_curve(r.curve or {}, phase, i, done)
+    phase.curve, phase.task = nil, i
+    done = done + phase.iterations
+    r.phases[#r.phases + 1] = phase
     if sleep_steps > 0 and method ~= "finetune" and method ~= "joint" then
       rt:consolidate { steps = sleep_steps, batch = 2 * replay, association = true,
                        progress = false }
@@ -103,8 +113,8 @@ local function run(method, images, steps, seed)
   end
   r.retention = mean(r.class_il[#r.class_il])
   if method ~= "joint" then
-    local m = engram.metrics(r.class_il)
-    r.bwt, r.forgetting = m.bwt, m.forgetting
+    local m = engram.metrics(r.class_il, r.baseline)
+    r.bwt, r.forgetting, r.fwt = m.bwt, m.forgetting, m.fwt
   end
   r.memory = rt:memory()
   if method == "recollections" then

@@ -10,11 +10,18 @@
 -- methods (finetune,er,recollections,er_total,joint; also lifelong_vae: the papers/002 generator
 -- as the memory, and er_lifelong: raw images at its total bytes, after it), seeds (1), threads (1), dataset (mnist),
 -- sleep_steps (500: a consolidation phase of that many steps of 256 recollections at each task
--- end, for the methods with a memory; 0 = none, the protocol before issue 21), out (runs).
+-- end, for the methods with a memory; 0 = none, the protocol before issue 21), record_every (50:
+-- a point of each run's learning curve every that many iterations; 0 = none), grid (8: real
+-- examples and recollections per class in recollections_<method>_seed<k>.png, for the methods
+-- with stored codes; 0 = no grid), out (runs).
+--
+-- results.json, per run: class_il/task_il (accuracy after each task), baseline (class-IL
+-- accuracy on each task before learning), bwt, forgetting, fwt, curve = {every, iteration,
+-- task, loss, samples_per_s [, association_neg_elbo]}, phases[i].association_neg_elbo (dvae).
 
 local cfg = engram.settings {
-  "batch", "budget_bytes", "c", "dataset", "hidden", "iterations", "kl_weight", "l", "methods",
-  "out", "replay", "seeds", "sleep_steps", "threads"
+  "batch", "budget_bytes", "c", "dataset", "grid", "hidden", "iterations", "kl_weight", "l",
+  "methods", "out", "record_every", "replay", "seeds", "sleep_steps", "threads"
 }
 
 local iterations = engram.integer(cfg.iterations, 2000)
@@ -24,6 +31,8 @@ local replay = engram.integer(cfg.replay, 128)
 local sleep_steps = engram.integer(cfg.sleep_steps, 500)
 local budget = engram.integer(cfg.budget_bytes, 156800)
 local threads = engram.integer(cfg.threads, 1)
+local record_every = engram.integer(cfg.record_every, 50)
+local grid = engram.integer(cfg.grid, 8)
 local methods = engram.list(cfg.methods, "finetune,er,recollections,er_total,joint")
 local seeds = engram.numbers(cfg.seeds, "1")
 local association = {
@@ -67,17 +76,33 @@ local function run(method, seed)
     neocortex = { net = "mlp", hidden = { 400, 400 }, lr = 1e-3 },
     memory = memory_for(method),
   }
-  local result = { method = method, seed = seed, class_il = {}, task_il = {}, phases = {} }
+  local result = { method = method, seed = seed, class_il = {}, task_il = {}, phases = {},
+                   baseline = {} }
+  -- FWT's baseline: the untrained model's class-IL accuracy on each task.
+  -- (Class-IL FWT is about -baseline: before a task is learned its classes lose to the learned
+  -- ones. task_il_metrics.fwt, from the task-IL baseline, shows transfer within a task.)
+  result.baseline_task_il = {}
+  for j, t in ipairs(tasks) do
+    result.baseline[j] = rt:accuracy(t, "class")
+    result.baseline_task_il[j] = rt:accuracy(t, "task")
+  end
   local schedule = tasks
   if method == "joint" then schedule = { engram.joint(tasks) } end
+  local done = 0
   for i, task in ipairs(schedule) do
     local its = method == "joint" and iterations * #tasks or iterations
     local phase = rt:learn(task, { iterations = its, batch = batch, replay = replay,
+                                   record_every = record_every,
                                    label = ("%s s%d task %d"):format(method, seed, i) })
     phase.task = i
+    if record_every > 0 then
+      result.curve = engram.append_curve(result.curve or {}, phase, i, done)
+      phase.curve = nil
+    end
+    done = done + phase.iterations
     result.phases[#result.phases + 1] = phase
     if sleep_steps > 0 and memory_for(method).kind ~= "none" then
-      phase.sleep = rt:consolidate { steps = sleep_steps, batch = 2 * batch,
+      phase.sleep = rt:consolidate { steps = sleep_steps, batch = 2 * batch, record_every = 0,
                                      label = ("%s s%d sleep %d"):format(method, seed, i) }
     end
     local class_row, task_row = {}, {}
@@ -93,9 +118,9 @@ local function run(method, seed)
   result.acc_class = mean(result.class_il[last])
   result.acc_task = mean(result.task_il[last])
   if method ~= "joint" then
-    local m = engram.metrics(result.class_il)
-    result.bwt, result.forgetting = m.bwt, m.forgetting
-    result.task_il_metrics = engram.metrics(result.task_il)
+    local m = engram.metrics(result.class_il, result.baseline)
+    result.bwt, result.forgetting, result.fwt = m.bwt, m.forgetting, m.fwt
+    result.task_il_metrics = engram.metrics(result.task_il, result.baseline_task_il)
   end
   result.memory = rt:memory()
   if method == "recollections" then
@@ -105,6 +130,12 @@ local function run(method, seed)
     total_view_bytes = result.memory.bytes_used + result.memory.association_weight_bytes
   end
   if method == "lifelong_vae" then lifelong_bytes = result.memory.total_bytes end
+  local kind = memory_for(method).kind or "dvae"
+  if grid > 0 and (kind == "dvae" or kind == "raw") then
+    result.recollection_grid = ("recollections_%s_seed%d.png"):format(method, seed)
+    rt:recollection_grid(run_dir .. "/" .. result.recollection_grid,
+                         { tasks = tasks, per_class = grid })
+  end
   result.counters = rt:counters()
   rt:close()
   result.wall_seconds = engram.clock() - started
@@ -123,20 +154,22 @@ end
 
 local function fmt(v, pattern) return v and pattern:format(v) or "-" end
 local header = { "method", "seed", "class-IL ACC", "task-IL ACC", "BWT", "forgetting",
-                 "memory bytes", "items stored", "assoc. weights", "total bytes", "L1", "wall s" }
+                 "memory bytes", "items stored", "assoc. weights", "total bytes", "L1", "FWT",
+                 "wall s" }
 local rows, csv = {}, {}
 for _, r in ipairs(results) do
   local m = r.memory
   local row = { r.method, tostring(r.seed), fmt(r.acc_class, "%.4f"), fmt(r.acc_task, "%.4f"),
                 fmt(r.bwt, "%.4f"), fmt(r.forgetting, "%.4f"), tostring(m.bytes_used or 0),
                 tostring(m.codes_stored or 0), tostring(m.association_weight_bytes or 0),
-                tostring(m.total_bytes or 0), fmt(r.l1_distortion, "%.4f"), fmt(r.wall_seconds, "%.1f") }
+                tostring(m.total_bytes or 0), fmt(r.l1_distortion, "%.4f"), fmt(r.fwt, "%.4f"),
+                fmt(r.wall_seconds, "%.1f") }
   rows[#rows + 1] = row
   csv[#csv + 1] = row
 end
 engram.write_json(run_dir .. "/results.json", {
   protocol = { tasks = #tasks, iterations = iterations, batch = batch, replay = replay,
-               sleep_steps = sleep_steps,
+               sleep_steps = sleep_steps, record_every = record_every,
                budget_bytes = budget, association = association, threads = threads,
                blas = engram.blas, version = engram.version },
   runs = results,

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "bindings/lua/lua_data.h"
 #include "bindings/lua/lua_events.h"
 #include "bindings/lua/lua_json.h"
@@ -9,6 +11,7 @@
 #include "bindings/lua/lua_stream.h"
 #include "bindings/lua/lua_table.h"
 #include "bindings/lua/lua_userdata.h"
+#include "io/reports/png_image.h"
 #include "io/reports/progress.h"
 #include "modules/session/session.h"
 #include "modules/session/session_settings.h"
@@ -110,7 +113,36 @@ void push_phase_stats(lua_State* L, const PhaseStats& stats) {
   set_int(L, "events", stats.events);
   lua_pushboolean(L, stats.stopped);
   lua_setfield(L, -2, "stopped");
+  if (stats.association_steps > 0) {  // a variational association learned (nats per image)
+    set_int(L, "association_steps", stats.association_steps);
+    set_number(L, "association_neg_elbo", stats.association_neg_elbo);
+    set_number(L, "association_reconstruction", stats.association_reconstruction);
+    set_number(L, "association_kl", stats.association_kl);
+  }
+  const LearningCurve& c = stats.curve;
+  if (c.every > 0) {
+    // curve = {every, iteration, loss, loss_replay, samples_per_s [, association_neg_elbo]}:
+    // iterations of the phase; loss is the mean real-data loss over the last `every`.
+    lua_createtable(L, 0, 6);
+    set_int(L, "every", c.every);
+    push_integer_list(L, std::vector<long long>(c.iteration.begin(), c.iteration.end()));
+    lua_setfield(L, -2, "iteration");
+    push_number_list(L, c.loss_real);
+    lua_setfield(L, -2, "loss");
+    push_number_list(L, c.loss_replay);
+    lua_setfield(L, -2, "loss_replay");
+    push_number_list(L, c.samples_per_second);
+    lua_setfield(L, -2, "samples_per_s");
+    if (!c.association_neg_elbo.empty()) {
+      push_number_list(L, c.association_neg_elbo);
+      lua_setfield(L, -2, "association_neg_elbo");
+    }
+    lua_setfield(L, -2, "curve");
+  }
 }
+
+// Points of a phase's learning curve when the options do not say (iterations).
+constexpr int kDefaultRecordEvery = 50;
 
 // A progress bar for a phase of `total` steps (null callback when not shown).
 ProgressFn phase_progress(Progress& bar, bool show) {
@@ -123,21 +155,23 @@ ProgressFn phase_progress(Progress& bar, bool show) {
 }
 
 // rt:learn(task, {iterations, batch, steps_per_batch, replay, window, label, progress, on,
-// every}) -> stats table. steps_per_batch: steps on each real batch (codes stored once). replay: a
-// number (recollections per batch) or a table (lua_replay.h). on: an event handler (lua_events.h)
-// resumed on new_task, new_class, every `every` examples, phase_end.
+// every, record_every}) -> stats table. record_every: a point of stats.curve every this many
+// iterations (default 50, 0 = no curve). steps_per_batch: steps on each real batch (codes stored
+// once). replay: a number (recollections per batch) or a table (lua_replay.h). on: an event handler
+// (lua_events.h) resumed on new_task, new_class, every `every` examples, phase_end.
 int l_learn(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     auto& rt = runtime_arg(L);
     const auto& task = check_task(L, 2);
     LearnOptions o;
+    o.record_every = kDefaultRecordEvery;
     std::string label = "task " + std::to_string(task->task.id);
     bool show = true, has_handler = false;
     if (!lua_isnoneornil(L, 3)) {
       const char* what = "learn options";
       check_keys(L, 3, what,
                  {"iterations", "batch", "steps_per_batch", "replay", "window", "label", "progress",
-                  "on", "every"});
+                  "on", "every", "record_every"});
       o.iterations = opt_int<int>(L, 3, what, "iterations", o.iterations, 0, 100000000);
       o.batch = opt_int<int>(L, 3, what, "batch", o.batch, 1, 1 << 20);
       o.steps_per_batch = opt_int<int>(L, 3, what, "steps_per_batch", o.steps_per_batch, 1, 1000);
@@ -148,6 +182,7 @@ int l_learn(lua_State* L) {
       label = opt_string(L, 3, what, "label", label);
       show = opt_boolean(L, 3, what, "progress", show);
       o.every_examples = opt_int<int64_t>(L, 3, what, "every", 0, 0, 1LL << 40);
+      o.record_every = opt_int<int>(L, 3, what, "record_every", o.record_every, 0, 100000000);
       has_handler = check_event_handler(L, 3, what);
     }
     if (o.every_examples > 0 && !has_handler) {
@@ -196,12 +231,101 @@ int l_distortion(lua_State* L) {
   });
 }
 
+// rt:recollection_grid(path, {tasks = {...}, per_class = 8, classes = {...}}) -> {rows,
+// columns, width, height, classes, recollections}: writes one grayscale PNG at `path`, a row per
+// class: per_class real test images of the class (from the task holding it, transformed as the
+// task is) on the left, one mid-gray separator tile, then per_class recollections of the class
+// from the memory (Session::recollections: decoded codes for dvae, stored images for raw) on the
+// right; mid-gray tiles where the memory holds nothing of the class (recollections[i] = 0).
+// classes (ids): default every class of `tasks` the runtime has learned. Errors: a memory kind
+// with no recollections by class (none, lwf, arm, lifelong_vae), a class in none of the tasks,
+// an unwritable path.
+int l_recollection_grid(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    auto& rt = runtime_arg(L);
+    const std::string path = luaL_checkstring(L, 2);
+    const char* what = "recollection_grid options";
+    luaL_checktype(L, 3, LUA_TTABLE);
+    check_keys(L, 3, what, {"tasks", "per_class", "classes"});
+    const int per_class = opt_int<int>(L, 3, what, "per_class", 8, 1, 256);
+    std::vector<std::shared_ptr<LuaTask>> tasks;
+    if (!push_subtable(L, 3, what, "tasks")) luaL_error(L, "%s: tasks is required", what);
+    for (lua_Integer i = 1; lua_rawgeti(L, -1, i) != LUA_TNIL; ++i) {
+      tasks.push_back(check_task(L, -1));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+    if (tasks.empty()) luaL_error(L, "%s: tasks is empty", what);
+    std::vector<int> classes = opt_int_list(L, 3, what, "classes", {});
+    if (classes.empty()) {
+      for (const auto& t : tasks) {
+        for (int c : t->task.classes) {
+          if (c >= 0 && static_cast<size_t>(c) < rt->seen_classes().size() &&
+              rt->seen_classes()[static_cast<size_t>(c)] &&
+              std::find(classes.begin(), classes.end(), c) == classes.end()) {
+            classes.push_back(c);
+          }
+        }
+      }
+      if (classes.empty()) luaL_error(L, "%s: the runtime learned no class of these tasks", what);
+    }
+    const ImageDataset& ds = *tasks.front()->dataset;
+    const int rows = static_cast<int>(ds.rows), cols = static_cast<int>(ds.cols);
+    const size_t pixels = ds.pixels_per_image();
+    const int columns = 2 * per_class + 1;
+    std::vector<float> tiles(classes.size() * columns * pixels, 0.5f);
+    std::vector<long long> recalled;
+    for (size_t r = 0; r < classes.size(); ++r) {
+      const int c = classes[r];
+      const LuaTask* holder = nullptr;
+      for (const auto& t : tasks) {
+        const auto& tc = t->task.classes;
+        if (std::find(tc.begin(), tc.end(), c) != tc.end()) holder = t.get();
+      }
+      if (holder == nullptr) luaL_error(L, "%s: class %d is in none of the tasks", what, c);
+      if (holder->dataset->pixels_per_image() != pixels ||
+          static_cast<int64_t>(pixels) != rt->values_per_observation()) {
+        luaL_error(L, "%s: the tasks' images differ in size from the runtime's", what);
+      }
+      // The first per_class test images of the class.
+      std::vector<uint32_t> idx;
+      for (uint32_t i : holder->task.test_idx) {
+        if (idx.size() == static_cast<size_t>(per_class)) break;
+        if (holder->dataset->test_y[i] == c) idx.push_back(i);
+      }
+      float* row = tiles.data() + r * columns * pixels;
+      fill_images(*holder->dataset, holder->task, false, idx.data(), idx.size(), row);
+      auto recollections = rt->recollections(c, per_class);
+      if (!recollections.ok()) return raise(L, recollections.status());
+      std::copy(recollections->begin(), recollections->end(), row + (per_class + 1) * pixels);
+      recalled.push_back(static_cast<long long>(recollections->size() / pixels));
+    }
+    if (Status s = write_image_grid_png(path, tiles.data(), static_cast<int>(tiles.size() / pixels),
+                                        rows, cols, columns);
+        !s.ok()) {
+      return raise(L, s);
+    }
+    constexpr int kPadding = 2;  // write_image_grid_png's default
+    lua_createtable(L, 0, 6);
+    set_int(L, "rows", static_cast<long long>(classes.size()));
+    set_int(L, "columns", columns);
+    set_int(L, "width", columns * cols + (columns - 1) * kPadding);
+    set_int(L, "height", static_cast<long long>(classes.size()) * (rows + kPadding) - kPadding);
+    push_integer_list(L, std::vector<long long>(classes.begin(), classes.end()));
+    lua_setfield(L, -2, "classes");
+    push_integer_list(L, recalled);
+    lua_setfield(L, -2, "recollections");
+    return 1;
+  });
+}
+
 // rt:consolidate() -> nil: a consolidation boundary (freeze the association's decoder copy,
 // seal the buffer, keep the classifier as the teacher).
 // rt:consolidate{steps, batch, association, sampler, candidates, targets, temperature, delay,
-//                window, label, progress, on, every} -> stats table: a consolidation phase on
-// recollections only (Session::consolidate); steps = 0 does nothing. on: an event handler
-// resumed every `every` recollections and at phase_end.
+//                window, label, progress, on, every, record_every} -> stats table: a
+// consolidation phase on recollections only (Session::consolidate); steps = 0 does nothing. on:
+// an event handler resumed every `every` recollections and at phase_end. record_every: as
+// rt:learn's, in steps (loss is then 0: no real data; loss_replay is the phase's loss).
 int l_consolidate(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     auto& rt = runtime_arg(L);
@@ -213,7 +337,7 @@ int l_consolidate(lua_State* L) {
     luaL_checktype(L, 2, LUA_TTABLE);
     check_keys(L, 2, what,
                {"steps", "batch", "association", "sampler", "candidates", "targets", "temperature",
-                "delay", "window", "label", "progress", "on", "every"});
+                "delay", "window", "label", "progress", "on", "every", "record_every"});
     ConsolidateOptions o;
     o.steps = opt_int<int>(L, 2, what, "steps", o.steps, 0, 100000000);
     o.batch = opt_int<int>(L, 2, what, "batch", o.batch, 1, 1 << 20);
@@ -222,6 +346,7 @@ int l_consolidate(lua_State* L) {
     const std::string label = opt_string(L, 2, what, "label", "consolidation");
     const bool show = opt_boolean(L, 2, what, "progress", true);
     o.every_examples = opt_int<int64_t>(L, 2, what, "every", 0, 0, 1LL << 40);
+    o.record_every = opt_int<int>(L, 2, what, "record_every", kDefaultRecordEvery, 0, 100000000);
     const bool has_handler = check_event_handler(L, 2, what);
     if (o.every_examples > 0 && !has_handler) {
       luaL_error(L, "consolidate options: every needs an event handler (on)");
@@ -312,23 +437,126 @@ int l_snapshot(lua_State* L) {
   });
 }
 
-// engram.restore(path, {dataset = ds}) -> runtime, state: a new runtime with the learning state
-// of snapshot `path` and the state table it was taken with. Nothing changes on error.
+// engram.restore(path, {dataset = ds, progress = true}) -> runtime, state: a new runtime with
+// the learning state of snapshot `path` and the state table it was taken with. Nothing changes
+// on error. Unless progress = false, a progress line "restore <file name>" counts its two
+// steps: reading and verifying the file, then starting the runtime with the state.
 int l_restore(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
-    const char* path = luaL_checkstring(L, 1);
+    const std::string path = luaL_checkstring(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
-    check_keys(L, 2, "restore", {"dataset"});
+    check_keys(L, 2, "restore", {"dataset", "progress"});
     lua_getfield(L, 2, "dataset");
     if (lua_isnil(L, -1)) luaL_error(L, "restore: dataset is required (engram.dataset(\"mnist\"))");
     std::shared_ptr<const ImageDataset> ds = check_dataset(L, -1);
     lua_pop(L, 1);
+    const bool show = opt_boolean(L, 2, "restore", "progress", true);
+    // Session::restore in its two steps, so that the bar can tell them apart.
+    Progress bar("restore " + path.substr(path.find_last_of('/') + 1), 2);
+    auto sections = read_snapshot(path);
+    if (!sections.ok()) return raise(L, sections.status());
+    size_t bytes = 0;
+    for (const auto& section : *sections) bytes += section.second.size();
+    const std::string read = fmt::format("{:.1f} MB read", static_cast<double>(bytes) / 1e6);
+    if (show) bar.update(1, read);
     std::string state;
-    auto session = Session::restore(path, ds, &state);
-    if (!session.ok()) return raise(L, session.status());
+    auto session = Session::restore_sections(*sections, ds, &state);
+    if (!session.ok()) {
+      return raise(L, Status(session.status().code(), path + ": " + session.status().message()));
+    }
+    if (show) {
+      const std::string done = read + ", runtime started";
+      bar.update(2, done);
+      bar.finish(done);
+    }
     push_shared(L, std::shared_ptr<Session>(std::move(*session)), kRuntimeMeta);
     push_json(L, nlohmann::json::parse(state));
     return 2;
+  });
+}
+
+// Appends value to the array field `key` of the table at `index` (created when absent).
+void append_to(lua_State* L, int index, const char* key) {
+  index = lua_absindex(L, index);
+  if (lua_getfield(L, index, key) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, index, key);
+  }
+  lua_insert(L, -2);  // array, value
+  lua_rawseti(L, -2, static_cast<lua_Integer>(luaL_len(L, -2) + 1));
+  lua_pop(L, 1);
+}
+
+// engram.append_curve(curve, stats, task, offset) -> curve: appends the points of a phase's
+// stats.curve (rt:learn) to a run's curve {every, iteration, task, loss, samples_per_s [,
+// association_neg_elbo]}: iteration = offset + the phase's iteration, task = `task` for each
+// point. association_neg_elbo is kept only while every point has one. Errors: stats without a
+// curve, a different `every` than the curve's.
+int l_append_curve(lua_State* L) {
+  return lua_guarded(L, [](lua_State* L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    const lua_Integer task = luaL_checkinteger(L, 3);
+    const lua_Integer offset = luaL_checkinteger(L, 4);
+    if (lua_getfield(L, 2, "curve") != LUA_TTABLE) {
+      luaL_error(L, "append_curve: the stats have no curve (record_every = 0?)");
+    }
+    const int phase = lua_gettop(L);
+    lua_getfield(L, phase, "every");
+    const lua_Integer every = luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "every");
+    if (lua_isnil(L, -1)) {
+      lua_pushinteger(L, every);
+      lua_setfield(L, 1, "every");
+    } else if (lua_tointeger(L, -1) != every) {
+      luaL_error(L, "append_curve: every %d differs from the curve's %d", static_cast<int>(every),
+                 static_cast<int>(lua_tointeger(L, -1)));
+    }
+    lua_pop(L, 1);
+    for (const char* key : {"iteration", "task", "loss", "samples_per_s"}) {
+      if (lua_getfield(L, 1, key) != LUA_TTABLE) {
+        lua_newtable(L);
+        lua_setfield(L, 1, key);
+      }
+      lua_pop(L, 1);
+    }
+    lua_getfield(L, 1, "iteration");
+    const lua_Integer before = lua_istable(L, -1) ? luaL_len(L, -1) : 0;
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "association_neg_elbo");
+    const bool had_elbo = before == 0 || (lua_istable(L, -1) && luaL_len(L, -1) == before);
+    lua_pop(L, 1);
+    lua_getfield(L, phase, "association_neg_elbo");
+    const bool elbo = had_elbo && lua_istable(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, phase, "iteration");
+    const lua_Integer points = luaL_len(L, -1);
+    lua_pop(L, 1);
+    for (lua_Integer k = 1; k <= points; ++k) {
+      lua_getfield(L, phase, "iteration");
+      lua_rawgeti(L, -1, k);
+      lua_pushinteger(L, offset + lua_tointeger(L, -1));
+      append_to(L, 1, "iteration");
+      lua_pop(L, 2);
+      lua_pushinteger(L, task);
+      append_to(L, 1, "task");
+      for (const char* key : {"loss", "samples_per_s", "association_neg_elbo"}) {
+        if (std::string(key) == "association_neg_elbo" && !elbo) continue;
+        lua_getfield(L, phase, key);
+        lua_rawgeti(L, -1, k);
+        append_to(L, 1, key);
+        lua_pop(L, 1);
+      }
+    }
+    if (!elbo) {
+      lua_pushnil(L);
+      lua_setfield(L, 1, "association_neg_elbo");
+    }
+    lua_settop(L, 1);
+    return 1;
   });
 }
 
@@ -342,13 +570,22 @@ int l_close(lua_State* L) {
 }  // namespace
 
 void open_runtime(lua_State* L) {
-  const luaL_Reg methods[] = {{"learn", l_learn},           {"accuracy", l_accuracy},
-                              {"distortion", l_distortion}, {"consolidate", l_consolidate},
-                              {"memory", l_memory},         {"counters", l_counters},
-                              {"snapshot", l_snapshot},     {"learn_stream", learn_stream},
-                              {"close", l_close},           {nullptr, nullptr}};
+  const luaL_Reg methods[] = {{"learn", l_learn},
+                              {"accuracy", l_accuracy},
+                              {"distortion", l_distortion},
+                              {"consolidate", l_consolidate},
+                              {"memory", l_memory},
+                              {"counters", l_counters},
+                              {"snapshot", l_snapshot},
+                              {"learn_stream", learn_stream},
+                              {"recollection_grid", l_recollection_grid},
+                              {"close", l_close},
+                              {nullptr, nullptr}};
   register_type<Session>(L, kRuntimeMeta, methods);
-  const luaL_Reg funcs[] = {{"runtime", l_runtime}, {"restore", l_restore}, {nullptr, nullptr}};
+  const luaL_Reg funcs[] = {{"runtime", l_runtime},
+                            {"restore", l_restore},
+                            {"append_curve", l_append_curve},
+                            {nullptr, nullptr}};
   luaL_setfuncs(L, funcs, 0);
 }
 

@@ -88,6 +88,15 @@ Status AssociationActor::on_message(ActorContext& ctx, SocketId from,
       out.header.reals["l1_live"] =
           (association_->decode_live(codes) - *x).abs().mean().item<double>();
     }
+  } else if (type == msg::kRecollect) {
+    // A failure is the reply (strings: error), so the driver never waits for a lost answer.
+    auto x = recollect(ctx, msg);
+    out.header.type = msg::kRecollections;
+    if (!x.ok()) {
+      out.header.strings["error"] = x.status().to_string();
+    } else if (Status s = add_tensor(out, x->contiguous()); !s.ok()) {
+      return s;
+    }
   } else if (type == msg::kGetStats) {
     if (Status s = flush_stores(ctx); !s.ok()) return s;
     out.header.type = msg::kStats;
@@ -113,6 +122,44 @@ Status AssociationActor::on_message(ActorContext& ctx, SocketId from,
     return {ErrorCode::invalid_argument, "association: unknown message type '" + type + "'"};
   }
   return reply(ctx, from, routing_id, std::move(out));
+}
+
+Expected<at::Tensor> AssociationActor::recollect(ActorContext& ctx, const Message& request) {
+  if (!has_buffer_) {
+    return Status(ErrorCode::invalid_argument, "recollect: the association stores no codes");
+  }
+  const int64_t n = int_param(request, "n", 0), cls = int_param(request, "class", -1);
+  if (n < 1 || n > (1 << 16)) {
+    return Status(ErrorCode::invalid_argument, "recollect: n must be in [1, 65536]");
+  }
+  // The hippocampus's stats (a round trip, as flush_stores: every code stored so far is in the
+  // buffer) give the number of classes (payload 0: codes per class).
+  Message sync;
+  sync.header.type = msg::kGetStats;
+  if (Status s = ctx.send(hippocampus_, std::move(sync)); !s.ok()) return s;
+  auto stats = await_reply(ctx.socket(hippocampus_), msg::kStats);
+  if (!stats.ok()) return stats.status();
+  const auto& payloads = stats->header.payloads;
+  const int64_t classes = payloads.empty() || payloads[0].shape.empty() ? 0 : payloads[0].shape[0];
+  if (cls < 0 || cls >= classes) {
+    return Status(ErrorCode::invalid_argument, "recollect: class " + std::to_string(cls) +
+                                                   " outside [0, " + std::to_string(classes) + ")");
+  }
+  Message ask;
+  ask.header.type = msg::kSample;
+  ask.header.ints["n"] = n;
+  ask.header.ints["sealed_only"] = 0;
+  ask.header.strings["weights_by"] = "class";
+  at::Tensor weights = at::zeros({classes}, at::kFloat);
+  weights[cls] = 1.0f;
+  if (Status s = add_tensor(ask, weights); !s.ok()) return s;
+  if (Status s = ctx.send(hippocampus_, std::move(ask)); !s.ok()) return s;
+  auto codes = await_reply(ctx.socket(hippocampus_), msg::kCodes);
+  if (!codes.ok()) return codes.status();
+  auto c = take_tensor(*codes, 0, "codes", 2, {DType::u8, DType::i32});
+  if (!c.ok()) return c.status();
+  if (c->size(0) == 0) return at::empty({0, 0}, at::kFloat);
+  return association_->decode_live(c->to(at::kLong)).to(at::kFloat);
 }
 
 Status AssociationActor::seal(ActorContext& ctx) {
@@ -242,6 +289,11 @@ Status AssociationActor::observe(ActorContext& ctx, Message& m) {
     last_distillation_ = stats.distillation;
     if (stats.skipped) log_skipped_step("association", ++skipped_steps_);
     train.header.ints["association_skipped"] = stats.skipped ? 1 : 0;
+    if (real && stats.elbo) {  // the association's negative ELBO on the real batch
+      train.header.ints["association_learned"] = 1;
+      train.header.reals["association_reconstruction"] = stats.reconstruction;
+      train.header.reals["association_kl"] = stats.kl;
+    }
     if (real && has_buffer_ && int_param(m, "store", 1) != 0) {
       Message store;
       store.header.type = msg::kStore;

@@ -33,6 +33,8 @@ class AssociationActor final : public ActorBehavior {
   // The next batch of recollections for an observe message (empty when nothing is stored yet):
   // from the decoded-ahead queue, refilled with `delay` batches at once (N-step delayed replay).
   Expected<Recalled> next_recollections(ActorContext& ctx, Message& m, int64_t draw, int64_t delay);
+  // Decoded recollections of one class for a kRecollect request (messages.h).
+  Expected<at::Tensor> recollect(ActorContext& ctx, const Message& request);
   // Seals the hippocampus's buffer (a consolidation boundary), after every store sent so far.
   Status seal(ActorContext& ctx);
   // Returns once the hippocampus has applied every store this actor sent (a round trip).

@@ -31,11 +31,15 @@ inline constexpr const char* kSeal = "seal";
 // n is 0 when no stored code qualifies.
 inline constexpr const char* kCodes = "codes";
 // association -> neocortex. payloads: x, y, active, then optionally xr f32 [R,P], yr i64 [R].
-// ints: select, keep (train on the `keep` selected of the R candidates), association_skipped.
+// ints: select, keep (train on the `keep` selected of the R candidates), association_skipped,
+// association_learned (1 when a variational association learned the real batch: then reals
+// association_reconstruction and association_kl, nats per image, its negative ELBO terms).
 // reals: replay_weight, label_weight, soft_weight, temperature.
 inline constexpr const char* kTrain = "train";
 // neocortex -> driver (PUSH). payload: recalled_per_class i64 [classes]. ints: real, recalled
-// (examples trained on), neocortex_skipped, association_skipped. reals: loss_real, loss_replay.
+// (examples trained on), neocortex_skipped, association_skipped, association_learned (as
+// kTrain's). reals: loss_real, loss_replay, association_reconstruction, association_kl (with
+// association_learned).
 inline constexpr const char* kTrained = "trained";
 // driver -> neocortex. payloads: x f32 [N,P], y i64 [N], active u8 [classes]. Reply kAccuracy
 // (reals: accuracy).
@@ -49,6 +53,13 @@ inline constexpr const char* kConsolidate = "consolidate";
 // recall(encode(x))|).
 inline constexpr const char* kMeasureDistortion = "measure_distortion";
 inline constexpr const char* kDistortion = "distortion";
+// driver -> association (a kind with a buffer): up to n recollections of class `class`, drawn
+// with replacement from every code stored so far (sealed or not) and decoded by the live decoder
+// (what the memory recalls once the current phase is consolidated). ints: n (1 to 2^16), class.
+// Reply kRecollections: payload x f32 [k,P], k = n, or 0 when nothing of the class is stored;
+// on failure no payload and strings: error.
+inline constexpr const char* kRecollect = "recollect";
+inline constexpr const char* kRecollections = "recollections";
 // driver -> any actor. Reply kStats with module figures in ints/reals. The association first
 // flushes its stores into the hippocampus (as for kSaveState), so ask it before the hippocampus.
 inline constexpr const char* kGetStats = "get_stats";

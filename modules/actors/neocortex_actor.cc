@@ -114,6 +114,13 @@ Status NeocortexActor::train(ActorContext& ctx, Message& m) {
   auto upstream = m.header.ints.find("association_skipped");
   done.header.ints["neocortex_skipped"] = stats.skipped ? 1 : 0;
   done.header.ints["association_skipped"] = upstream == m.header.ints.end() ? 0 : upstream->second;
+  // The association's negative ELBO terms on the real batch, when it reported them.
+  if (integer("association_learned", 0) != 0) {
+    done.header.ints["association_learned"] = 1;
+    for (const char* key : {"association_reconstruction", "association_kl"}) {
+      done.header.reals[key] = real(key, 0);
+    }
+  }
   // What was recalled, per class (after any selection): curricula and tests read it.
   const at::Tensor recalled_per_class = xr.defined()
                                             ? at::bincount(yr.cpu(), {}, learner_->classes())

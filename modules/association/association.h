@@ -24,6 +24,7 @@ struct AssociationStats {
   double kl = 0;              // KL(q(z|x) || uniform) per example
   double distillation = 0;    // live vs frozen decode of stored codes, per example
   bool skipped = false;       // the loss or a gradient was not finite: the step was not applied
+  bool elbo = false;          // reconstruction + kl is a negative ELBO (a variational model)
 };
 
 class Association {

@@ -201,6 +201,7 @@ at::Tensor DiscreteVae::learn(const at::Tensor& x, const at::Tensor& stored_code
   const bool applied = step_if_finite(*m.optimizer, loss);
   if (stats != nullptr) {
     stats->skipped = !applied;
+    stats->elbo = true;
     stats->reconstruction = reconstruction.item<double>();
     stats->kl = kl.defined() ? kl.item<double>() : 0.0;
     stats->distillation = distillation.defined() ? distillation.item<double>() : 0.0;

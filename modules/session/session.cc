@@ -251,8 +251,12 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
   if (o.every_examples < 0) {
     return Status(ErrorCode::invalid_argument, "learn: every_examples must be >= 0");
   }
+  if (o.record_every < 0) {
+    return Status(ErrorCode::invalid_argument, "learn: record_every must be >= 0");
+  }
   Impl::PhaseEvents events;
   ReplayOptions replay = o.replay;
+  events.record_every = o.record_every;
   events.hook = o.on_event;
   events.every = o.every_examples;
   events.task = task.id;
@@ -301,10 +305,11 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
 
 Expected<PhaseStats> Session::consolidate(const ConsolidateOptions& o, const ProgressFn& progress) {
   Impl& m = *impl_;
-  if (o.steps < 0 || o.batch < 1 || o.batch > (1 << 20) || o.window < 1 || o.every_examples < 0) {
-    return Status(
-        ErrorCode::invalid_argument,
-        "consolidate: steps >= 0, batch in [1, 2^20] window >= 1 and every_examples >= 0 required");
+  if (o.steps < 0 || o.batch < 1 || o.batch > (1 << 20) || o.window < 1 || o.every_examples < 0 ||
+      o.record_every < 0) {
+    return Status(ErrorCode::invalid_argument,
+                  "consolidate: steps >= 0, batch in [1, 2^20] window >= 1, every_examples >= 0 "
+                  "and record_every >= 0 required");
   }
   if (Status s = m.check_replay(o.replay); !s.ok()) {
     return s;
@@ -322,6 +327,7 @@ Expected<PhaseStats> Session::consolidate(const ConsolidateOptions& o, const Pro
   events.hook = o.on_event;
   events.every = o.every_examples;
   events.count_recalled = true;
+  events.record_every = o.record_every;
   events.task = task;
   events.replay = &replay;
   return m.run_phase(
@@ -360,6 +366,37 @@ Expected<double> Session::distortion(const Task& task, size_t max_examples) {
   auto reply = impl_->request(impl_->to_association, std::move(m), msg::kDistortion);
   if (!reply.ok()) return reply.status();
   return reply->header.reals["l1_recall"];
+}
+
+Expected<std::vector<float>> Session::recollections(int class_id, int n) {
+  if (!impl_->has_buffer) {
+    return Status(ErrorCode::invalid_argument, "recollections: memory kind \"" + impl_->kind +
+                                                   "\" stores no codes to recall by class");
+  }
+  if (n < 1 || n > (1 << 16)) {
+    return Status(ErrorCode::invalid_argument, "recollections: n must be in [1, 65536]");
+  }
+  if (class_id < 0 || class_id >= impl_->dataset->num_classes) {
+    return Status(ErrorCode::invalid_argument,
+                  "recollections: class " + std::to_string(class_id) + " outside [0, " +
+                      std::to_string(impl_->dataset->num_classes) + ")");
+  }
+  Message m;
+  m.header.type = msg::kRecollect;
+  m.header.ints["n"] = n;
+  m.header.ints["class"] = class_id;
+  auto reply = impl_->request(impl_->to_association, std::move(m), msg::kRecollections);
+  if (!reply.ok()) return reply.status();
+  if (auto e = reply->header.strings.find("error"); e != reply->header.strings.end()) {
+    return Status(ErrorCode::internal, "recollections: " + e->second);
+  }
+  auto x = take_tensor(*reply, 0, "x", 2, {DType::f32});
+  if (!x.ok()) return x.status();
+  const at::Tensor xc = x->contiguous();
+  if (xc.size(0) > 0 && xc.size(1) != values_per_observation()) {
+    return Status(ErrorCode::internal, "recollections: decoded images of the wrong size");
+  }
+  return std::vector<float>(xc.data_ptr<float>(), xc.data_ptr<float>() + xc.numel());
 }
 
 Expected<MemoryStats> Session::memory_stats() {

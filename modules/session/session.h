@@ -51,6 +51,9 @@ struct LearnOptions {
   int steps_per_batch = 1;
   ReplayOptions replay;  // recollections per batch (replay.per_batch; 0 = none) and how
   int window = 4;        // batches in flight between the driver and the neocortex
+  // A point of the phase's learning curve (PhaseStats::curve) every this many iterations
+  // (0 = no curve).
+  int record_every = 0;
   // Events (learning_events.h): new_task and new_class before the first batch when the task or
   // its classes were never learned, `examples` each time another every_examples real examples
   // were learned (0 = never), phase_end last. The hook may stop the phase or change `replay`.
@@ -65,9 +68,23 @@ struct ConsolidateOptions {
   ReplayOptions replay;      // sampler, targets, delay (the weight is 1: there is no real batch)
   bool association = false;  // also train the association on its own recollections
   int window = 4;
+  int record_every = 0;  // as LearnOptions::record_every (steps)
   // Events as LearnOptions' (examples count recollections here; no new_task/new_class).
   int64_t every_examples = 0;
   LearningEventHook on_event;
+};
+
+// Figures of a phase recorded every `every` iterations, as parallel arrays (one entry per point,
+// a point after each full `every` iterations; a last partial stretch is not recorded).
+struct LearningCurve {
+  int every = 0;                    // 0: not recorded
+  std::vector<int> iteration;       // iterations of the phase done at the point (every, 2*every..)
+  std::vector<double> loss_real;    // mean loss on real data over the last `every` iterations
+  std::vector<double> loss_replay;  // mean loss on recollections, likewise
+  std::vector<double> samples_per_second;  // real + recalled examples per second, likewise
+  // Mean negative ELBO of the association on real batches over the last `every` iterations
+  // (PhaseStats::association_neg_elbo); empty unless it learned in every stretch of the phase.
+  std::vector<double> association_neg_elbo;
 };
 
 struct PhaseStats {
@@ -83,6 +100,14 @@ struct PhaseStats {
   // Learning steps of the phase not applied because their loss or gradients were not finite
   // (neocortex and association together; each is also logged and counted by its actor).
   int64_t skipped_steps = 0;
+  // A variational association's learning on real batches during the phase (the dvae kind):
+  // steps, and the means over them of its single-sample negative ELBO, reconstruction term and
+  // KL term, in nats per image. The reconstruction term is the Bernoulli cross-entropy of the
+  // pixel intensities, the KL is KL(q(z|x) || uniform prior); the ELBO is reported whatever the
+  // KL weight the association trains with. association_steps = 0: not measured.
+  int64_t association_steps = 0;
+  double association_neg_elbo = 0, association_reconstruction = 0, association_kl = 0;
+  LearningCurve curve;  // when the phase's options ask for one
 };
 
 struct MemoryStats {
@@ -142,6 +167,14 @@ class Session {
 
   // Mean absolute pixel error of recall(encode(x)) over up to max_examples test images of task.
   Expected<double> distortion(const Task& task, size_t max_examples);
+
+  // Up to n recollections of class `class_id` from the memory, as n * pixels floats in [0, 1]
+  // (row-major images, one after another): codes drawn with replacement among everything stored
+  // so far, decoded by the association's live decoder (what recall gives once the current phase
+  // is consolidated): decoded codes for dvae, the stored images for raw. Empty when nothing of
+  // the class is stored. Errors: invalid_argument for a memory kind that stores no codes (none,
+  // lwf, arm, lifelong_vae), n outside [1, 65536] or a class outside [0, classes).
+  Expected<std::vector<float>> recollections(int class_id, int n);
 
   Expected<MemoryStats> memory_stats();
 

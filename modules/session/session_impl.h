@@ -41,6 +41,14 @@ inline void account(Message& ack, PhaseStats* stats) {
   stats->real_examples += get_int("real");
   stats->recalled_examples += get_int("recalled");
   stats->skipped_steps += get_int("neocortex_skipped") + get_int("association_skipped");
+  if (get_int("association_learned") != 0) {
+    // Running means over the phase's steps of the association's negative ELBO terms.
+    const double n = static_cast<double>(++stats->association_steps);
+    const double rec = get_real("association_reconstruction"), kl = get_real("association_kl");
+    stats->association_reconstruction += (rec - stats->association_reconstruction) / n;
+    stats->association_kl += (kl - stats->association_kl) / n;
+    stats->association_neg_elbo = stats->association_reconstruction + stats->association_kl;
+  }
   if (!ack.payloads.empty()) {
     auto per_class = take_tensor(ack, 0, "recalled_per_class", 1, {DType::i64});
     if (per_class.ok()) {
@@ -264,6 +272,54 @@ struct Session::Impl {
     int task = -1;                       // the task id events carry
     std::vector<LearningEvent> opening;  // passed before the first batch (new_task, new_class)
     ReplayOptions* replay = nullptr;     // what `next` reads; replaced by a hook's reply
+    int record_every = 0;                // a PhaseStats::curve point every this many batches
+  };
+
+  // Sums over the batches since the last point of a phase's learning curve.
+  struct CurveStretch {
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    int batches = 0;
+    double loss_real = 0, loss_replay = 0, neg_elbo = 0;
+    int64_t examples = 0, association_steps = 0;
+    bool association_missed = false;  // a stretch without association steps
+
+    // Adds one trained batch: its acknowledgement (read before account() takes its payloads)
+    // and the phase's examples before it and after it.
+    void add(const Message& ack, int64_t examples_before, int64_t examples_after) {
+      ++batches;
+      auto real = [&](const char* key) {
+        auto it = ack.header.reals.find(key);
+        return it == ack.header.reals.end() ? 0.0 : it->second;
+      };
+      loss_real += real("loss_real");
+      loss_replay += real("loss_replay");
+      examples += examples_after - examples_before;
+      auto learned = ack.header.ints.find("association_learned");
+      if (learned != ack.header.ints.end() && learned->second != 0) {
+        ++association_steps;
+        neg_elbo += real("association_reconstruction") + real("association_kl");
+      }
+    }
+
+    // Appends the point of this stretch to *curve at iteration `done`, then starts a new one.
+    void close(int done, LearningCurve* curve) {
+      const auto now = std::chrono::steady_clock::now();
+      const double seconds = std::chrono::duration<double>(now - start).count();
+      curve->iteration.push_back(done);
+      curve->loss_real.push_back(loss_real / batches);
+      curve->loss_replay.push_back(loss_replay / batches);
+      curve->samples_per_second.push_back(seconds > 0 ? examples / seconds : 0);
+      if (association_steps > 0 && !association_missed) {
+        curve->association_neg_elbo.push_back(neg_elbo / association_steps);
+      } else {
+        association_missed = true;
+        curve->association_neg_elbo.clear();
+      }
+      const bool missed = association_missed;
+      *this = CurveStretch();
+      start = now;
+      association_missed = missed;
+    }
   };
 
   // Runs a phase of `iterations` batches, each made by `next`, keeping up to `window` in flight
@@ -306,6 +362,8 @@ struct Session::Impl {
       if (reply->stop) stats.stopped = true;
     };
     for (const LearningEvent& e : events.opening) fire(e);
+    stats.curve.every = events.record_every;
+    CurveStretch stretch;
     int64_t next_mark = events.every;
     while (done < sent || (done < iterations && !stats.stopped && failed.ok())) {
       while (sent < iterations && sent - done < window && !stats.stopped && failed.ok()) {
@@ -318,7 +376,12 @@ struct Session::Impl {
       auto ack = await(progress_socket(), msg::kTrained, 120);
       if (!ack.ok()) return ack.status();
       ++done;
+      const int64_t examples_before = stats.real_examples + stats.recalled_examples;
       session_detail::account(*ack, &stats);
+      if (events.record_every > 0) {
+        stretch.add(*ack, examples_before, stats.real_examples + stats.recalled_examples);
+        if (stretch.batches == events.record_every) stretch.close(done, &stats.curve);
+      }
       const int64_t learned = events.count_recalled ? stats.recalled_examples : stats.real_examples;
       if (events.every > 0 && learned >= next_mark && !stats.stopped) {
         next_mark = (learned / events.every + 1) * events.every;

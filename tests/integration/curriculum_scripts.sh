@@ -8,10 +8,32 @@ src=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
+python=/usr/bin/python3  # Debian's (the standard library's json only)
 "$engram" run "$src/scripts/curriculum_mnist.lua" --set iterations=10 --set sleep_steps=3 \
-  --set out="$work" | tee curriculum.txt
+  --set record_every=5 --set out="$work" | tee curriculum.txt
 run=$(sed -n 's/^results: //p' curriculum.txt)
-test "$(head -1 "$run/summary.csv")" = "variant,seed,class-IL ACC,BWT,wall s,of which sleep s"
+test "$(head -1 "$run/summary.csv")" = "variant,seed,class-IL ACC,BWT,wall s,of which sleep s,FWT"
+# What each run records for its report: a curve point every 5 iterations (2 per phase, the
+# iteration cumulative), the dvae's -ELBO per phase and point, the untrained baseline, FWT.
+"$python" - "$run/results.json" <<'PY'
+import json, math, sys
+runs = json.load(open(sys.argv[1]))["runs"]
+assert len(runs) == 7, len(runs)
+for r in runs:
+    c, phases = r["curve"], r["phases"]
+    n = 2 * len(phases)
+    assert c["every"] == 5, (r["variant"], c["every"])
+    assert c["iteration"] == list(range(5, 5 * n + 1, 5)), (r["variant"], c["iteration"])
+    assert c["task"][:2] == [1, 1] and len(c["task"]) == n, c["task"]
+    for key in ("loss", "samples_per_s", "association_neg_elbo"):
+        assert len(c[key]) == n and all(math.isfinite(v) and v > 0 for v in c[key]), (key, c[key])
+    for p in phases:
+        assert math.isfinite(p["association_neg_elbo"]) and p["association_neg_elbo"] > 0, p
+    assert len(r["baseline"]) == 5 and all(0 <= b <= 1 for b in r["baseline"]), r["baseline"]
+    if r["variant"] != "revisit":
+        assert math.isfinite(r["fwt"]) and -1 <= r["fwt"] <= 1, r
+print("curriculum results.json: curves, -ELBO, baseline and FWT present")
+PY
 test "$(wc -l <"$run/summary.csv")" -eq 8
 for v in uniform class_balanced active diverse sleep delay10 revisit; do
   grep -q "^$v,1," "$run/summary.csv"
@@ -20,9 +42,39 @@ done
 awk -F, '$1 == "sleep" { if (!($6 > 0)) exit 1 } $1 == "uniform" { if ($6 != 0) exit 1 }
          $1 == "revisit" { if ($4 != "-") exit 1 }' "$run/summary.csv"
 "$engram" run "$src/scripts/split_mnist.lua" --set iterations=10 --set sleep_steps=3 \
-  --set out="$work" | tee split.txt
+  --set record_every=5 --set grid=4 --set out="$work" | tee split.txt
 run=$(sed -n 's/^results: //p' split.txt)
 test "$(wc -l <"$run/summary.csv")" -eq 6
+grep -q "FWT" split.txt
+"$python" - "$run" <<'PY'
+import json, math, struct, sys
+run = sys.argv[1]
+runs = {r["method"]: r for r in json.load(open(run + "/results.json"))["runs"]}
+for method, r in runs.items():
+    c = r["curve"]
+    n = 10  # 5 tasks x 10 iterations (joint: one task of 50), a point every 5
+    assert c["every"] == 5 and len(c["iteration"]) == n and c["iteration"][-1] == 50, (method, c)
+    assert c["task"] == ([1] * n if method == "joint" else [t for t in range(1, 6) for _ in (0, 1)])
+    assert all(math.isfinite(v) and v > 0 for v in c["loss"] + c["samples_per_s"]), (method, c)
+    assert len(r["baseline"]) == 5, r["baseline"]
+    if method != "joint":
+        assert math.isfinite(r["fwt"]), method
+    elbo = [p.get("association_neg_elbo") for p in r["phases"]]
+    if method == "recollections":
+        assert all(e is not None and math.isfinite(e) and e > 0 for e in elbo), elbo
+        assert len(c["association_neg_elbo"]) == n
+    else:
+        assert all(e is None for e in elbo) and "association_neg_elbo" not in c, (method, elbo)
+    # A recollection grid for the methods with stored codes: 10 rows of 4 + 1 + 4 tiles.
+    grid = r.get("recollection_grid")
+    assert (grid is not None) == (method in ("er", "recollections", "er_total")), (method, grid)
+    if grid:
+        assert grid == "recollections_%s_seed1.png" % method, grid
+        head = open(run + "/" + grid, "rb").read(24)
+        width, height = struct.unpack(">II", head[16:24])
+        assert (width, height) == (9 * 28 + 8 * 2, 10 * 28 + 9 * 2), (width, height)
+print("split_mnist results.json: curves, baseline, FWT, -ELBO and grids present")
+PY
 # A variant that does not exist is an error naming it.
 if "$engram" run "$src/scripts/curriculum_mnist.lua" --set iterations=2 --set variants=sleepy \
     2>err.txt; then

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -65,6 +66,59 @@ struct Outcome {
   MemoryStats memory;
 };
 
+// A phase of 300 iterations recorded every 50: six points of finite figures; the association's
+// -ELBO only for dvae (none has no association).
+void check_curve(const PhaseStats& p, const std::string& kind) {
+  const LearningCurve& c = p.curve;
+  CHECK(c.every == 50);
+  REQUIRE(c.iteration.size() == 6);
+  CHECK(c.iteration.front() == 50);
+  CHECK(c.iteration.back() == 300);
+  REQUIRE(c.loss_real.size() == 6);
+  REQUIRE(c.samples_per_second.size() == 6);
+  for (size_t k = 0; k < 6; ++k) {
+    CHECK(std::isfinite(c.loss_real[k]));
+    CHECK(c.loss_real[k] > 0);
+    CHECK(c.samples_per_second[k] > 0);
+  }
+  if (kind == "dvae") {
+    CHECK(c.association_neg_elbo.size() == 6);
+    CHECK(p.association_steps == 300);
+    CHECK(std::isfinite(p.association_neg_elbo));
+    CHECK(p.association_neg_elbo > 0);
+  } else {
+    CHECK(c.association_neg_elbo.empty());
+    CHECK(p.association_steps == 0);
+  }
+}
+
+// Recollections by class after tasks {0,1} and {2,3}: decoded images of the stored codes for
+// dvae (not blank), nothing for an unlearned class, a clear error for a kind without codes.
+void check_recollections(Session& session, const std::string& kind) {
+  auto r = session.recollections(2, 5);
+  if (kind == "none") {
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == ErrorCode::invalid_argument);
+    CHECK(r.status().message().find("\"none\"") != std::string::npos);
+    return;
+  }
+  REQUIRE_MESSAGE(r.ok(), r.status().to_string());
+  REQUIRE(r->size() == 5 * 784);
+  double sum = 0;
+  for (float v : *r) {
+    CHECK_FALSE((v < 0 || v > 1));
+    sum += v;
+  }
+  const double mean = sum / static_cast<double>(r->size());
+  CHECK(mean > 0.02);  // digits: mostly dark, some bright strokes
+  CHECK(mean < 0.5);
+  auto unlearned = session.recollections(7, 5);
+  REQUIRE(unlearned.ok());
+  CHECK(unlearned->empty());
+  CHECK_FALSE(session.recollections(10, 5).ok());
+  CHECK_FALSE(session.recollections(0, 0).ok());
+}
+
 Outcome run(const std::string& kind, uint64_t seed) {
   const Fixture& f = fixture();
   auto session = Session::create(config(kind, seed), f.dataset);
@@ -73,15 +127,28 @@ Outcome run(const std::string& kind, uint64_t seed) {
   o.iterations = 300;
   o.batch = 64;
   o.replay.per_batch = 64;
+  o.record_every = 50;
   Outcome out;
   auto p0 = (*session)->learn(f.scenario.tasks[0], o);
   REQUIRE_MESSAGE(p0.ok(), p0.status().to_string());
   CHECK(p0->iterations == 300);
+  check_curve(*p0, kind);
+  if (kind == "dvae") {
+    // The VAE's -ELBO (nats per image) falls over the first phase.
+    const auto& elbo = p0->curve.association_neg_elbo;
+    REQUIRE(elbo.size() == 6);
+    CHECK(elbo.back() < elbo.front());
+    CHECK(p0->association_steps == 300);
+    CHECK(p0->association_neg_elbo ==
+          doctest::Approx(p0->association_reconstruction + p0->association_kl));
+  }
   auto a00 = (*session)->accuracy(f.scenario.tasks[0], true);
   REQUIRE(a00.ok());
   out.task0_after_task0 = *a00;
   auto p1 = (*session)->learn(f.scenario.tasks[1], o);
   REQUIRE_MESSAGE(p1.ok(), p1.status().to_string());
+  check_curve(*p1, kind);
+  check_recollections(**session, kind);
   auto a10 = (*session)->accuracy(f.scenario.tasks[0], true);
   auto a11 = (*session)->accuracy(f.scenario.tasks[1], true);
   REQUIRE(a10.ok());
