@@ -19,6 +19,8 @@ engram_test(NAME test_lua_curriculum SOURCES modules/test_lua_curriculum.cc LIBS
 # Integer settings from JSON and from Lua: range-checked before they are narrowed.
 engram_test(NAME test_json_settings SOURCES modules/test_json_settings.cc LIBS engram_modules LABELS unit TIMEOUT 60)
 engram_test(NAME test_lua_settings SOURCES modules/test_lua_settings.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
+# What runs record for reports: learning curves, the dvae's -ELBO, recollection grids (PNG).
+engram_test(NAME test_lua_run_records SOURCES modules/test_lua_run_records.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
 
 # --- integration ---
 engram_test(NAME test_split_small SOURCES integration/test_split_small.cc LIBS engram_modules LABELS integration sanitize TIMEOUT 300)
