@@ -81,8 +81,7 @@ void LogTally::record(std::string_view cause, std::string_view detail, uint64_t 
         line += fmt::format(" ({} causes of {} seen: further new causes are counted as '{}')",
                             options_.max_causes, noun_, kOtherCauses);
       } else {
-        line += fmt::format(" (repeats are counted and reported every {:g}s at most)",
-                            options_.report_seconds);
+        line += " (repeats are counted)";
       }
     } else {
       Entry& e = entries_[it->second];

@@ -62,8 +62,9 @@ TEST_CASE("the first of a cause is logged in full, repeats are counted, not logg
   }
   std::vector<std::string> lines = capture.lines();
   REQUIRE(lines.size() == 1);
-  CHECK(lines[0].find("[error] [association] decode: bad shape [0, 28, 28] (repeats are counted") !=
-        std::string::npos);
+  CHECK(
+      lines[0].find("[error] [association] decode: bad shape [0, 28, 28] (repeats are counted)") !=
+      std::string::npos);
   std::vector<LogTally::CauseCount> counts = tally.counts();
   REQUIRE(counts.size() == 1);
   CHECK(counts[0].cause == "decode: bad shape");
