@@ -34,6 +34,9 @@ engram_test(NAME test_stream_learning SOURCES integration/test_stream_learning.c
 # Event-driven schedules over a stream: the C++ event hook and Lua handler coroutines (kinds,
 # stop, replay replies, errors with the script line, the sandbox's budgets, nothing lost).
 engram_test(NAME test_stream_events SOURCES integration/test_stream_events.cc integration/test_lua_events.cc LIBS engram_lua_module LABELS integration TIMEOUT 300)
+# Progress lines of every long phase a script runs (teacher, memory, distillation, lifelong VAE,
+# compression probe, stream learning, restore): plain lines in a file, silenced by quiet.
+engram_test(NAME test_progress_phases SOURCES integration/test_progress_phases.cc LIBS engram_lua_module LABELS integration TIMEOUT 120)
 # Runs the built `engram` binary (exit codes, messages).
 engram_test(NAME test_cli SOURCES integration/test_cli.cc LABELS integration TIMEOUT 120)
 target_compile_definitions(test_cli PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
