@@ -310,8 +310,11 @@ Expected<std::string> render_heatmap_svg(const HeatmapPlot& plot, const std::str
       gnuplot_quote(plot.title), gnuplot_quote(plot.xlabel), gnuplot_quote(plot.ylabel),
       num(cols - 0.5), num(rows - 0.5), xtics, ytics, num(plot.zmin), num(plot.zmax));
   body +=
-      "plot '@DIR@/m.dat' matrix with image pixels, "
-      "'' matrix using 1:2:($3 == $3 ? sprintf('%.2f', $3) : '') with labels font 'sans,9'\n";
+      // Boxes rather than `with image`: an image needs two rows and two columns.
+      "plot '@DIR@/m.dat' matrix using 1:2:(0.5):(0.5):3 with boxxyerror fillcolor palette "
+      "fillstyle solid 1.0 noborder notitle, "
+      "'' matrix using 1:2:($3 == $3 ? sprintf('%.2f', $3) : '') with labels font 'sans,9' "
+      "notitle\n";
   return render_one(body, {{"m.dat", text}}, plot.width, plot.height, id_prefix);
 }
 

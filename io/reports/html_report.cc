@@ -560,6 +560,21 @@ class ReportBuilder {
         if (!s.ok()) return s;
       }
       for (const auto& [kind, m] : by_label[label]) {
+        if (m.size() == 1) {
+          // One row (e.g. joint training on every task at once): no lines to draw over tasks,
+          // a bar per task instead.
+          BarPlot bp;
+          bp.title = label + ": " + kind + " accuracy on each task";
+          bp.ylabel = "accuracy";
+          bp.series_titles = {"after training"};
+          bp.values = {m[0]};
+          for (size_t j = 0; j < m[0].size(); ++j) {
+            bp.categories.push_back(fmt::format("task {}", j + 1));
+          }
+          Status s = add_plot(render_bar_plot_svg(bp, next_id()), bp.title);
+          if (!s.ok()) return s;
+          continue;
+        }
         LinePlot lp;
         lp.title = label + ": " + kind + " accuracy on each task";
         lp.xlabel = "after training on task";

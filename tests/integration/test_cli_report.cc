@@ -81,6 +81,30 @@ TEST_CASE("engram report: bad run directories exit 1 naming the file, usage erro
     CHECK(contains(r.output, dir.file("results.json") + " is not valid JSON"));
     CHECK_FALSE(std::filesystem::exists(dir.file("report.html")));
   }
+  SUBCASE("a damaged PNG: exit 1 naming it") {
+    dir.write("results.json", "{}");
+    dir.write("recollections_er_seed1.png", "\x89PNG\r\n\x1a\n truncated");
+    Result r = run_engram("report " + quote(dir.path()));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, dir.file("recollections_er_seed1.png") + " is not a readable PNG"));
+  }
+  SUBCASE("a distill run with a damaged accuracy.csv: exit 1 naming it") {
+    dir.write("summary.json", R"({"student": "mlp", "teacher_accuracy": 0.98})");
+    dir.write("accuracy.csv", "episodes,real\n100,x\n");
+    Result r = run_engram("report " + quote(dir.path()));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, dir.file("accuracy.csv") + ": row 2, column real: 'x' is not"));
+  }
+  SUBCASE("a distill run with a damaged summary.json: exit 1 naming it") {
+    dir.write("summary.json", "{\"student\": [");
+    dir.write("accuracy.csv", "episodes,real\n100,10\n");
+    Result r = run_engram("report " + quote(dir.path()));
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, dir.file("summary.json") + " is not valid JSON"));
+  }
   SUBCASE("gnuplot missing: exit 1 naming the package") {
     dir.write("results.json", kResults);
     const std::string cmd = "env ENGRAM_GNUPLOT=/nonexistent/gnuplot " + quote(ENGRAM_CLI) +
