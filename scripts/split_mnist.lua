@@ -15,8 +15,9 @@
 -- examples and recollections per class in recollections_<method>_seed<k>.png, for the methods
 -- with stored codes; 0 = no grid), out (runs).
 --
--- results.json, per run: class_il/task_il (accuracy after each task), baseline (class-IL
--- accuracy on each task before learning), bwt, forgetting, fwt, curve = {every, iteration,
+-- results.json, per run: class_il/task_il (accuracy after each task), baseline and
+-- baseline_task_il (accuracy on each task before learning), bwt, forgetting, fwt (class-IL;
+-- task_il_metrics.fwt from the task-IL baseline), curve = {every, iteration,
 -- task, loss, samples_per_s [, association_neg_elbo]}, phases[i].association_neg_elbo (dvae).
 
 local cfg = engram.settings {
