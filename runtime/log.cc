@@ -8,6 +8,7 @@
 #include <spdlog/sinks/base_sink.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -18,6 +19,7 @@ namespace engram {
 namespace {
 
 constexpr const char* kUserLogger = "user";
+constexpr const char* kLevelVariable = "ENGRAM_LOG_LEVEL";
 
 spdlog::level::level_enum to_spdlog(LogLevel level) {
   switch (level) {
@@ -102,9 +104,23 @@ struct Log {
   spdlog::logger timed{"engram", sink};
   spdlog::logger user{kUserLogger, sink};
   Log() {
+    LogLevel level = LogLevel::info;
+    std::string bad_env;
+    if (const char* env = std::getenv(kLevelVariable); env != nullptr && env[0] != '\0') {
+      Expected<LogLevel> parsed = parse_log_level(env);
+      if (parsed.ok()) {
+        level = parsed.value();
+      } else {
+        bad_env = parsed.status().message();
+      }
+    }
     for (spdlog::logger* l : {&timed, &user}) {
-      l->set_level(spdlog::level::info);
+      l->set_level(to_spdlog(level));
       l->flush_on(spdlog::level::trace);
+    }
+    if (!bad_env.empty()) {
+      timed.log(spdlog::level::warn, "[engram] {}: {} (the level stays info)", kLevelVariable,
+                bad_env);
     }
   }
 };

@@ -4,8 +4,10 @@
 // Messages addressed to the person at the command line (the CLI's errors) read as before,
 // without timestamp, but obey the same level:
 //   engram: error: no such file: run.lua
-// The level names are those of --log-level: trace, debug, info, warn, error, off (the default
-// level is info). Every function here is thread-safe; actors log from their own threads.
+// The level names are those of --log-level: trace, debug, info, warn, error, off. The level
+// starts as the environment variable ENGRAM_LOG_LEVEL names (for programs without a command
+// line, e.g. those using the C API), else info; an unknown name there is logged as a warning.
+// Every function here is thread-safe; actors log from their own threads.
 // spdlog stays out of this header: users of runtime headers need not know about it.
 #pragma once
 

@@ -120,17 +120,18 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   bool version = false;
   app.add_flag("--version", version, "print the version, the BLAS and threads in use, and exit");
-  std::string log_level = "info";
+  std::string log_level;
   app.add_option("--log-level", log_level,
                  "least severe log messages shown on stderr: trace, debug, info, warn, error or "
-                 "off (log lines carry time, level and source: an actor, a module, lua)")
+                 "off (default: $ENGRAM_LOG_LEVEL, else info; log lines carry time, level and "
+                 "source: an actor, a module, lua)")
       ->check(CLI::Validator(
           [](std::string& text) -> std::string {
             auto level = engram::parse_log_level(text);
             return level.ok() ? "" : level.status().message();
           },
-          "LEVEL"))
-      ->capture_default_str();
+          ""))
+      ->type_name("LEVEL");
   bool quiet = false;
   app.add_flag("--quiet", quiet,
                "no progress bars or progress lines (the log and the scripts' output remain)");
@@ -191,7 +192,10 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
-  (void)engram::set_log_level(log_level);  // validated by the option's check
+  // Without --log-level the level stays what ENGRAM_LOG_LEVEL says (else info).
+  if (app.get_option("--log-level")->count() > 0) {
+    (void)engram::set_log_level(log_level);  // validated by the option's check
+  }
   engram::set_progress_quiet(quiet);
   if (version) {
     std::cout << "engram " << ENGRAM_VERSION << "\n" << environment_line() << "\n";

@@ -23,9 +23,11 @@ struct CliResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `engram ARGS` through the shell and collects its exit code and output.
-inline CliResult run_engram(const std::string& args) {
-  const std::string cmd = quote(ENGRAM_CLI) + " " + args + " 2>&1";
+// Runs `engram ARGS` through the shell and collects its exit code and output. `env` (e.g.
+// "NAME=value") is set for that run only.
+inline CliResult run_engram(const std::string& args, const std::string& env = "") {
+  const std::string cmd =
+      (env.empty() ? "" : "env " + env + " ") + quote(ENGRAM_CLI) + " " + args + " 2>&1";
   CliResult r;
   FILE* pipe = popen(cmd.c_str(), "r");
   REQUIRE(pipe != nullptr);

@@ -47,6 +47,25 @@ TEST_CASE("--log-level: a warning shows at warn and below, not at error; the ban
   CHECK_FALSE(contains(after.output, "[info]"));
 }
 
+TEST_CASE("ENGRAM_LOG_LEVEL sets the level when --log-level is not given") {
+  TempDir dir;
+  const std::string script = quote(dir.write("warns.lua", "warn('low on patience')\n"));
+  Result env_error = run_engram("run " + script, "ENGRAM_LOG_LEVEL=error");
+  CAPTURE(env_error.output);
+  CHECK(env_error.exit_code == 0);
+  CHECK_FALSE(contains(env_error.output, "low on patience"));
+  // The option wins over the variable.
+  Result option_wins = run_engram("--log-level warn run " + script, "ENGRAM_LOG_LEVEL=error");
+  CAPTURE(option_wins.output);
+  CHECK(contains(option_wins.output, "[warn] [lua] low on patience"));
+  // An unknown level in the variable is a warning; the level stays info.
+  Result bad = run_engram("run " + script, "ENGRAM_LOG_LEVEL=chatty");
+  CAPTURE(bad.output);
+  CHECK(bad.exit_code == 0);
+  CHECK(contains(bad.output, "[warn] [engram] ENGRAM_LOG_LEVEL: unknown log level 'chatty'"));
+  CHECK(contains(bad.output, "[info] [engram] engram "));
+}
+
 TEST_CASE("--log-level: an unknown level is a usage error naming the levels") {
   TempDir dir;
   const std::string script = quote(dir.write("ok.lua", "print('fine')\n"));
