@@ -238,6 +238,7 @@ th { background: #f0f0f0; } td.l, th.l { text-align: left; }
 figure { margin: 0.4em; } figcaption { font-size: 0.85em; color: #555; }
 img.grid { image-rendering: pixelated; border: 1px solid #ccc; max-width: 480px; }
 .note { color: #7a4b00; font-size: 0.9em; } .meta { color: #555; font-size: 0.9em; }
+.wide { overflow-x: auto; max-width: 100%; }
 )";
 
 class ReportBuilder {
@@ -395,7 +396,7 @@ class ReportBuilder {
 
   // A table: header row, then rows; the first column left-aligned.
   void add_table(const std::vector<std::vector<std::string>>& rows, const char* css_class) {
-    body_ += fmt::format("<table class=\"{}\">\n<thead><tr>", css_class);
+    body_ += fmt::format("<div class=\"wide\"><table class=\"{}\">\n<thead><tr>", css_class);
     for (const std::string& h : rows[0]) body_ += "<th>" + esc(h) + "</th>";
     body_ += "</tr></thead>\n<tbody>\n";
     for (size_t r = 1; r < rows.size(); ++r) {
@@ -405,7 +406,7 @@ class ReportBuilder {
       }
       body_ += "</tr>\n";
     }
-    body_ += "</tbody>\n</table>\n";
+    body_ += "</tbody>\n</table></div>\n";
   }
 
   // The comparison table: summary.csv when present, else the scalar fields of each run (or
@@ -419,8 +420,10 @@ class ReportBuilder {
       rows = std::move(**csv);
       add_fwt_column(&rows);
     } else {
-      notes_.push_back(file("summary.csv") + (csv->has_value() ? " is empty" : " is missing") +
-                       ": the comparison table lists the scalar fields of results.json");
+      if (sweep_.empty()) {  // a sweep writes no summary.csv: its settings are the table
+        notes_.push_back(file("summary.csv") + (csv->has_value() ? " is empty" : " is missing") +
+                         ": the comparison table lists the scalar fields of results.json");
+      }
       rows = scalar_table();
     }
     if (rows.size() < 2) return {};
@@ -1095,9 +1098,14 @@ class ReportBuilder {
     std::vector<std::string> header = {"column"};
     for (double e : episodes) header.push_back(fmt::format("acc % @ {:g}", e));
     for (const std::string& h : timing_header) header.push_back(h);
+    // Of the column's memory: its name, compression and distortion (memories.csv has the rest).
+    std::vector<size_t> memory_cols;
+    for (size_t k = 0; k < memory_header.size(); ++k) {
+      if (memory_header[k] == "compression" || memory_header[k] == "l1") memory_cols.push_back(k);
+    }
     if (!memory_header.empty()) {
       header.push_back("memory");
-      for (const std::string& h : memory_header) header.push_back("memory " + h);
+      for (size_t k : memory_cols) header.push_back("memory " + memory_header[k]);
     }
     table.push_back(header);
     for (size_t c = 0; c < columns.size(); ++c) {
@@ -1110,7 +1118,7 @@ class ReportBuilder {
       if (!memory_header.empty()) {
         auto m = memory_of.find(level_of(columns[c]));
         row.push_back(m != memory_of.end() ? m->first : "-");
-        for (size_t k = 0; k < memory_header.size(); ++k) {
+        for (size_t k : memory_cols) {
           row.push_back(m != memory_of.end() && k < m->second.size() ? m->second[k] : "-");
         }
       }

@@ -301,7 +301,7 @@ TEST_CASE("report of a distill run: accuracy per column and episodes, memories, 
   // The comparison joins accuracy.csv, timing.csv and the column's memory (its "10x").
   CHECK(contains(*html,
                  "<td class=\"l\">buffer_10x</td><td>30.00</td><td>85.50</td><td>7.25</td>"
-                 "<td>1.5</td><td>1000</td><td>10x</td><td>168</td>"));
+                 "<td>1.5</td><td>1000</td><td>10x</td><td>37.3</td><td>0.0325</td></tr>"));
   CHECK(contains(*html,
                  "<td class=\"l\">real</td><td>20.00</td><td>80.00</td><td>10.5</td>"
                  "<td>2.0</td><td>1000</td><td>-</td>"));
