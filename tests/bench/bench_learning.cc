@@ -1,7 +1,8 @@
 // Learning throughput of engram's modules against a plain LibTorch loop (the floor).
 //
 //   floor:       torch::nn::Sequential 784-400-400-10 (ReLU), Adam 1e-3, cross entropy; the same
-//                network and optimiser the neocortex builds, without engram around it.
+//                network and optimiser the neocortex builds, without engram around it, on the
+//                same LibTorch thread count, BLAS and denormal flushing as engram's actors.
 //   learner:     neocortex Learner::step, batch 128 without replay and 128 real + 128 replayed.
 //   dvae:        DiscreteVae::learn (c=100, l=2, mlp hidden 256) without and with decoder
 //                distillation on 128 stored codes, and recall (decode) of batches of 128 codes.
@@ -260,12 +261,15 @@ int main(int argc, char** argv) {
   const auto start = Clock::now();
   at::init_num_threads();
   at::set_num_threads(opt.threads);
+  // As engram's learning threads do (neocortex and association actors): without it the floor
+  // pays for denormal arithmetic that engram's own loop does not, and is no floor.
+  at::globalContext().setFlushDenormal(true);
 
   auto loaded = load_dataset("mnist", ENGRAM_SOURCE_DIR "/data/mnist");
   std::shared_ptr<const ImageDataset> ds;
   if (loaded.ok()) ds = std::make_shared<const ImageDataset>(std::move(*loaded));
 
-  fmt::print("engram learning throughput{} | {} | LibTorch threads: {}\n",
+  fmt::print("engram learning throughput{} | {} | LibTorch threads: {} | denormals flushed\n",
              opt.quick ? " (--quick)" : "", describe_blas(probe_blas()), at::get_num_threads());
   fmt::print(
       "data: {}\n",
