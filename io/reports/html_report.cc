@@ -893,14 +893,15 @@ class ReportBuilder {
     return {};
   }
 
-  // run.curve = {every, iteration[], task[], loss[], samples_per_s[], phase[]?}: loss and
-  // samples/s against the cumulative iteration, one series per method (its first seed with a
-  // curve) and phase. A note when no run recorded one.
+  // run.curve = {every, iteration[], task[], loss[], samples_per_s[], association_neg_elbo[]?,
+  // phase[]?}: loss, samples/s (and the association's -ELBO) against the cumulative iteration,
+  // one series per method (its first seed with a curve) and phase. A note when no run recorded
+  // one.
   Status curve_section() {
     if (runs_.empty()) return {};
     struct Curve {
       std::string label, seed;
-      std::vector<double> it, loss, rate;
+      std::vector<double> it, loss, rate, elbo;
       std::vector<std::string> phase;
     };
     std::vector<Curve> curves;
@@ -923,9 +924,10 @@ class ReportBuilder {
         }
         return true;
       };
-      Curve cv{r.label, r.seed, {}, {}, {}, {}};
+      Curve cv{r.label, r.seed, {}, {}, {}, {}, {}};
       bool ok = c->is_object() && c->contains("iteration") && numbers("iteration", &cv.it) &&
-                numbers("loss", &cv.loss) && numbers("samples_per_s", &cv.rate);
+                numbers("loss", &cv.loss) && numbers("samples_per_s", &cv.rate) &&
+                numbers("association_neg_elbo", &cv.elbo);
       if (ok && c->contains("phase")) {
         const json& ph = (*c)["phase"];
         ok = ph.is_array();
@@ -939,7 +941,7 @@ class ReportBuilder {
       }
       const size_t n = cv.it.size();
       ok = ok && (cv.loss.empty() || cv.loss.size() == n) &&
-           (cv.rate.empty() || cv.rate.size() == n);
+           (cv.rate.empty() || cv.rate.size() == n) && (cv.elbo.empty() || cv.elbo.size() == n);
       if (!ok) {
         notes_.push_back(who +
                          " is not {iteration, loss, samples_per_s[, phase]} arrays of equal "
@@ -959,15 +961,17 @@ class ReportBuilder {
     body_ +=
         "<p class=\"meta\">Recorded every N iterations during learning (first seed of each "
         "method); the iteration counts across tasks.</p>\n<div class=\"plots\">\n";
-    for (int which = 0; which < 2; ++which) {
+    for (int which = 0; which < 3; ++which) {
       LinePlot lp;
-      lp.title = which == 0 ? "training loss" : "samples per second";
+      lp.title = which == 0   ? "training loss"
+                 : which == 1 ? "samples per second"
+                              : "association -ELBO";
       lp.xlabel = "iteration";
-      lp.ylabel = which == 0 ? "loss" : "samples/s";
+      lp.ylabel = which == 0 ? "loss" : which == 1 ? "samples/s" : "-ELBO (nats)";
       lp.width = 680;
       double lo = std::numeric_limits<double>::infinity(), hi = 0;
       for (const Curve& cv : curves) {
-        const std::vector<double>& y = which == 0 ? cv.loss : cv.rate;
+        const std::vector<double>& y = which == 0 ? cv.loss : which == 1 ? cv.rate : cv.elbo;
         if (y.empty()) continue;
         std::vector<std::string> phases;  // in order of first use
         for (const std::string& p : cv.phase) {
@@ -995,6 +999,7 @@ class ReportBuilder {
           lp.series.push_back(std::move(ps));
         }
       }
+      if (lp.series.empty() && which == 2) continue;  // only a dvae memory records it
       if (lp.series.empty()) {
         notes_.push_back(fmt::format("no curve has {}: no {} plot",
                                      which == 0 ? "\"loss\"" : "\"samples_per_s\"", lp.title));
@@ -1271,8 +1276,9 @@ class ReportBuilder {
     }
     if (!recollections.empty()) {
       body_ +=
-          "<h2>Recollections</h2>\n<p class=\"meta\">Per method: images decoded from the codes "
-          "it keeps for each class, next to real examples of the class.</p>\n"
+          "<h2>Recollections</h2>\n<p class=\"meta\">Per method, a row per class: real test "
+          "images of the class, then recollections from the method's memory (decoded codes, or "
+          "stored images).</p>\n"
           "<div class=\"plots\">\n" +
           recollections + "</div>\n";
     }

@@ -310,6 +310,8 @@ def synthetic_curves():
                      "samples_per_s": rate}
             if method == "recollections":
                 curve["phase"] = phase
+                curve["association_neg_elbo"] = [130 - 0.1 * k + 2 * (k % 20 == 0)
+                                                 for k in range(1, 101)]
             m = [[(0.97 if j == i else base * 0.9 ** (i - j)) if j <= i else 0.0
                   for j in range(5)] for i in range(5)]
             run = {"method": method, "seed": seed, "class_il": m, "fwt": 0.01 * seed,

@@ -389,6 +389,7 @@ TEST_CASE("report: loss and samples/s curves, FWT, association -ELBO, recollecti
      "curve": {"every": 10, "iteration": [10, 20, 30, 40, 50], "task": [1, 1, 1, 2, 2],
                "loss": [2.0, 1.0, 0.8, 0.6, 0.4],
                "samples_per_s": [800, 810, 400, 820, 830],
+               "association_neg_elbo": [130, 125, 124, 121, 118],
                "phase": ["learn", "learn", "sleep", "learn", "learn"]}},
     {"method": "recollections", "seed": 2, "fwt": 0.5,
      "phases": [{"task": 1, "association_neg_elbo": 119.5}, {"task": 2}],
@@ -418,8 +419,9 @@ TEST_CASE("report: loss and samples/s curves, FWT, association -ELBO, recollecti
   CHECK(contains(*html, "samples per second over iterations"));
   CHECK(contains(*html, "recollections (sleep)"));
   CHECK_FALSE(contains(*html, "No run in results.json recorded a learning curve"));
-  // 2 x (heatmap + lines), forgetting, association, 2 curves.
-  CHECK(info.plots == 4 + 1 + 1 + 2);
+  CHECK(contains(*html, "association -ELBO over iterations"));
+  // 2 x (heatmap + lines), forgetting, association, 3 curves (loss, samples/s, -ELBO).
+  CHECK(info.plots == 4 + 1 + 1 + 3);
   // Recollections get their own section and a caption from the file name.
   CHECK(contains(*html, "<h2>Recollections</h2>"));
   CHECK(contains(*html, "<figcaption><b>er_total</b>, seed 2"));
