@@ -258,7 +258,10 @@ class ReportBuilder {
       if (!s.ok()) return s.status();
       distill_summary_ = std::move(*s);
     } else {
-      auto results = load_json_object("results.json");
+      // Without results.json, a compression sweep's CSV alone (e.g. the committed
+      // results/compression_sweep.csv) still makes its plot.
+      const bool sweep_csv = !has_results && fs::exists(file("compression_sweep.csv"), ec);
+      auto results = sweep_csv ? sweep_from_csv() : load_json_object("results.json");
       if (!results.ok()) return results.status();
       results_ = std::move(*results);
       runs_ = collect_runs(results_);
@@ -334,6 +337,48 @@ class ReportBuilder {
                     path + " is not a JSON object (got " + std::string(j.type_name()) + ")");
     }
     return j;
+  }
+
+  // results.json's shape rebuilt from compression_sweep.csv (header latent,c,l,h,
+  // bits_per_code,compression,l1,...,paper_l1,kl_weight): a "results" entry per row, its
+  // non-empty cells as numbers (latent as text), and a "paper" point where paper_l1 is set.
+  // Errors: as load_csv, and malformed naming the file for a row whose number is not one or a
+  // header without latent, compression and l1.
+  Expected<json> sweep_from_csv() {
+    const std::string name = "compression_sweep.csv";
+    auto csv = load_csv(name, true);
+    if (!csv.ok()) return csv.status();
+    const auto& rows = **csv;
+    const auto& header = rows[0];
+    for (const char* k : {"latent", "compression", "l1"}) {
+      if (std::find(header.begin(), header.end(), k) == header.end()) {
+        return Status(ErrorCode::malformed,
+                      fmt::format("{}: no column '{}' in its header", file(name), k));
+      }
+    }
+    json results = json::array(), paper = json::array();
+    for (size_t r = 1; r < rows.size(); ++r) {
+      json entry = json::object();
+      for (size_t c = 0; c < rows[r].size(); ++c) {
+        if (rows[r][c].empty()) continue;
+        if (header[c] == "latent") {
+          entry["latent"] = rows[r][c];
+          continue;
+        }
+        auto v = csv_number(name, header, r, c, rows[r][c]);
+        if (!v.ok()) return v.status();
+        entry[header[c]] = *v;
+      }
+      if (entry.contains("paper_l1") && entry.contains("compression") && entry.contains("latent")) {
+        paper.push_back({{"latent", entry["latent"]},
+                         {"compression", entry["compression"]},
+                         {"l1", entry["paper_l1"]}});
+      }
+      results.push_back(std::move(entry));
+    }
+    notes_.push_back(file("results.json") + " is missing: the sweep is read from " + file(name) +
+                     " (the paper's points: its paper_l1 column)");
+    return json{{"results", std::move(results)}, {"paper", std::move(paper)}};
   }
 
   // Reads run_dir/name as CSV: nullopt when the file is absent. Errors name the file: malformed

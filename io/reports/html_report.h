@@ -37,7 +37,8 @@ struct ReportInfo {
 };
 
 // Builds the HTML page for run_dir. Reads run_dir/results.json (required, except in a distill
-// run directory: summary.json + accuracy.csv, with memories.csv and timing.csv optional),
+// run directory: summary.json + accuracy.csv, with memories.csv and timing.csv optional; and in a
+// directory holding only a compression sweep's compression_sweep.csv, e.g. results/),
 // run_dir/summary.csv (optional: without it the comparison table lists results.json's scalar
 // fields) and run_dir/*.png (decoded to check them, embedded, sorted by name). `info`, when not
 // null, receives counts. Errors: not_found naming run_dir when it is not a directory, or

@@ -4,8 +4,9 @@
 Usage: report_chromium.py ENGRAM SOURCE_DIR PNG_REGIONS
 
 Builds the report of a small run directory of each kind the shipped scripts write (split_mnist,
-curriculum, lifelong_vae and omniglot from copies of docs/results; a distill run, a compression
-sweep and a run with loss curves, FWT, association -ELBO and recollection grids written here),
+curriculum, lifelong_vae and omniglot from copies of docs/results, the full compression sweep
+from a copy of results/compression_sweep.csv; a distill run, a compression sweep's results.json
+and a run with loss curves, FWT, association -ELBO and recollection grids written here),
 then for each page:
   * loads a copy with a script that writes the plots' and images' boxes into the DOM, with
     --enable-logging: fails on any console message (the page has no script of its own, so any
@@ -290,6 +291,17 @@ def synthetic_sweep():
     return d
 
 
+def copy_sweep_csv():
+    """The committed full sweep's CSV alone (no results.json), or None if absent."""
+    src = os.path.join(SRC, "results", "compression_sweep.csv")
+    if not os.path.exists(src):
+        return None
+    d = os.path.join(WORK, "compression_sweep_csv")
+    os.makedirs(d)
+    shutil.copy(src, d)
+    return d
+
+
 def synthetic_curves():
     """A split_mnist-like run with loss curves (and a sleep phase), FWT, association -ELBO and
     recollection grids."""
@@ -343,6 +355,7 @@ HEADINGS = {
                  "Loss and samples/s over iterations"],
     "distill": ["Protocol", "Comparison", "Distillation", "Memories", "Time"],
     "compression_sweep": ["Protocol", "Comparison", "Distortion against compression"],
+    "compression_sweep_csv": ["Comparison", "Distortion against compression"],
     "curves": ["Protocol", "Comparison", "Accuracy matrices", "Forgetting per task", "Memory",
                "Association -ELBO per task", "Loss and samples/s over iterations",
                "Recollections"],
@@ -363,6 +376,7 @@ def main():
         "omniglot": copy_run("omniglot_alphabets_3seeds"),
         "distill": synthetic_distill(),
         "compression_sweep": synthetic_sweep(),
+        "compression_sweep_csv": copy_sweep_csv(),
         "curves": synthetic_curves(),
     }
     for kind, run in runs.items():

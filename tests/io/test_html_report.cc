@@ -374,6 +374,33 @@ TEST_CASE("report of a compression sweep: distortion against compression with th
   check_no_external_urls(*html);
 }
 
+TEST_CASE("report of results/compression_sweep.csv alone: the sweep plot from the CSV") {
+  if (!need_gnuplot()) return;
+  const std::string dir = std::string(ENGRAM_SOURCE_DIR) + "/results";
+  engram::ReportInfo info;
+  auto html = engram::build_html_report(dir, &info);
+  REQUIRE_MESSAGE(html.ok(), html.status().message());
+  CHECK(info.plots == 1);
+  CHECK(contains(*html, "<h2>Distortion against compression</h2>"));
+  CHECK(contains(*html, "continuous kl=0 (this run)"));
+  CHECK(contains(*html, "discrete (paper, train)"));
+  CHECK(contains(*html,
+                 "<td class=\"l\">discrete</td><td>38</td><td>2</td><td></td><td></td>"
+                 "<td>38</td><td>165.053</td><td>0.06056</td>"));
+  CHECK(contains(*html, "results.json is missing: the sweep is read from"));
+
+  TempDir bad;
+  bad.write("compression_sweep.csv", "latent,c,l,compression,l1\ndiscrete,38,2,165,0.0x6\n");
+  auto r = engram::build_html_report(bad.path());
+  REQUIRE_FALSE(r.ok());
+  CHECK(contains(r.status().message(), bad.file("compression_sweep.csv") +
+                                           ": row 2, column l1: '0.0x6' is not a number"));
+  bad.write("compression_sweep.csv", "latent,c\ndiscrete,38\n");
+  r = engram::build_html_report(bad.path());
+  REQUIRE_FALSE(r.ok());
+  CHECK(contains(r.status().message(), "no column 'compression'"));
+}
+
 TEST_CASE("report: loss and samples/s curves, FWT, association -ELBO, recollection captions") {
   if (!need_gnuplot()) return;
   TempDir dir;
