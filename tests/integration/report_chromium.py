@@ -4,7 +4,7 @@
 Usage: report_chromium.py ENGRAM SOURCE_DIR PNG_REGIONS
 
 Builds the report of a small run directory of each kind the shipped scripts write (split_mnist,
-curriculum, lifelong_vae and omniglot from copies of docs/results, the full compression sweep
+curriculum, lifelong_vae, omniglot and arm from copies of docs/results, the full compression sweep
 from a copy of results/compression_sweep.csv; a distill run, a compression sweep's results.json
 and a run with loss curves, FWT, association -ELBO and recollection grids written here),
 then for each page:
@@ -353,6 +353,8 @@ HEADINGS = {
                      "Loss and samples/s over iterations"],
     "omniglot": ["Protocol", "Comparison", "Accuracy matrices", "Forgetting per task", "Memory",
                  "Loss and samples/s over iterations"],
+    "arm": ["Protocol", "Comparison", "Accuracy matrices", "Forgetting per task", "Memory",
+            "Loss and samples/s over iterations"],
     "distill": ["Protocol", "Comparison", "Distillation", "Memories", "Time"],
     "compression_sweep": ["Protocol", "Comparison", "Distortion against compression"],
     "compression_sweep_csv": ["Comparison", "Distortion against compression"],
@@ -374,6 +376,7 @@ def main():
         "curriculum": copy_run("curriculum_mnist_seed1"),
         "lifelong_vae": copy_run("lifelong_vae_f16_3seeds"),
         "omniglot": copy_run("omniglot_alphabets_3seeds"),
+        "arm": copy_run("arm_mnist_5seeds"),
         "distill": synthetic_distill(),
         "compression_sweep": synthetic_sweep(),
         "compression_sweep_csv": copy_sweep_csv(),
