@@ -321,7 +321,9 @@ class ReportBuilder {
     const std::string path = file(name);
     std::error_code ec;
     if (!fs::exists(path, ec)) {
-      return Status(ErrorCode::not_found, path + " is missing (not a run directory?)");
+      return Status(ErrorCode::not_found,
+                    path + " is missing (not a run directory? it has no results.json, no " +
+                        "summary.json of a distill run, no compression_sweep.csv)");
     }
     std::string text;
     Status s = read_file(path, &text, kMaxResultsBytes);
