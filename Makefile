@@ -68,10 +68,11 @@ configure: deps $(BUILD_DIR)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) $(BUILD_TARGET)
 
-# DEMO_ARGS: e.g. DEMO_ARGS='--set iterations=500' for a shorter schedule.
+# DEMO_ARGS: e.g. DEMO_ARGS='--set iterations=500' for a shorter schedule. The last line printed
+# is the path of the run's HTML report (engram run --report).
 DEMO_ARGS ?=
 demo: build
-	$(ENGRAM) run scripts/split_mnist.lua $(DEMO_ARGS)
+	$(ENGRAM) run scripts/split_mnist.lua --report $(DEMO_ARGS)
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
