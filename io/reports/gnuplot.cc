@@ -359,6 +359,7 @@ Expected<std::string> render_bar_plot_svg(const BarPlot& plot, const std::string
   const int height = plot.series_titles.size() > 4
                          ? plot.height + 20 * static_cast<int>((plot.series_titles.size() + 2) / 3)
                          : plot.height;
+  if (plot.ymax && !plot.log_y) body += fmt::format("set yrange [0:{}]\n", num(*plot.ymax));
   if (plot.log_y) body += "set logscale y\nset yrange [*:*]\n";
   if (!plot.yformat.empty()) body += "set format y " + gnuplot_quote(plot.yformat) + "\n";
   for (size_t s = 0; s < plot.series_titles.size(); ++s) {

@@ -64,6 +64,7 @@ struct BarPlot {
   std::vector<std::string> series_titles;
   std::vector<std::vector<double>> values;  // values[series][category]; NaN: no bar
   bool log_y = false;                       // a logarithmic y axis (values <= 0 get no bar)
+  std::optional<double> ymax;               // the top of the y axis; unset: autoscale
   std::string yformat;  // gnuplot's format of the y tics, e.g. "%.1s%c" (2.5M); empty: default
   int width = 640, height = 360;
 };

@@ -1209,6 +1209,7 @@ class ReportBuilder {
       BarPlot bp;
       bp.title = fmt::format("student test accuracy after {:g} episodes", episodes.back());
       bp.ylabel = "test accuracy (%)";
+      bp.ymax = 100.0;
       bp.categories = columns;
       bp.series_titles = {"student"};
       bp.values.emplace_back();

@@ -43,7 +43,9 @@ def fail(kind, message):
 
 
 def chromium(args, timeout=120):
-    base = ["chromium", "--headless", "--disable-gpu", "--hide-scrollbars",
+    # --disable-dev-shm-usage: containers' small /dev/shm crashes tall screenshots.
+    base = ["chromium", "--headless", "--disable-gpu", "--disable-dev-shm-usage",
+            "--hide-scrollbars",
             "--no-first-run", "--no-default-browser-check", "--mute-audio",
             "--user-data-dir=" + tempfile.mkdtemp(prefix="chromium-profile-", dir=WORK)]
     if os.geteuid() == 0:
