@@ -195,8 +195,8 @@ int l_learn(lua_State* L) {
           return rt->learn(task->task, o, phase_progress(bar, show));
         });
     if (show)
-      bar.finish(
-          fmt::format("{:.1f} s, {:.0f} samples/s", stats.seconds, stats.samples_per_second));
+      bar.finish_at(stats.iterations, fmt::format("{:.1f} s, {:.0f} samples/s", stats.seconds,
+                                                  stats.samples_per_second));
     push_phase_stats(L, stats);
     return 1;
   });
@@ -365,7 +365,8 @@ int l_consolidate(lua_State* L) {
           o.on_event = std::move(hook);
           return rt->consolidate(o, phase_progress(bar, show && o.steps > 0));
         });
-    if (show && o.steps > 0) bar.finish(fmt::format("{:.1f} s", stats.seconds));
+    if (show && o.steps > 0)
+      bar.finish_at(stats.iterations, fmt::format("{:.1f} s", stats.seconds));
     push_phase_stats(L, stats);
     return 1;
   });

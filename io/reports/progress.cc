@@ -128,6 +128,12 @@ void Progress::update(int64_t done, const std::string& extra) {
   }
 }
 
+void Progress::finish_at(int64_t done, const std::string& extra) {
+  if (finished_) return;
+  done_ = done;
+  finish(extra);
+}
+
 void Progress::finish(const std::string& extra) {
   if (finished_) return;
   finished_ = true;

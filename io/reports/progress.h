@@ -50,6 +50,9 @@ class Progress {
   // update already printed the completion line with the same done and extra. Later calls to
   // update or finish do nothing.
   void finish(const std::string& extra = "");
+  // finish() after recording that `done` items are complete, for callers that learn the final
+  // count only when the phase returns (a phase whose last update was skipped or came early).
+  void finish_at(int64_t done, const std::string& extra = "");
 
   // Changes the total, for a phase that ends before the count it announced (early stopping, a
   // stream that went quiet) or runs past it; <= 0 makes it unknown. Takes effect at the next

@@ -354,6 +354,24 @@ TEST_CASE("Progress prints nothing while set_progress_quiet(true), in both modes
   std::fclose(f);
 }
 
+TEST_CASE("Progress::finish_at reports the count the phase ended with") {
+  FakeClock clock;
+  FILE* f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  ProgressOptions opt;
+  opt.clock = clock.fn();
+  Progress p("learn", 100, f, opt);
+  clock.t = 10;
+  p.update(95, "x");  // the caller's last update came before the end
+  clock.t = 20;
+  p.finish_at(100, "done");
+  p.finish_at(50, "again");  // no effect
+  std::vector<std::string> lines = split_lines(read_all(f));
+  std::fclose(f);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[1] == "learn 100% 100/100 5.0 it/s in 20s done");
+}
+
 TEST_CASE("Progress on a terminal redraws one line at a bounded rate") {
   FakeClock clock;
   FILE* f = std::tmpfile();
