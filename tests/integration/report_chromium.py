@@ -358,6 +358,7 @@ HEADINGS = {
     "arm": ["Protocol", "Comparison", "Accuracy matrices", "Forgetting per task", "Memory",
             "Loss and samples/s over iterations"],
     "distill": ["Protocol", "Comparison", "Distillation", "Memories", "Time"],
+    "distillation": ["Protocol", "Comparison", "Distillation", "Memories", "Time"],
     "compression_sweep": ["Protocol", "Comparison", "Distortion against compression"],
     "compression_sweep_csv": ["Comparison", "Distortion against compression"],
     "curves": ["Protocol", "Comparison", "Accuracy matrices", "Forgetting per task", "Memory",
@@ -379,6 +380,7 @@ def main():
         "lifelong_vae": copy_run("lifelong_vae_f16_3seeds"),
         "omniglot": copy_run("omniglot_alphabets_3seeds"),
         "arm": copy_run("arm_mnist_5seeds"),
+        "distillation": copy_run("distillation"),
         "distill": synthetic_distill(),
         "compression_sweep": synthetic_sweep(),
         "compression_sweep_csv": copy_sweep_csv(),
@@ -386,7 +388,8 @@ def main():
     }
     for kind, run in runs.items():
         if run is None:
-            print(f"  {kind}: its docs/results directory is gone: not checked")
+            fail(kind, "its docs/results directory is missing (a published experiment's "
+                 "report inputs must stay in docs/results)")
             continue
         start = time.monotonic()
         r = subprocess.run([ENGRAM, "report", run], capture_output=True, text=True, timeout=300)

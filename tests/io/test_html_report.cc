@@ -325,18 +325,14 @@ TEST_CASE("report of a distill run: accuracy per column and episodes, memories, 
   CHECK(contains(*html, "timing.csv is missing"));
 }
 
-TEST_CASE("report of docs/results/distill_mnist_cnn") {
+TEST_CASE("report of docs/results/distillation (the run of distill_mnist_cnn_lr1e-4)") {
   if (!need_gnuplot()) return;
-  const std::string run = std::string(ENGRAM_SOURCE_DIR) + "/docs/results/distill_mnist_cnn";
-  if (!std::filesystem::exists(run + "/summary.json")) {
-    MESSAGE("docs/results/distill_mnist_cnn is not there any more: skipped");
-    return;
-  }
+  const std::string run = std::string(ENGRAM_SOURCE_DIR) + "/docs/results/distillation";
   engram::ReportInfo info;
   auto html = engram::build_html_report(run, &info);
   REQUIRE_MESSAGE(html.ok(), html.status().message());
   CHECK(
-      contains(*html, "<td class=\"l\">active_10x</td><td>46.17</td><td>93.92</td><td>97.68</td>"));
+      contains(*html, "<td class=\"l\">active_10x</td><td>57.11</td><td>88.49</td><td>98.32</td>"));
   CHECK(info.plots == 4);
   check_no_external_urls(*html);
 }
