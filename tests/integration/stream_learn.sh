@@ -23,8 +23,9 @@ if [ "$mode" = curve ]; then
   publisher_args=(--server-key "$(key public "$work/server.keys")"
                   --key-file "$work/publisher.keys")
 fi
-"$engram" run "$src/scripts/stream_learn.lua" --set endpoint="tcp://127.0.0.1:$port" \
-  --set timeout=5 --set batches=40 "${engram_args[@]}" >"$work/engram.log" 2>&1 &
+"$engram" run "$src/scripts/stream_learn.lua" --report --set endpoint="tcp://127.0.0.1:$port" \
+  --set timeout=5 --set batches=40 --set out="$work/runs" "${engram_args[@]}" \
+  >"$work/engram.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/engram.log" && break; sleep 0.1; done
 "$python" "$src/examples/sensor_publisher.py" --endpoint "tcp://127.0.0.1:$port" \
@@ -38,4 +39,21 @@ if [ "$mode" = curve ]; then grep -q "CURVE on" "$work/engram.log"; fi
 acc=$(sed -n 's/^final class-IL ACC \([0-9.]*\)$/\1/p' "$work/engram.log")
 # Two tasks learned from the stream with recollections: well above the 0.5 of forgetting task 1.
 awk -v a="$acc" 'BEGIN { exit !(a > 0.75) }' || { echo "class-IL ACC $acc too low"; exit 1; }
+# The run directory and its report: two tasks delivered in order give a 2x2 matrix, and the
+# curve has a point per report of 40 batches.
+run_dir=$(sed -n 's/^results: //p' "$work/engram.log")
+"$python" - "$run_dir/results.json" <<'PY'
+import json, sys
+run = json.load(open(sys.argv[1]))["runs"][0]
+assert len(run["class_il"]) == 2 and all(len(r) == 2 for r in run["class_il"]), run["class_il"]
+assert run["class_il"][0][0] > 0.9, run["class_il"]
+c = run["curve"]
+assert c["every"] == 40 and len(c["iteration"]) >= 2, c
+assert len(c["loss"]) == len(c["task"]) == len(c["samples_per_s"]) == len(c["iteration"]), c
+assert c["task"][0] == 1 and c["task"][-1] == 2, c["task"]
+assert all(v > 0 for v in c["samples_per_s"]), c
+assert run["stream"]["received"] == 3000, run["stream"]
+PY
+grep -q "Accuracy matrices" "$run_dir/report.html"
+grep -q "^report: $run_dir/report.html" "$work/engram.log"
 echo "stream learning: class-IL ACC $acc"
