@@ -81,11 +81,14 @@ local function memory(level)
         table.concat(hidden, "-"), epochs, seed),
     }
     local s = m:stats()
-    print(("memory %s: c=%d l=%d, %d codes, %.1fx per code, %d bytes of codes, L1 %.4f (%s)")
+    print(("memory %s: c=%d l=%d, %d codes, %.1fx per code, %d bytes of codes, L1 %.4f, "
+      .. "-ELBO %s (%s)")
       :format(level, s.c, s.l, s.codes, s.compression, s.buffer_bytes, s.l1,
+        s.neg_elbo and ("%.1f"):format(s.neg_elbo) or "-",
         s.from_cache and "from cache" or ("%.0f s"):format(s.seconds)))
     memory_rows[#memory_rows + 1] = { level, s.c, s.l, s.codes, ("%.1f"):format(s.compression),
-      s.buffer_bytes, s.decoder_weight_bytes, ("%.4f"):format(s.l1), ("%.0f"):format(s.seconds) }
+      s.buffer_bytes, s.decoder_weight_bytes, ("%.4f"):format(s.l1), ("%.0f"):format(s.seconds),
+      s.neg_elbo and ("%.2f"):format(s.neg_elbo) or "-" }
     memories[level] = m
   end
   return memories[level]
@@ -147,7 +150,7 @@ print(engram.format_table({ "column", "seconds", "eval s", "examples drawn", "dr
   "trained mean pixel" }, timing_rows))
 engram.write_csv(run_dir .. "/accuracy.csv", header, rows)
 engram.write_csv(run_dir .. "/memories.csv", { "memory", "c", "l", "codes", "compression",
-  "code_bytes", "decoder_bytes", "l1", "train_seconds" }, memory_rows)
+  "code_bytes", "decoder_bytes", "l1", "train_seconds", "neg_elbo" }, memory_rows)
 engram.write_csv(run_dir .. "/timing.csv", { "column", "seconds", "eval_seconds", "drawn",
   "drawn_mean_pixel", "trained_mean_pixel" }, timing_rows)
 engram.write_json(run_dir .. "/summary.json", {

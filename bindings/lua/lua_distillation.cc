@@ -121,6 +121,7 @@ int l_memory_stats(lua_State* L) {
     set_int(L, "decoder_weight_bytes", s.decoder_weight_bytes);
     set_number(L, "l1", s.l1_distortion);
     set_number(L, "seconds", s.train_seconds);
+    if (std::isfinite(s.neg_elbo)) set_number(L, "neg_elbo", s.neg_elbo);
     lua_pushboolean(L, s.from_cache);
     lua_setfield(L, -2, "from_cache");
     return 1;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace engram::lua {
 
 void complete(Progress& bar, int64_t done, const std::string& extra) {
@@ -20,6 +22,7 @@ TrainingProgressFn EpochBars::callback() {
     }
     done_ = t.batch;
     last_ = fmt::format("loss {:.4f}", t.loss);
+    if (std::isfinite(t.neg_elbo)) last_ += fmt::format(" -ELBO {:.1f}", t.neg_elbo);
     if (t.batch < t.batches) bar_->update(t.batch, last_);  // the last: finish_epoch
   };
 }

@@ -44,6 +44,8 @@ Expected<std::unique_ptr<RecollectionStore>> RecollectionStore::build(
     std::mt19937_64 rng(vc.seed * 7919 + 3);
     std::vector<int64_t> order = all_indices(ds.train_size());
     TrainingTick tick;
+    double elbo_sum = 0;
+    int64_t elbo_batches = 0;
     tick.epochs = o.epochs;
     tick.batches = static_cast<int64_t>(order.size()) / o.batch;
     tick.steps = tick.batches * o.epochs;
@@ -59,9 +61,15 @@ Expected<std::unique_ptr<RecollectionStore>> RecollectionStore::build(
         ++tick.batch;
         ++tick.step;
         tick.loss = s.reconstruction;
+        tick.neg_elbo = s.reconstruction + s.kl;
+        if (epoch + 1 == o.epochs) {
+          elbo_sum += tick.neg_elbo;
+          ++elbo_batches;
+        }
         if (progress) progress(tick);
       }
     }
+    if (elbo_batches > 0) impl->stats.neg_elbo = elbo_sum / static_cast<double>(elbo_batches);
     if (!o.cache.empty()) {
       const std::string bytes = impl->vae->save_state();
       if (Status s = write_file_atomically(o.cache, bytes.data(), bytes.size()); !s.ok()) return s;

@@ -5,6 +5,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -36,6 +37,9 @@ struct RecollectionStoreStats {
   int64_t decoder_weight_bytes = 0;
   double l1_distortion = 0;  // mean |x - decode(encode(x))| on test images, pixels in [0,1]
   double train_seconds = 0;  // 0 when loaded from the cache
+  // Mean -ELBO per training image over the last epoch (reconstruction + KL to the uniform
+  // prior, nats; one latent sample per image); NaN when loaded from the cache.
+  double neg_elbo = std::nan("");
   bool from_cache = false;
 };
 

@@ -20,6 +20,9 @@ awk '/^teacher: test accuracy/ { if ($4 < 0.85) exit 1; found = 1 } END { exit !
 # After 300 episodes on recollections the active+diverse student is above chance.
 awk -F, '$1 == 300 { if ($5 < 30) exit 1; found = 1 } END { exit !found }' "$run/accuracy.csv"
 grep -q "memory 100x: c=38" first.txt
+# memories.csv: the VAE's -ELBO over its last epoch (nats per image, a positive number).
+awk -F, 'NR == 1 { if ($10 != "neg_elbo") exit 1 } NR > 1 { if (!($10 > 0)) exit 1; rows++ }
+         END { exit rows < 1 }' "$run/memories.csv"
 # timing.csv: one row per column, mean pixels in (0, 1); random sampling trains on what it drew.
 test "$(head -1 "$run/timing.csv")" = \
   "column,seconds,eval_seconds,drawn,drawn_mean_pixel,trained_mean_pixel"

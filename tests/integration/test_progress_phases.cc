@@ -155,6 +155,7 @@ TEST_CASE("offline phases print plain progress lines with label, percentage and 
   }
   // The losses are reported, the lifelong intervals end where early stopping or max_steps did.
   CHECK(contains(progress_lines(out, "teacher epoch 1/2")[0], "loss "));
+  CHECK(contains(progress_lines(out, "memory c=8 l=2 epoch 1/1")[0], " -ELBO "));  // a VAE
   CHECK(contains(progress_lines(out, "distill buffer active")[0], "accuracy "));
 }
 
