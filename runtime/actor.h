@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,10 @@ namespace engram {
 // Index of a socket inside one ActorContext.
 using SocketId = size_t;
 
+// Options applied to a socket before it connects to a given endpoint (e.g. CURVE client keys
+// for a module in another process). May throw zmq::error_t.
+using SocketOptions = std::function<void(zmq::socket_t&)>;
+
 // The wiring shared by a host and its actors: actor name -> endpoint that actor binds.
 // Thread-safe.
 class EndpointRegistry {
@@ -56,11 +61,16 @@ class EndpointRegistry {
   void resolve(const std::string& actor_name, std::string endpoint);
   // Forgets every resolved endpoint (actors stopped).
   void clear_resolved();
+  // Options every socket gets before it connects to `endpoint` (replaces earlier ones).
+  void set_connect_options(const std::string& endpoint, SocketOptions options);
+  // The options for `endpoint`; empty when none were set.
+  SocketOptions connect_options(const std::string& endpoint) const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::string> configured_;
   std::map<std::string, std::string> resolved_;
+  std::map<std::string, SocketOptions> connect_options_;
 };
 
 class Actor;
@@ -87,9 +97,14 @@ class ActorContext {
   zmq::socket_t& socket(SocketId id);
   // Binds / connects `id`. An empty endpoint (e.g. endpoint_of an unknown actor) is not_found.
   // Binding this actor's own configured endpoint records the concrete endpoint (wildcard tcp
-  // ports) so that endpoint_of() and ActorHost::endpoint() return it.
+  // ports) so that endpoint_of() and ActorHost::endpoint() return it. connect() first applies
+  // the wiring's connect options for `endpoint` (EndpointRegistry::set_connect_options).
   Status bind(SocketId id, const std::string& endpoint);
   Status connect(SocketId id, const std::string& endpoint);
+  // Waits until socket `id` has a message to read (ok), `timeout` passes (ErrorCode::timeout)
+  // or the actor is told to stop (ErrorCode::closed): for a handler awaiting a peer's reply,
+  // so that stop() never waits for a peer that died.
+  Status wait_readable(SocketId id, std::chrono::milliseconds timeout);
 
   // Sends `msg` on a non-ROUTER socket; fills header.source (if empty) and header.seq (if 0).
   // When the peer's queue is full the send waits, but returns ErrorCode::closed as soon as the

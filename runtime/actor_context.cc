@@ -53,6 +53,17 @@ void EndpointRegistry::clear_resolved() {
   resolved_.clear();
 }
 
+void EndpointRegistry::set_connect_options(const std::string& endpoint, SocketOptions options) {
+  std::lock_guard<std::mutex> lock(mu_);
+  connect_options_[endpoint] = std::move(options);
+}
+
+SocketOptions EndpointRegistry::connect_options(const std::string& endpoint) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = connect_options_.find(endpoint);
+  return it == connect_options_.end() ? SocketOptions() : it->second;
+}
+
 // ---- ActorContext ----
 
 ActorContext::ActorContext(Actor& actor, zmq::context_t& zmq, zmq::socket_t& pipe)
@@ -111,11 +122,37 @@ Status ActorContext::connect(SocketId id, const std::string& endpoint) {
     return Status(ErrorCode::invalid_argument, "connect: unknown socket id");
   }
   try {
+    if (SocketOptions options = actor_.endpoints_->connect_options(endpoint)) {
+      options(sockets_[id]->socket);
+    }
     sockets_[id]->socket.connect(endpoint);
   } catch (const zmq::error_t& e) {
     return zmq_status(e, "connect " + endpoint);
   }
   return Status();
+}
+
+Status ActorContext::wait_readable(SocketId id, std::chrono::milliseconds timeout) {
+  if (id >= sockets_.size()) {
+    return Status(ErrorCode::invalid_argument, "wait_readable: unknown socket id");
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  zmq_pollitem_t items[2] = {{pipe_.handle(), 0, ZMQ_POLLIN, 0},
+                             {sockets_[id]->socket.handle(), 0, ZMQ_POLLIN, 0}};
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Status(ErrorCode::timeout, "no reply in time");
+    try {
+      zmq::poll(items, 2, left);
+      if (items[0].revents & ZMQ_POLLIN) read_pipe();
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      term_ = stop_requested_ = true;
+    }
+    if (term_) return Status(ErrorCode::closed, "actor stopping while awaiting a reply");
+    if (items[1].revents & ZMQ_POLLIN) return Status();
+  }
 }
 
 std::string ActorContext::endpoint_of(const std::string& actor_name) const {

@@ -6,7 +6,11 @@ namespace engram {
 
 ActorHost::ActorHost(HostConfig config)
     : config_(std::move(config)),
-      endpoints_(std::make_shared<EndpointRegistry>(config_.endpoints)) {}
+      endpoints_(std::make_shared<EndpointRegistry>(config_.endpoints)) {
+  for (const auto& [endpoint, options] : config_.connect_options) {
+    endpoints_->set_connect_options(endpoint, options);
+  }
+}
 
 ActorHost::~ActorHost() {
   (void)stop_all();

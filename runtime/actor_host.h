@@ -20,6 +20,9 @@ struct HostConfig {
   // then returns the concrete one. Names of actors living in other processes may be listed
   // too, so local actors can reach them through ActorContext::endpoint_of().
   std::map<std::string, std::string> endpoints;
+  // Endpoint -> options applied to every actor socket before it connects there (e.g. CURVE
+  // client keys for a module served by another process).
+  std::map<std::string, SocketOptions> connect_options;
   // How long each actor's start() may take before start_all() gives up on it.
   std::chrono::milliseconds start_timeout{10000};
 };

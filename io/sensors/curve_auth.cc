@@ -51,6 +51,23 @@ Expected<std::string> curve_public_key(const std::string& secret_z85) {
   return std::string(pub);
 }
 
+Expected<SocketOptions> curve_client_options(const CurveClientKeys& keys) {
+  if (Status s = curve_available(); !s.ok()) return s;
+  auto server = decode_key(keys.server_public_key, "the server public key");
+  if (!server.ok()) return server.status();
+  auto secret = decode_key(keys.client_secret_key, "the client secret key");
+  if (!secret.ok()) return secret.status();
+  auto public_key = curve_public_key(keys.client_secret_key);
+  if (!public_key.ok()) return public_key.status();
+  auto pub = decode_key(*public_key, "the client public key");
+  if (!pub.ok()) return pub.status();
+  return SocketOptions([server = *server, secret = *secret, pub = *pub](zmq::socket_t& socket) {
+    socket.set(zmq::sockopt::curve_serverkey, server);
+    socket.set(zmq::sockopt::curve_publickey, pub);
+    socket.set(zmq::sockopt::curve_secretkey, secret);
+  });
+}
+
 CurveAuthenticator::CurveAuthenticator(zmq::socket_t handler, std::string secret,
                                        std::set<std::string> allowed)
     : handler_(std::move(handler)), secret_(std::move(secret)), allowed_(std::move(allowed)) {}

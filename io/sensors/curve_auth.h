@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "runtime/actor.h"
 #include "runtime/status.h"
 
 namespace engram {
@@ -27,6 +28,16 @@ Expected<std::pair<std::string, std::string>> curve_keypair();
 
 // The public key (Z85) of a Z85 secret key. Errors: invalid_argument for a malformed key.
 Expected<std::string> curve_public_key(const std::string& secret_z85);
+
+// The keys of a CURVE client (a driver reaching a module served by another process).
+struct CurveClientKeys {
+  std::string server_public_key;  // Z85: the public key of the server's secret key
+  std::string client_secret_key;  // Z85: this client's secret key (its public key is derived)
+};
+
+// Checks both keys and returns the options that make a socket a CURVE client of that server
+// (apply before connect). Errors: invalid_argument naming the bad key, unsupported (no CURVE).
+Expected<SocketOptions> curve_client_options(const CurveClientKeys& keys);
 
 // Answers libzmq's ZAP requests for every CURVE server socket of one context: a connection is
 // admitted only when its client public key is in the allowed set. Runs its own thread.

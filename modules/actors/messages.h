@@ -71,6 +71,11 @@ inline constexpr const char* kDone = "done";
 // stored is in the buffer before the driver asks the hippocampus.
 inline constexpr const char* kSaveState = "save_state";
 inline constexpr const char* kState = "state";
+// driver -> a module served by another process (`engram serve`, served_hippocampus.h): the
+// state to serve from now on, replacing any earlier one. Hippocampus: u8 payloads [code buffer
+// bytes][sampler RNG text], as its kState. Reply kDone, or kError (strings: error) when the
+// state does not load. Heartbeats (kPing/kPong) are in runtime/heartbeat_monitor.h.
+inline constexpr const char* kAdopt = "adopt";
 // any -> driver: a request failed. strings: error.
 inline constexpr const char* kError = "error";
 
