@@ -31,6 +31,7 @@ add_library(engram_modules STATIC
   session/session_config_json.cc
   session/session_settings.cc
   session/session_snapshot.cc
+  session/remote_modules.cc
   session/agent_config.cc
   session/online_agent.cc
   session/stream_learning.cc

@@ -69,6 +69,12 @@ add_test(NAME curriculum_example
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/curriculum_example.sh $<TARGET_FILE:engram>
                  ${PROJECT_SOURCE_DIR} 5793)
 set_tests_properties(curriculum_example PROPERTIES LABELS integration TIMEOUT 300)
+# The hippocampus in a process of its own (engram serve): the same results as threads, CURVE
+# and a refused key, kill -9 noticed within 10 s, snapshots between one process and two.
+add_test(NAME serve_hippocampus
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/serve_hippocampus.sh $<TARGET_FILE:engram>
+                 ${PROJECT_SOURCE_DIR})
+set_tests_properties(serve_hippocampus PROPERTIES LABELS integration TIMEOUT 300)
 # scripts/distill_mnist.lua end to end at a tiny scale (tables, caches, a bad column).
 add_test(NAME distill_script
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/distill_script.sh $<TARGET_FILE:engram>

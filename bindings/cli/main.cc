@@ -12,6 +12,7 @@
 #include "bindings/cli/config_list.h"
 #include "bindings/cli/inspect.h"
 #include "bindings/cli/report.h"
+#include "bindings/cli/serve.h"
 #include "bindings/lua/engram_module.h"
 #include "bindings/lua/lua_reports.h"
 #include "io/reports/progress.h"
@@ -186,6 +187,8 @@ int main(int argc, char** argv) {
   CLI::App* keygen = app.add_subcommand(
       "keygen", "print a new CURVE key pair (Z85) for encrypted, authenticated sensor streams");
 
+  auto serve = engram::add_serve_command(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -218,6 +221,7 @@ int main(int argc, char** argv) {
     if (!s.ok()) engram::log_user(engram::LogLevel::error, s.message());
     return s.ok() ? kExitOk : kExitRuntimeError;
   }
+  if (serve->app->parsed()) return engram::run_serve_command(*serve);
   if (keygen->parsed()) {
     auto keys = engram::curve_keypair();
     if (!keys.ok()) {

@@ -7,6 +7,7 @@
 #include "bindings/lua/lua_data.h"
 #include "bindings/lua/lua_events.h"
 #include "bindings/lua/lua_json.h"
+#include "bindings/lua/lua_remote.h"
 #include "bindings/lua/lua_replay.h"
 #include "bindings/lua/lua_stream.h"
 #include "bindings/lua/lua_table.h"
@@ -65,7 +66,8 @@ nlohmann::json settings_tree(lua_State* L, int index) {
 // engram.runtime{ dataset = ds, tasks = 5, seed = 1, threads = 1, device = "cpu",
 //                 neocortex = {...}, memory = {...}, endpoints = {...} } -> Runtime. Every
 // setting but dataset and endpoints is read through the declarations of
-// modules/session/session_settings.h, as the C API's JSON and snapshot configs are.
+// modules/session/session_settings.h, as the C API's JSON and snapshot configs are. placement,
+// curve and heartbeat put modules in other processes (lua_remote.h).
 int l_runtime(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -77,6 +79,9 @@ int l_runtime(lua_State* L) {
     static const std::vector<Setting> lua_only = {
         {"dataset", SettingType::table, nlohmann::json::object(), "the dataset (engram.dataset)"},
         {"endpoints", SettingType::table, nlohmann::json::object(), "actor endpoints"},
+        {"placement", SettingType::table, nlohmann::json::object(), "modules in other processes"},
+        {"curve", SettingType::table, nlohmann::json::object(), "CURVE keys of those links"},
+        {"heartbeat", SettingType::table, nlohmann::json::object(), "heartbeats of those links"},
     };
     auto config = session_config_from_settings(settings_tree(L, 1), "runtime", lua_only);
     if (!config.ok()) return raise(L, config.status());
@@ -88,6 +93,7 @@ int l_runtime(lua_State* L) {
       }
       lua_pop(L, 1);
     }
+    config->remote = remote_modules_from_lua(L, 1, "runtime");
     auto session = Session::create(*config, ds);
     if (!session.ok()) return raise(L, session.status());
     push_shared(L, std::shared_ptr<Session>(std::move(*session)), kRuntimeMeta);
@@ -438,7 +444,8 @@ int l_snapshot(lua_State* L) {
   });
 }
 
-// engram.restore(path, {dataset = ds, progress = true}) -> runtime, state: a new runtime with
+// engram.restore(path, {dataset = ds, progress = true, placement, curve, heartbeat}) -> runtime,
+// state (placement etc. as engram.runtime's: where the restored modules run): a new runtime with
 // the learning state of snapshot `path` and the state table it was taken with. Nothing changes
 // on error. Unless progress = false, a progress line "restore <file name>" counts its two
 // steps: reading and verifying the file, then starting the runtime with the state.
@@ -446,7 +453,8 @@ int l_restore(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     const std::string path = luaL_checkstring(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
-    check_keys(L, 2, "restore", {"dataset", "progress"});
+    check_keys(L, 2, "restore", {"dataset", "progress", "placement", "curve", "heartbeat"});
+    const RemoteModulesConfig remote = remote_modules_from_lua(L, 2, "restore");
     lua_getfield(L, 2, "dataset");
     if (lua_isnil(L, -1)) luaL_error(L, "restore: dataset is required (engram.dataset(\"mnist\"))");
     std::shared_ptr<const ImageDataset> ds = check_dataset(L, -1);
@@ -461,7 +469,8 @@ int l_restore(lua_State* L) {
     const std::string read = fmt::format("{:.1f} MB read", static_cast<double>(bytes) / 1e6);
     if (show) bar.update(1, read);
     std::string state;
-    auto session = Session::restore_sections(*sections, ds, &state);
+    auto session = Session::restore_sections(*sections, ds, &state,
+                                             remote.placement.empty() ? nullptr : &remote);
     if (!session.ok()) {
       return raise(L, Status(session.status().code(), path + ": " + session.status().message()));
     }

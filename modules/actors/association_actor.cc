@@ -16,13 +16,15 @@ int64_t int_param(const Message& m, const char* key, int64_t fallback) {
   return it == m.header.ints.end() ? fallback : it->second;
 }
 
-// Waits for the hippocampus's answer to a request (the only one in flight on this socket).
-Expected<Message> await_reply(zmq::socket_t& sock, const char* expected_type) {
-  zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
-  if (zmq::poll(&item, 1, std::chrono::milliseconds(30000)) == 0) {
+// Waits for the hippocampus's answer to a request (the only one in flight on socket `id`).
+// Returns at once when the actor is told to stop, so a hippocampus in another process that
+// died never holds up stop().
+Expected<Message> await_reply(ActorContext& ctx, SocketId id, const char* expected_type) {
+  if (Status s = ctx.wait_readable(id, std::chrono::milliseconds(30000)); !s.ok()) {
+    if (s.code() != ErrorCode::timeout) return s;
     return Status(ErrorCode::timeout, std::string("no reply to ") + expected_type + " in 30 s");
   }
-  auto reply = recv_message(sock);
+  auto reply = recv_message(ctx.socket(id));
   if (!reply.ok()) return reply.status();
   if (reply->header.type == msg::kError) {
     auto why = reply->header.strings.find("error");
@@ -137,7 +139,7 @@ Expected<at::Tensor> AssociationActor::recollect(ActorContext& ctx, const Messag
   Message sync;
   sync.header.type = msg::kGetStats;
   if (Status s = ctx.send(hippocampus_, std::move(sync)); !s.ok()) return s;
-  auto stats = await_reply(ctx.socket(hippocampus_), msg::kStats);
+  auto stats = await_reply(ctx, hippocampus_, msg::kStats);
   if (!stats.ok()) return stats.status();
   const auto& payloads = stats->header.payloads;
   const int64_t classes = payloads.empty() || payloads[0].shape.empty() ? 0 : payloads[0].shape[0];
@@ -154,7 +156,7 @@ Expected<at::Tensor> AssociationActor::recollect(ActorContext& ctx, const Messag
   weights[cls] = 1.0f;
   if (Status s = add_tensor(ask, weights); !s.ok()) return s;
   if (Status s = ctx.send(hippocampus_, std::move(ask)); !s.ok()) return s;
-  auto codes = await_reply(ctx.socket(hippocampus_), msg::kCodes);
+  auto codes = await_reply(ctx, hippocampus_, msg::kCodes);
   if (!codes.ok()) return codes.status();
   auto c = take_tensor(*codes, 0, "codes", 2, {DType::u8, DType::i32});
   if (!c.ok()) return c.status();
@@ -167,7 +169,7 @@ Status AssociationActor::seal(ActorContext& ctx) {
   Message seal;
   seal.header.type = msg::kSeal;
   if (Status s = ctx.send(hippocampus_, std::move(seal)); !s.ok()) return s;
-  auto done = await_reply(ctx.socket(hippocampus_), msg::kDone);
+  auto done = await_reply(ctx, hippocampus_, msg::kDone);
   return done.ok() ? Status() : done.status();
 }
 
@@ -178,7 +180,7 @@ Status AssociationActor::flush_stores(ActorContext& ctx) {
   Message sync;
   sync.header.type = msg::kGetStats;
   if (Status s = ctx.send(hippocampus_, std::move(sync)); !s.ok()) return s;
-  auto synced = await_reply(ctx.socket(hippocampus_), msg::kStats);
+  auto synced = await_reply(ctx, hippocampus_, msg::kStats);
   return synced.ok() ? Status() : synced.status();
 }
 
@@ -202,7 +204,7 @@ Expected<AssociationActor::Recalled> AssociationActor::next_recollections(ActorC
       if (Status s = add_tensor(request, *w); !s.ok()) return s;
     }
     if (Status s = ctx.send(hippocampus_, std::move(request)); !s.ok()) return s;
-    auto codes = await_reply(ctx.socket(hippocampus_), msg::kCodes);
+    auto codes = await_reply(ctx, hippocampus_, msg::kCodes);
     if (!codes.ok()) return codes.status();
     auto c = take_tensor(*codes, 0, "codes", 2, {DType::u8, DType::i32});
     auto l = take_tensor(*codes, 1, "labels", 1, {DType::i32});

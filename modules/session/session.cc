@@ -28,6 +28,7 @@ Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() {
   if (!impl_) return;
   // Sockets of the driver close before the host's context terminates.
+  impl_->monitors.clear();
   for (zmq::socket_t* s :
        {&impl_->progress, &impl_->to_association, &impl_->to_neocortex, &impl_->to_hippocampus}) {
     if (s->handle() != nullptr) s->close();
@@ -107,8 +108,26 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
   impl->has_association = association != nullptr;
   impl->generates_by_class = association && association->generates_by_class();
 
+  const auto placed = config.remote.placement.find("hippocampus");
+  const bool remote_hippocampus = placed != config.remote.placement.end();
+  SocketOptions remote_options;
+  if (!config.remote.placement.empty()) {
+    if (Status s = validate_remote_modules(config.remote, "runtime"); !s.ok()) return s;
+    if (remote_hippocampus && !parts->buffer) {
+      return Status(ErrorCode::invalid_argument, "runtime.placement.hippocampus: memory kind \"" +
+                                                     impl->kind + "\" keeps no code buffer");
+    }
+    auto options = remote_connect_options(config.remote);
+    if (!options.ok()) return options.status();
+    remote_options = *options;
+  }
+
   HostConfig hc;
   hc.endpoints = config.endpoints;
+  if (remote_hippocampus) {
+    hc.endpoints["hippocampus"] = placed->second;
+    if (remote_options) hc.connect_options[placed->second] = remote_options;
+  }
   for (const char* name : {"hippocampus", "association", "neocortex", "driver"}) {
     hc.endpoints.emplace(name, std::string("inproc://") + name);
   }
@@ -116,6 +135,8 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
   ActorHost& host = *impl->host;
   impl->progress = host.make_socket(zmq::socket_type::pull);
   if (Status s = host.bind_driver(impl->progress, "driver"); !s.ok()) return s;
+  std::optional<CodeBuffer> served_buffer;  // the state a remote hippocampus adopts
+  std::mt19937_64 served_sampler;
   if (parts->buffer) {
     const CodeBufferConfig& bc = *parts->buffer;
     auto buffer = CodeBuffer::create(bc);
@@ -129,8 +150,11 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
       if (!rng.ok()) return rng.status();
       sampler = *rng;
     }
-    if (Status s = host.add(std::make_unique<HippocampusActor>(std::move(*buffer), sampler));
-        !s.ok()) {
+    if (remote_hippocampus) {
+      served_buffer = std::move(*buffer);
+      served_sampler = sampler;
+    } else if (Status s = host.add(std::make_unique<HippocampusActor>(std::move(*buffer), sampler));
+               !s.ok()) {
       return s;
     }
     impl->has_buffer = true;
@@ -151,7 +175,18 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
   impl->to_neocortex.connect(host.endpoint("neocortex"));
   if (impl->has_buffer) {
     impl->to_hippocampus = host.make_socket(zmq::socket_type::dealer);
+    if (remote_hippocampus && remote_options) remote_options(impl->to_hippocampus);
     impl->to_hippocampus.connect(host.endpoint("hippocampus"));
+  }
+  if (remote_hippocampus) {
+    auto monitors = start_heartbeats(config.remote, remote_options);
+    if (!monitors.ok()) return monitors.status();
+    impl->monitors = std::move(*monitors);
+    if (Status s = adopt_remote_hippocampus(impl->to_hippocampus, *served_buffer, served_sampler,
+                                            *impl->monitors.front());
+        !s.ok()) {
+      return s;
+    }
   }
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }

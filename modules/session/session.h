@@ -16,6 +16,7 @@
 #include "modules/hippocampus/code_buffer.h"
 #include "modules/neocortex/learner.h"
 #include "modules/session/learning_events.h"
+#include "modules/session/remote_modules.h"
 #include "modules/session/replay_options.h"
 #include "runtime/counters.h"
 #include "runtime/snapshot_file.h"
@@ -41,6 +42,9 @@ struct SessionConfig {
   // Actor name -> endpoint ("hippocampus", "association", "neocortex", "driver"); inproc://NAME
   // when absent. ipc:// and tcp:// work without code changes.
   std::map<std::string, std::string> endpoints;
+  // Modules served by other processes (`engram serve`), their keys and heartbeats. Not part of
+  // a snapshot's configuration: a snapshot restores into one process unless told otherwise.
+  RemoteModulesConfig remote;
 };
 
 struct LearnOptions {
@@ -193,9 +197,10 @@ class Session {
                                                     std::shared_ptr<const ImageDataset> dataset,
                                                     std::string* script_state = nullptr);
   // restore() from snapshot sections already read and verified by read_snapshot().
+  // `remote` (if non-null) places modules in other processes as SessionConfig::remote does.
   static Expected<std::unique_ptr<Session>> restore_sections(
       const SnapshotSections& sections, std::shared_ptr<const ImageDataset> dataset,
-      std::string* script_state = nullptr);
+      std::string* script_state = nullptr, const RemoteModulesConfig* remote = nullptr);
 
   // A copy of the neocortex's classifier as it is now (weights and optimiser state), for
   // inference on another thread while this session goes on learning. Call between learn

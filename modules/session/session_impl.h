@@ -88,6 +88,7 @@ struct Session::Impl {
   std::shared_ptr<const ImageDataset> dataset;
   std::unique_ptr<ActorHost> host;
   zmq::socket_t progress, to_association, to_neocortex, to_hippocampus;
+  std::vector<std::unique_ptr<HeartbeatMonitor>> monitors;  // of modules in other processes
   bool has_association = false;     // the kind placed a model in the association actor
   bool has_buffer = false;          // ... and a code buffer in the hippocampus
   bool generates_by_class = false;  // without a buffer: the generator draws by class
@@ -104,6 +105,9 @@ struct Session::Impl {
 
   // Returns an error naming the failed actors, if any failed.
   Status check_actors() const {
+    if (std::string lost = lost_module(monitors); !lost.empty()) {
+      return {ErrorCode::closed, "lost " + lost};
+    }
     auto failures = host->failures();
     if (failures.empty()) return {};
     return {ErrorCode::internal, "actor failed: " + session_detail::join(failures)};

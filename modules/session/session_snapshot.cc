@@ -209,13 +209,14 @@ Expected<std::unique_ptr<Session>> Session::restore(const std::string& path,
 
 Expected<std::unique_ptr<Session>> Session::restore_sections(
     const SnapshotSections& sections, std::shared_ptr<const ImageDataset> dataset,
-    std::string* script_state) {
+    std::string* script_state, const RemoteModulesConfig* remote) {
   auto config_text = session_detail::section(sections, "config");
   if (!config_text.ok()) return config_text.status();
   auto config = session_config_from_json(*config_text);
   if (!config.ok()) return config.status();
   auto script = session_detail::section(sections, "script");
   if (!script.ok()) return script.status();
+  if (remote) config->remote = *remote;
   auto session = create_from(*config, std::move(dataset), &sections);
   if (!session.ok()) return session.status();
   if (script_state) *script_state = *script;

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# What placing the hippocampus in another process costs, measured in one run of this script:
+# the same Split-MNIST schedule (tests/integration/serve_learn.lua) with the hippocampus as a
+# thread and as `engram serve hippocampus` over loopback tcp, alternating, ROUNDS rounds each.
+# Prints the seconds per training step of each layout (the fastest round), the added latency
+# per step and the ratio, and the envelope bytes per step on the hippocampus's link (the
+# counters of the thread, and those `engram serve` prints, heartbeats included; ZMTP framing
+# and TCP headers are not counted) and their ratio.
+# Usage: bench_remote_hippocampus.sh ENGRAM_BINARY SOURCE_DIR [ITERATIONS [ROUNDS]]
+set -euo pipefail
+engram=$1
+src=$2
+iterations=${3:-300}
+rounds=${4:-2}
+work=$(mktemp -d)
+server=
+cleanup() {
+  [[ -n "$server" ]] && kill -9 "$server" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+script="$src/tests/integration/serve_learn.lua"
+args=(--set tasks=2 --set iterations="$iterations" --set batch=128 --set replay=128
+  --set hidden=400)
+
+"$engram" serve hippocampus --bind 'tcp://127.0.0.1:*' >"$work/serve.out" 2>"$work/serve.err" &
+server=$!
+for _ in $(seq 100); do
+  endpoint=$(sed -n 's/^serving hippocampus on \([^ ]*\) .*/\1/p' "$work/serve.out")
+  [[ -n "$endpoint" ]] && break
+  sleep 0.1
+done
+[[ -n "$endpoint" ]] || { echo "engram serve did not start: $(cat "$work/serve.err")"; exit 1; }
+
+for r in $(seq "$rounds"); do
+  "$engram" --quiet run "$script" "${args[@]}" --set out="$work/threads$r.json" >/dev/null
+  "$engram" --quiet run "$script" "${args[@]}" --set placement="$endpoint" \
+    --set out="$work/process$r.json" >/dev/null
+done
+kill -TERM "$server"
+wait "$server"
+server=
+/usr/bin/python3 - "$work" "$rounds" "$endpoint" <<'PY'
+import json, re, sys
+work, rounds, endpoint = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def load(name):
+    return [json.load(open(f"{work}/{name}{r}.json")) for r in range(1, rounds + 1)]
+threads, process = load("threads"), load("process")
+def per_step(run):
+    return sum(run["seconds"]) / sum(run["iterations"])
+t = min(per_step(r) for r in threads)
+p = min(per_step(r) for r in process)
+served = open(f"{work}/serve.out").read()
+m = re.search(r"bytes in (\d+) out (\d+)", served)
+process_steps = sum(sum(r["iterations"]) for r in process)
+bytes_process = (int(m.group(1)) + int(m.group(2))) / process_steps
+bytes_threads = sum(r["hippocampus_bytes"] for r in threads) / sum(sum(r["iterations"]) for r in threads)
+same = all(a["class_il"] == b["class_il"] for a, b in zip(threads, process))
+it = threads[0]["iterations"]
+print(f"schedule: 2 Split-MNIST tasks x {it[0]} steps, batch 128 + 128 recollections, "
+      f"MLP 400, dvae c=20 l=4; hippocampus process at {endpoint}; best of {rounds} rounds")
+print(f"seconds per step   threads {t*1e3:8.3f} ms   process {p*1e3:8.3f} ms   "
+      f"added {(p - t)*1e3:+.3f} ms/step   ratio {p / t:.3f}")
+print(f"wire bytes per step threads {bytes_threads:8.0f}   process {bytes_process:8.0f}   "
+      f"ratio {bytes_process / bytes_threads:.3f}")
+print(f"identical class-IL accuracies in both layouts: {same}")
+PY

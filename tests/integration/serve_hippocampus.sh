@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# The hippocampus in a process of its own (`engram serve hippocampus`) over loopback tcp:
+#  1. a short Split-MNIST run gives results identical to the all-threads run;
+#  2. the same with CURVE on, and a driver with a key the module does not allow is refused (the
+#     driver exits 1 naming the module, the module counts the refused peer);
+#  3. kill -9 of the module process makes the driver exit 1 naming the module within 10 s;
+#  4. snapshots move between one process and two: a run snapshotted with a remote hippocampus
+#     and resumed in one process, and the reverse, both equal the run never interrupted;
+#  5. bad placement and bind settings are refused with clear messages (exit 2 / 1).
+# Every module binds an ephemeral port (tcp://127.0.0.1:*), so the test can run in parallel.
+# Usage: serve_hippocampus.sh ENGRAM_BINARY SOURCE_DIR
+set -euo pipefail
+engram=$1
+src=$2
+work=$(mktemp -d)
+servers=()
+cleanup() {
+  for pid in "${servers[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+script="$src/tests/integration/serve_learn.lua"
+small=(--set tasks=2 --set iterations=30 --set batch=32 --set replay=32 --set hidden=64)
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+
+# Starts `engram serve hippocampus` on a free port; sets $endpoint and $server_pid. $1: a name
+# for its output files, further arguments go to engram serve.
+start_server() {
+  local name=$1
+  shift
+  "$engram" serve hippocampus --bind 'tcp://127.0.0.1:*' "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  server_pid=$!
+  servers+=("$server_pid")
+  for _ in $(seq 100); do
+    endpoint=$(sed -n 's/^serving hippocampus on \([^ ]*\) .*/\1/p' "$work/$name.out")
+    [[ -n "$endpoint" ]] && return 0
+    kill -0 "$server_pid" 2>/dev/null || fail "engram serve exited: $(cat "$work/$name.err")"
+    sleep 0.1
+  done
+  fail "engram serve did not report its endpoint"
+}
+
+# The results of a run without wall-clock figures, one value a line.
+values() {
+  /usr/bin/python3 - "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r.pop("seconds", None)
+r.pop("hippocampus_bytes", None)  # counted only where the hippocampus is a thread
+print(json.dumps(r, sort_keys=True, indent=0))
+PY
+}
+same() {
+  values "$1" >"$work/a.txt"
+  values "$2" >"$work/b.txt"
+  if ! cmp -s "$work/a.txt" "$work/b.txt"; then
+    diff "$work/a.txt" "$work/b.txt" || true
+    fail "$3"
+  fi
+}
+
+# --- 1. threads vs a process over loopback tcp ---
+"$engram" run "$script" "${small[@]}" --set out="$work/threads.json" >/dev/null
+start_server plain
+"$engram" run "$script" "${small[@]}" --set placement="$endpoint" --set out="$work/process.json" \
+  >/dev/null
+same "$work/threads.json" "$work/process.json" "a hippocampus in another process changed the results"
+grep -q '"codes_stored": [1-9]' "$work/process.json" || fail "the remote hippocampus stored nothing"
+echo "1. identical results with the hippocampus in another process ($endpoint)"
+
+# --- 4. snapshots: two processes -> one, one -> two ---
+"$engram" run "$script" "${small[@]}" --set placement="$endpoint" --set stop_after=1 \
+  --set snapshot="$work/remote.snap" >/dev/null
+"$engram" run "$script" "${small[@]}" --resume "$work/remote.snap" --set out="$work/r2l.json" >/dev/null
+same "$work/threads.json" "$work/r2l.json" "a snapshot with a remote hippocampus resumed in one process differs"
+"$engram" run "$script" "${small[@]}" --set stop_after=1 --set snapshot="$work/local.snap" >/dev/null
+"$engram" run "$script" "${small[@]}" --resume "$work/local.snap" --set placement="$endpoint" \
+  --set out="$work/l2r.json" >/dev/null
+same "$work/threads.json" "$work/l2r.json" "a one-process snapshot resumed with a remote hippocampus differs"
+"$engram" inspect "$work/remote.snap" | grep -q "codes per task:" || fail "inspect of the remote snapshot"
+echo "4. snapshots move between one process and two"
+kill -TERM "$server_pid"
+wait "$server_pid" || fail "engram serve did not exit 0 on SIGTERM"
+grep -q "^hippocampus served: messages in [1-9]" "$work/plain.out" || fail "serve printed no counters"
+
+# --- 2. CURVE: the right keys give the same results; a wrong client key is refused ---
+read_key() { sed -n "s/^$1 //p" "$2"; }
+"$engram" keygen >"$work/server.keys"
+"$engram" keygen >"$work/client.keys"
+"$engram" keygen >"$work/intruder.keys"
+cat >"$work/serve.json" <<JSON
+{"curve": {"server_secret_key": "$(read_key secret "$work/server.keys")",
+           "allowed_client_keys": ["$(read_key public "$work/client.keys")"]}}
+JSON
+start_server curve --config "$work/serve.json"
+grep -q "(CURVE on)" "$work/curve.out" || fail "CURVE is not on"
+server_key=$(read_key public "$work/server.keys")
+"$engram" run "$script" "${small[@]}" --set placement="$endpoint" --set server_key="$server_key" \
+  --set client_secret="$(read_key secret "$work/client.keys")" --set out="$work/curve.json" >/dev/null
+same "$work/threads.json" "$work/curve.json" "CURVE changed the results"
+start=$(date +%s.%N)
+if "$engram" run "$script" "${small[@]}" --set placement="$endpoint" --set server_key="$server_key" \
+  --set client_secret="$(read_key secret "$work/intruder.keys")" >/dev/null 2>"$work/intruder.err"; then
+  fail "a driver with a key the module does not allow was served"
+fi
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+grep -q "hippocampus" "$work/intruder.err" || fail "the refusal does not name the module: $(cat "$work/intruder.err")"
+grep -qi "CURVE key" "$work/intruder.err" || fail "the refusal does not say why: $(cat "$work/intruder.err")"
+for _ in $(seq 20); do grep -q "refused" "$work/curve.err" && break; sleep 0.1; done
+grep -q "refused [0-9]* peer" "$work/curve.err" || fail "the module did not count the refused peer: $(cat "$work/curve.err")"
+# Without CURVE at the driver, the handshake fails too.
+if "$engram" run "$script" "${small[@]}" --set placement="$endpoint" >/dev/null 2>"$work/plain.err"; then
+  fail "a driver without CURVE was served by a CURVE module"
+fi
+grep -q "hippocampus" "$work/plain.err" || fail "no module named: $(cat "$work/plain.err")"
+kill -TERM "$server_pid"
+wait "$server_pid" || true
+grep -q "refused peers [1-9]" "$work/curve.out" || fail "serve's counters lack the refused peers"
+echo "2. CURVE: same results; a wrong key refused in ${elapsed} s and counted"
+
+# --- 3. kill -9 of the module process: the driver exits 1 naming it within 10 s ---
+start_server victim
+"$engram" run "$script" --set tasks=2 --set iterations=100000 --set batch=32 --set replay=32 \
+  --set hidden=64 --set placement="$endpoint" >"$work/long.out" 2>"$work/long.err" &
+driver=$!
+sleep 4  # learning by now (startup and the first task)
+kill -0 "$driver" 2>/dev/null || fail "the driver ended early: $(cat "$work/long.err")"
+kill -9 "$server_pid"
+killed=$(date +%s.%N)
+rc=0
+for _ in $(seq 150); do
+  kill -0 "$driver" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$driver" 2>/dev/null; then
+  kill -9 "$driver"
+  fail "the driver still runs 15 s after the hippocampus died"
+fi
+wait "$driver" || rc=$?
+took=$(echo "$(date +%s.%N) - $killed" | bc)
+[[ $rc -eq 1 ]] || fail "the driver exited $rc, expected 1: $(cat "$work/long.err")"
+grep -q "hippocampus" "$work/long.err" || fail "the error does not name the module: $(cat "$work/long.err")"
+(($(echo "$took < 10" | bc))) || fail "the driver took $took s to notice"
+echo "3. kill -9: driver exit 1 in ${took} s: $(grep -o "lost module.*" "$work/long.err" | head -1)"
+
+# --- 5. refused settings ---
+expect_refused() {  # expected exit code, a word of the message, the command...
+  local code=$1 word=$2
+  shift 2
+  local rc=0
+  "$@" >/dev/null 2>"$work/refused.err" || rc=$?
+  [[ $rc -eq $code ]] || fail "'$*' exited $rc, expected $code: $(cat "$work/refused.err")"
+  grep -q -- "$word" "$work/refused.err" || fail "'$*' did not say '$word': $(cat "$work/refused.err")"
+}
+expect_refused 2 "refusing to serve it unencrypted" "$engram" serve hippocampus --bind tcp://0.0.0.0:5799
+expect_refused 2 "refusing to serve it unencrypted" "$engram" serve hippocampus --bind 'tcp://*:5799'
+expect_refused 2 "only the hippocampus" "$engram" serve neocortex
+expect_refused 2 "unknown module" "$engram" serve cortex
+expect_refused 2 "port" "$engram" serve hippocampus --bind tcp://127.0.0.1:99999
+expect_refused 2 "inproc" "$engram" serve hippocampus --bind inproc://x
+expect_refused 1 "leaves this machine" "$engram" run "$script" "${small[@]}" --set placement=tcp://10.1.2.3:5701
+cat >"$work/place_association.lua" <<'LUA'
+engram.runtime { dataset = engram.dataset("mnist"), tasks = 1,
+                 placement = { association = "tcp://127.0.0.1:5701" } }
+LUA
+expect_refused 1 "only the hippocampus" "$engram" run "$work/place_association.lua"
+expect_refused 1 "expected tcp://HOST:PORT" "$engram" run "$script" "${small[@]}" --set placement=hippo:5701
+# Nobody serves there: the driver gives up within the heartbeat timeout, naming the module.
+start=$(date +%s.%N)
+expect_refused 1 "module 'hippocampus'" "$engram" run "$script" "${small[@]}" \
+  --set placement=tcp://127.0.0.1:9 --set timeout_ms=1500
+echo "5. bad settings refused; an absent module noticed in $(echo "$(date +%s.%N) - $start" | bc) s"
+echo "serve_hippocampus: all checks passed"
