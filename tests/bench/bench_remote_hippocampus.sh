@@ -6,12 +6,17 @@
 # per step and the ratio, and the envelope bytes per step on the hippocampus's link (the
 # counters of the thread, and those `engram serve` prints, heartbeats included; ZMTP framing
 # and TCP headers are not counted) and their ratio.
-# Usage: bench_remote_hippocampus.sh ENGRAM_BINARY SOURCE_DIR [ITERATIONS [ROUNDS]]
+# The steps are pipelined (the association waits for the hippocampus's codes while the
+# neocortex trains the previous batch), so a small BATCH and HIDDEN show the link's cost best.
+# Usage: bench_remote_hippocampus.sh ENGRAM_BINARY SOURCE_DIR [ITERATIONS [ROUNDS [BATCH [HIDDEN]]]]
+# (defaults 300, 2, 128, 400: batch 128 + 128 recollections, an MLP of 400 units)
 set -euo pipefail
 engram=$1
 src=$2
 iterations=${3:-300}
 rounds=${4:-2}
+batch=${5:-128}
+hidden=${6:-400}
 work=$(mktemp -d)
 server=
 cleanup() {
@@ -20,8 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 script="$src/tests/integration/serve_learn.lua"
-args=(--set tasks=2 --set iterations="$iterations" --set batch=128 --set replay=128
-  --set hidden=400)
+args=(--set tasks=2 --set iterations="$iterations" --set batch="$batch" --set replay="$batch"
+  --set hidden="$hidden")
 
 "$engram" serve hippocampus --bind 'tcp://127.0.0.1:*' >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
@@ -40,9 +45,9 @@ done
 kill -TERM "$server"
 wait "$server"
 server=
-/usr/bin/python3 - "$work" "$rounds" "$endpoint" <<'PY'
+/usr/bin/python3 - "$work" "$rounds" "$endpoint" "$batch" "$hidden" <<'PY'
 import json, re, sys
-work, rounds, endpoint = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+work, rounds, endpoint, batch, hidden = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 def load(name):
     return [json.load(open(f"{work}/{name}{r}.json")) for r in range(1, rounds + 1)]
 threads, process = load("threads"), load("process")
@@ -57,8 +62,8 @@ bytes_process = (int(m.group(1)) + int(m.group(2))) / process_steps
 bytes_threads = sum(r["hippocampus_bytes"] for r in threads) / sum(sum(r["iterations"]) for r in threads)
 same = all(a["class_il"] == b["class_il"] for a, b in zip(threads, process))
 it = threads[0]["iterations"]
-print(f"schedule: 2 Split-MNIST tasks x {it[0]} steps, batch 128 + 128 recollections, "
-      f"MLP 400, dvae c=20 l=4; hippocampus process at {endpoint}; best of {rounds} rounds")
+print(f"schedule: 2 Split-MNIST tasks x {it[0]} steps, batch {batch} + {batch} recollections, "
+      f"MLP {hidden}, dvae c=20 l=4; hippocampus process at {endpoint}; best of {rounds} rounds")
 print(f"seconds per step   threads {t*1e3:8.3f} ms   process {p*1e3:8.3f} ms   "
       f"added {(p - t)*1e3:+.3f} ms/step   ratio {p / t:.3f}")
 print(f"wire bytes per step threads {bytes_threads:8.0f}   process {bytes_process:8.0f}   "
