@@ -9,6 +9,8 @@ add_library(engram_modules STATIC
   association/raw_codec.cc
   association/gaussian_vae.cc
   association/lifelong_vae.cc
+  association/hat_mask.cc
+  association/masked_gan.cc
   association/compression_probe.cc
   neocortex/classifier.cc
   neocortex/learner.cc
@@ -23,6 +25,7 @@ add_library(engram_modules STATIC
   memory/lwf_kind.cc
   memory/arm_kind.cc
   memory/lifelong_vae_kind.cc
+  memory/dgm_kind.cc
   lifelong/lifelong_protocol.cc
   actors/tensor_payload.cc
   actors/association_actor.cc

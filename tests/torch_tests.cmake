@@ -6,6 +6,8 @@ engram_test(NAME test_gumbel_softmax SOURCES modules/test_gumbel_softmax.cc LIBS
 engram_test(NAME test_discrete_vae SOURCES modules/test_discrete_vae.cc LIBS engram_modules LABELS unit TIMEOUT 180)
 # papers/002: KLs, the frozen teacher, growth, the consistency effect, bad settings, state.
 engram_test(NAME test_lifelong_vae SOURCES modules/test_lifelong_vae.cc LIBS engram_modules LABELS unit TIMEOUT 600)
+# papers/004: HAT masks, protection of reserved units, exact growth, recognisable old classes, settings, state.
+engram_test(NAME test_dgm SOURCES modules/test_dgm.cc LIBS engram_modules LABELS unit TIMEOUT 300)
 engram_test(NAME test_learner SOURCES modules/test_learner.cc LIBS engram_modules LABELS unit TIMEOUT 180)
 engram_test(NAME test_automatic_recall SOURCES modules/test_automatic_recall.cc LIBS engram_modules LABELS unit TIMEOUT 120)
 # Module state format (no TorchScript parsed from a snapshot): round trips and damaged input.
@@ -90,6 +92,11 @@ add_test(NAME lifelong_vae_script
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/lifelong_vae_script.sh $<TARGET_FILE:engram>
                  ${PROJECT_SOURCE_DIR})
 set_tests_properties(lifelong_vae_script PROPERTIES LABELS integration TIMEOUT 600)
+# scripts/dgm_mnist.lua --set quick=1 end to end (papers/004): A5/A10 rows, growth, grids.
+add_test(NAME dgm_mnist_script
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/dgm_mnist_script.sh $<TARGET_FILE:engram>
+                 ${PROJECT_SOURCE_DIR})
+set_tests_properties(dgm_mnist_script PROPERTIES LABELS integration TIMEOUT 600)
 # scripts/omniglot_alphabets.lua --set quick=1 end to end (latent size, rows, 242 characters).
 add_test(NAME omniglot_script
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/omniglot_script.sh $<TARGET_FILE:engram>

@@ -127,10 +127,19 @@ Status AssociationActor::on_message(ActorContext& ctx, SocketId from,
 }
 
 Expected<at::Tensor> AssociationActor::recollect(ActorContext& ctx, const Message& request) {
+  const int64_t n = int_param(request, "n", 0), cls = int_param(request, "class", -1);
+  if (!has_buffer_ && association_ && association_->generates_by_class() && cls >= 0 && n >= 1 &&
+      n <= (1 << 16)) {
+    // A generator by class (papers/004): n samples of the class (none before it is learned).
+    std::vector<double> weights(static_cast<size_t>(cls) + 1, 0.0);
+    weights.back() = 1.0;
+    auto generated = association_->generate(n, weights);
+    if (!generated.ok()) return generated.status();
+    return generated->first;
+  }
   if (!has_buffer_) {
     return Status(ErrorCode::invalid_argument, "recollect: the association stores no codes");
   }
-  const int64_t n = int_param(request, "n", 0), cls = int_param(request, "class", -1);
   if (n < 1 || n > (1 << 16)) {
     return Status(ErrorCode::invalid_argument, "recollect: n must be in [1, 65536]");
   }
@@ -286,7 +295,8 @@ Status AssociationActor::observe(ActorContext& ctx, Message& m) {
     AssociationStats stats;
     // In a consolidation phase the association learns its own recollections.
     const at::Tensor learn_x = real ? *x : (decoded.defined() ? decoded : recalled.x);
-    at::Tensor codes = association_->learn(learn_x, codes_in, decoded, &stats);
+    at::Tensor codes =
+        association_->learn_labelled(learn_x, real ? *y : at::Tensor(), codes_in, decoded, &stats);
     last_reconstruction_ = stats.reconstruction;
     last_distillation_ = stats.distillation;
     if (stats.skipped) log_skipped_step("association", ++skipped_steps_);

@@ -43,6 +43,16 @@ class Association {
   virtual at::Tensor learn(const at::Tensor& x, const at::Tensor& stored_codes,
                            const at::Tensor& recalled, AssociationStats* stats) = 0;
 
+  // learn() with the labels y [B] (int64) of the real batch x; y is undefined when x holds no
+  // real data (a consolidation phase's recollections). A conditional generator (papers/004)
+  // needs them; the default ignores y.
+  virtual at::Tensor learn_labelled(const at::Tensor& x, const at::Tensor& y,
+                                    const at::Tensor& stored_codes, const at::Tensor& recalled,
+                                    AssociationStats* stats) {
+    (void)y;
+    return learn(x, stored_codes, recalled, stats);
+  }
+
   // A generator whose generate() honours class_weights (a conditional one, papers/004). An
   // unconditional generator (papers/002) returns false and the session refuses samplers that
   // need classes before any message is sent.

@@ -1,6 +1,7 @@
 #include "modules/memory/memory_registry.h"
 
 #include "modules/memory/arm_kind.h"
+#include "modules/memory/dgm_kind.h"
 #include "modules/memory/dvae_kind.h"
 #include "modules/memory/lifelong_vae_kind.h"
 #include "modules/memory/lwf_kind.h"
@@ -12,8 +13,8 @@ namespace engram {
 const std::vector<const MemoryKind*>& memory_kinds() {
   // One line per kind.
   static const std::vector<const MemoryKind*> kinds = {
-      &dvae_memory_kind(), &raw_memory_kind(),          &none_memory_kind(),
-      &lwf_memory_kind(),  &lifelong_vae_memory_kind(), &arm_memory_kind(),
+      &dvae_memory_kind(),         &raw_memory_kind(), &none_memory_kind(), &lwf_memory_kind(),
+      &lifelong_vae_memory_kind(), &arm_memory_kind(), &dgm_memory_kind(),
   };
   return kinds;
 }

@@ -404,7 +404,7 @@ Expected<double> Session::distortion(const Task& task, size_t max_examples) {
 }
 
 Expected<std::vector<float>> Session::recollections(int class_id, int n) {
-  if (!impl_->has_buffer) {
+  if (!impl_->has_buffer && !impl_->generates_by_class) {
     return Status(ErrorCode::invalid_argument, "recollections: memory kind \"" + impl_->kind +
                                                    "\" stores no codes to recall by class");
   }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# scripts/dgm_mnist.lua --set quick=1 end to end: the A5/A10 table with the dgm, joint and dvae
+# rows, the dvae row at the generator's bytes, the bytes after each task, a sample grid PNG per
+# task, the JSON; an unknown method and a bad memory setting refused by name.
+# Usage: dgm_mnist_script.sh ENGRAM SOURCE_DIR
+set -euo pipefail
+engram=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+if ! "$engram" run "$src/scripts/dgm_mnist.lua" --set quick=1 --set out="$work" >run.txt 2>&1; then
+  if grep -q "mnist" run.txt && grep -q "not_found\|no directory" run.txt; then
+    echo "skipped: MNIST is not installed"
+    exit 0
+  fi
+  cat run.txt
+  exit 1
+fi
+cat run.txt
+run=$(sed -n 's/^results: //p' run.txt)
+test "$(head -1 "$run/summary.csv")" = "method,seed,A5,A10,total_bytes,allowed_bytes,seconds"
+test "$(wc -l <"$run/summary.csv")" -eq 4
+# Accuracies are percentages; dvae may hold the generator's bytes (budget + decoder) and holds
+# at most that.
+awk -F, 'NR > 1 { if ($3 < 0 || $3 > 100 || $4 < 0 || $4 > 100) exit 1 }
+         $1 == "dgm" { g = $5 } $1 == "dvae" { d = $5; allowed = $6 }
+         END { if (!(g > 100000) || allowed != g || d > g || !(d > 0)) exit 1 }' "$run/summary.csv"
+# The generator never shrinks from task to task.
+awk -F, 'NR > 2 { if ($2 < prev) exit 1 } NR > 1 { prev = $2 }' "$run/growth.csv"
+test "$(wc -l <"$run/growth.csv")" -eq 4
+for t in 1 2 3; do
+  png="$run/samples_task${t}_seed1.png"
+  test "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a"
+  # t rows (one per class learned) of 28-pixel tiles with 2-pixel padding.
+  height=$(od -An -tu1 -j 20 -N 4 "$png" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
+  test "$height" -eq $((t * 30 - 2))
+done
+grep -q '"a10"' "$run/results.json"
+if "$engram" run "$src/scripts/dgm_mnist.lua" --set quick=1 --set methods=nonesuch \
+    --set out="$work" 2>err.txt; then
+  echo "an unknown method was accepted"
+  exit 1
+fi
+grep -q "unknown method nonesuch" err.txt
+if "$engram" run "$src/scripts/dgm_mnist.lua" --set quick=1 --set methods=dgm --set s_max=0.5 \
+    --set out="$work" 2>err.txt; then
+  echo "s_max = 0.5 was accepted"
+  exit 1
+fi
+grep -q "s_max" err.txt
