@@ -37,7 +37,7 @@ endif
 
 # chromium: only for the report_chromium test (reports opened headless); 122 MB to download,
 # 411 MB installed, 16 packages with --no-install-recommends.
-DEB_PACKAGES := build-essential cmake pkg-config ccache clang-format \
+DEB_PACKAGES := build-essential cmake pkg-config ccache clang-format libgloo-dev \
   libtorch-dev libopenblas0-openmp liblua5.4-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
   libzstd-dev zstd zlib1g-dev libpng-dev libzip-dev doctest-dev libcli11-dev nlohmann-json3-dev \
   libfmt-dev libspdlog-dev python3 python3-zmq python3-msgpack dataset-fashion-mnist gnuplot-nox \

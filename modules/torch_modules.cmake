@@ -44,6 +44,9 @@ add_library(engram_modules STATIC
   distill/teacher.cc
   distill/recollection_store.cc
   distill/distiller.cc
+  distributed/process_group.cc
+  distributed/gradient_sync.cc
+  distributed/session_ranks.cc
 )
 target_link_libraries(engram_modules PUBLIC engram_hippocampus engram_distill engram_io engram_reports engram_sensors engram_runtime ${TORCH_LIBRARIES}
   nlohmann_json::nlohmann_json)

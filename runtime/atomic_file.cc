@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -30,7 +31,15 @@ void sync_parent_dir(const std::string& path) {
 
 }  // namespace
 
+namespace {
+std::atomic<bool> g_writes_enabled{true};
+}  // namespace
+
+void set_file_writes_enabled(bool enabled) { g_writes_enabled = enabled; }
+bool file_writes_enabled() { return g_writes_enabled; }
+
 Status write_file_atomically(const std::string& path, const void* data, size_t size) {
+  if (!g_writes_enabled) return Status();
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {

@@ -9,6 +9,8 @@ engram_test(NAME test_lifelong_vae SOURCES modules/test_lifelong_vae.cc LIBS eng
 # papers/004: HAT masks, protection of reserved units, exact growth, recognisable old classes, settings, state.
 engram_test(NAME test_dgm SOURCES modules/test_dgm.cc LIBS engram_modules LABELS unit TIMEOUT 300)
 engram_test(NAME test_learner SOURCES modules/test_learner.cc LIBS engram_modules LABELS unit TIMEOUT 180)
+# Data-parallel learning on c10d/Gloo: two ranks (threads) keep identical weights; bad settings refused.
+engram_test(NAME test_data_parallel SOURCES modules/test_data_parallel.cc LIBS engram_modules LABELS unit TIMEOUT 120)
 engram_test(NAME test_automatic_recall SOURCES modules/test_automatic_recall.cc LIBS engram_modules LABELS unit TIMEOUT 120)
 # Module state format (no TorchScript parsed from a snapshot): round trips and damaged input.
 engram_test(NAME test_tensor_archive SOURCES modules/test_tensor_archive.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 60)
@@ -47,6 +49,10 @@ add_dependencies(test_cli engram)
 engram_test(NAME test_cli_log SOURCES integration/test_cli_log.cc LABELS integration TIMEOUT 120)
 target_compile_definitions(test_cli_log PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
 add_dependencies(test_cli_log engram)
+# Data-parallel `engram run` (two processes on loopback): refusals, Split MNIST with two ranks.
+engram_test(NAME test_cli_ranks SOURCES integration/test_cli_ranks.cc LABELS integration TIMEOUT 300)
+target_compile_definitions(test_cli_ranks PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
+add_dependencies(test_cli_ranks engram)
 engram_test(NAME test_cli_settings SOURCES integration/test_cli_settings.cc LABELS integration TIMEOUT 120)
 target_compile_definitions(test_cli_settings PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
 add_dependencies(test_cli_settings engram)

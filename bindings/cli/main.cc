@@ -11,6 +11,7 @@
 
 #include "bindings/cli/config_list.h"
 #include "bindings/cli/inspect.h"
+#include "bindings/cli/ranks.h"
 #include "bindings/cli/report.h"
 #include "bindings/cli/serve.h"
 #include "bindings/lua/engram_module.h"
@@ -165,6 +166,8 @@ int main(int argc, char** argv) {
                 "when the script ends, write report.html in each run directory it made "
                 "(engram.run_dir; see `engram report`)");
   run->add_option("args", args, "arguments for the script (arg[1..n])");
+  engram::RankOptions ranks;
+  engram::add_rank_options(*run, &ranks);
 
   CLI::App* inspect = app.add_subcommand("inspect", "print what a snapshot file holds");
   std::string snapshot;
@@ -205,7 +208,15 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (run->parsed()) {
-    return run_script(script, sets, args, resume, max_instructions, max_memory_mb, write_report);
+    int rank = 0;
+    if (engram::Status s = engram::join_run_if_asked(ranks, script, sets, args, &rank); !s.ok()) {
+      engram::log_user(engram::LogLevel::error, s.message());
+      return s.code() == engram::ErrorCode::invalid_argument ? kExitUsage : kExitRuntimeError;
+    }
+    const int code = run_script(script, sets, args, resume, max_instructions, max_memory_mb,
+                                write_report && rank == 0);
+    engram::leave_run();
+    return code;
   }
   if (inspect->parsed()) {
     engram::Status s = engram::inspect_snapshot(snapshot, std::cout);

@@ -6,6 +6,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,8 @@
 #include "runtime/status.h"
 
 namespace engram {
+
+class GradientSync;
 
 struct CodeShape {
   int c = 0;  // categorical variables per code
@@ -68,6 +71,17 @@ class Association {
     (void)class_weights;
     return Status(ErrorCode::invalid_argument,
                   "association \"" + kind() + "\" recalls stored codes; it does not generate");
+  }
+
+  // Data-parallel learning (modules/distributed/gradient_sync.h): makes the weights rank 0's,
+  // then every later learning step averages its gradients over the ranks through `sync`. Call
+  // once before learning, on every rank. The default refuses: an association that learns must
+  // take part (one that does not, RawCodec, accepts). Errors: invalid_argument (unsupported),
+  // the broadcast's (a timeout).
+  virtual Status set_gradient_sync(std::shared_ptr<GradientSync> sync) {
+    (void)sync;
+    return Status(ErrorCode::invalid_argument,
+                  "association \"" + kind() + "\" cannot learn data-parallel (world size > 1)");
   }
 
   // Codes [B, c] (int64) of x without learning.

@@ -13,6 +13,7 @@
 #include "modules/common/device.h"
 #include "modules/common/finite_step.h"
 #include "modules/common/torch_state.h"
+#include "modules/distributed/gradient_sync.h"
 
 namespace engram {
 namespace nn = torch::nn;
@@ -114,6 +115,7 @@ struct DiscreteVae::Impl {
   nn::Sequential frozen{nullptr};  // decoder copy taken at the last consolidation
   std::unique_ptr<torch::optim::Adam> optimizer;
   at::Generator generator;
+  std::shared_ptr<GradientSync> sync;  // data-parallel learning; null alone
 
   at::Tensor logits(const at::Tensor& x) {
     return encoder->forward(x.to(device)).view({-1, config.c, config.l});
@@ -198,7 +200,8 @@ at::Tensor DiscreteVae::learn(const at::Tensor& x, const at::Tensor& stored_code
     loss = loss + cfg.distill_weight * distillation;
   }
   loss.backward();
-  const bool applied = step_if_finite(*m.optimizer, loss);
+  const bool applied =
+      step_if_finite(*m.optimizer, loss, m.sync.get(), static_cast<double>(x.size(0)));
   if (stats != nullptr) {
     stats->skipped = !applied;
     stats->elbo = true;
@@ -208,6 +211,16 @@ at::Tensor DiscreteVae::learn(const at::Tensor& x, const at::Tensor& stored_code
   }
   // Store the mode of q(z|x): the code the decoder was just trained to read back.
   return logits.detach().argmax(-1).cpu();
+}
+
+Status DiscreteVae::set_gradient_sync(std::shared_ptr<GradientSync> sync) {
+  if (sync) {
+    std::vector<at::Tensor> params = impl_->encoder->parameters();
+    for (auto& p : impl_->decoder->parameters()) params.push_back(p);
+    if (Status s = sync->broadcast_parameters(params); !s.ok()) return s;
+  }
+  impl_->sync = std::move(sync);
+  return Status();
 }
 
 at::Tensor DiscreteVae::encode(const at::Tensor& x) {

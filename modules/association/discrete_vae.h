@@ -40,6 +40,7 @@ class DiscreteVae final : public Association {
   CodeShape code_shape() const override;
   at::Tensor learn(const at::Tensor& x, const at::Tensor& stored_codes, const at::Tensor& recalled,
                    AssociationStats* stats) override;
+  Status set_gradient_sync(std::shared_ptr<GradientSync> sync) override;
   at::Tensor encode(const at::Tensor& x) override;
   at::Tensor recall(const at::Tensor& codes) override;
   at::Tensor decode_live(const at::Tensor& codes) override;

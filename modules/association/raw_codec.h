@@ -14,6 +14,8 @@ class RawCodec final : public Association {
 
   std::string kind() const override { return "raw"; }
   CodeShape code_shape() const override { return {pixels_, 256}; }
+  // Nothing learns, so nothing to synchronise across ranks.
+  Status set_gradient_sync(std::shared_ptr<GradientSync>) override { return Status(); }
   // Quantises x to 8 bits; nothing to learn.
   at::Tensor learn(const at::Tensor& x, const at::Tensor&, const at::Tensor&,
                    AssociationStats*) override {

@@ -5,8 +5,10 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
 #include <vector>
 
+#include "modules/distributed/gradient_sync.h"
 #include "runtime/log.h"
 
 namespace engram {
@@ -21,6 +23,23 @@ bool step_if_finite(torch::optim::Optimizer& optimizer, const at::Tensor& loss) 
     }
   }
   if (at::cat(sums).isfinite().all().item<bool>()) {
+    optimizer.step();
+    return true;
+  }
+  optimizer.zero_grad();
+  return false;
+}
+
+bool step_if_finite(torch::optim::Optimizer& optimizer, const at::Tensor& loss, GradientSync* sync,
+                    double weight) {
+  if (sync == nullptr) return step_if_finite(optimizer, loss);
+  std::vector<at::Tensor> params;
+  for (const auto& group : optimizer.param_groups()) {
+    for (const at::Tensor& p : group.params()) params.push_back(p);
+  }
+  auto apply = sync->average(params, loss, weight);
+  if (!apply.ok()) throw std::runtime_error(apply.status().message());
+  if (*apply) {
     optimizer.step();
     return true;
   }

@@ -9,6 +9,7 @@
 #include "modules/common/device.h"
 #include "modules/common/finite_step.h"
 #include "modules/common/torch_state.h"
+#include "modules/distributed/gradient_sync.h"
 #include "modules/neocortex/soft_targets.h"
 
 namespace engram {
@@ -26,6 +27,7 @@ struct Learner::Impl final : ClassifierAccess {
   std::shared_ptr<torch::nn::SequentialImpl> teacher;
   at::Tensor teacher_classes, trained;
   std::unique_ptr<ClassifierMemory> memory;
+  std::shared_ptr<GradientSync> sync;  // data-parallel learning; null alone
 
   // The units that compete: `active`, or all of them when the memory asks for a plain K-way
   // head (ClassifierMemory::all_outputs).
@@ -63,7 +65,7 @@ struct Learner::Impl final : ClassifierAccess {
   bool step(const at::Tensor& loss) override {
     optimizer->zero_grad();
     loss.backward();
-    if (step_if_finite(*optimizer, loss)) return true;
+    if (step_if_finite(*optimizer, loss, sync.get())) return true;
     ++skipped_steps;
     return false;
   }
@@ -119,7 +121,10 @@ StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tens
   StepStats stats;
   const bool replay = xr.defined() && xr.size(0) > 0;
   const int64_t n = x.size(0);
-  if (n == 0 && !replay) return stats;  // nothing to learn from
+  if (n == 0 && !replay) {  // nothing to learn from; the other ranks may have something
+    if (m.sync) (void)step_if_finite(*m.optimizer, at::Tensor(), m.sync.get(), 0.0);
+    return stats;
+  }
   // One forward pass over real and replayed examples together: a batch of 2B costs less than
   // two of B, and without batch statistics in the networks the result is the same.
   const at::Tensor inputs = replay ? at::cat({x, xr.to(x.scalar_type())}) : x;
@@ -149,7 +154,8 @@ StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tens
     loss = n > 0 ? (1.0 - w.replay_weight) * loss + w.replay_weight * replay_loss : replay_loss;
   }
   loss.backward();
-  stats.skipped = !step_if_finite(*m.optimizer, loss);
+  const double rows = static_cast<double>(n + (replay ? xr.size(0) : 0));
+  stats.skipped = !step_if_finite(*m.optimizer, loss, m.sync.get(), rows);
   if (stats.skipped) ++m.skipped_steps;
   // The classifier memory's own steps (ARM's recall and distillation), after the real step.
   if (m.memory && n > 0) stats.memory = m.memory->after_real_step(m, x, y, competing);
@@ -205,6 +211,14 @@ at::Tensor Learner::predict(const at::Tensor& x, const at::Tensor& active) {
   at::Tensor logits =
       active.defined() ? impl_->masked_logits(x, active) : impl_->net->forward(x.to(impl_->device));
   return at::softmax(logits, 1).cpu();
+}
+
+Status Learner::set_gradient_sync(std::shared_ptr<GradientSync> sync) {
+  if (sync) {
+    if (Status s = sync->broadcast_parameters(impl_->net->parameters()); !s.ok()) return s;
+  }
+  impl_->sync = std::move(sync);
+  return Status();
 }
 
 void Learner::set_learning_rate(double lr) {
@@ -275,6 +289,7 @@ Status Learner::load_state(const std::string& bytes) {
   }
   f.skipped_steps = impl_->skipped_steps;
   f.memory = std::move(impl_->memory);
+  f.sync = impl_->sync;
   impl_ = std::move(fresh.value()->impl_);
   return Status();
 }

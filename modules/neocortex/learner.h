@@ -12,6 +12,8 @@
 
 namespace engram {
 
+class GradientSync;
+
 struct LearnerConfig {
   ClassifierConfig classifier;
   double lr = 1e-3;                // Adam: van de Ven & Tolias' 1e-3 (betas 0.9/0.999)
@@ -87,6 +89,13 @@ class Learner {
   // Class probabilities [B, classes] for x [B, P]. With `active` ([classes], bool) the softmax
   // runs over the active units only and inactive classes get probability 0.
   at::Tensor predict(const at::Tensor& x, const at::Tensor& active = {});
+
+  // Data-parallel learning (modules/distributed/gradient_sync.h): makes the classifier's weights
+  // rank 0's, then every step (the classifier memory's too) averages its gradients over the
+  // ranks through `sync`, each rank weighing its examples, so the weights stay identical. A step
+  // with nothing to learn on this rank still takes part (weight 0). Call once before learning,
+  // on every rank. Errors: the broadcast's (a timeout).
+  Status set_gradient_sync(std::shared_ptr<GradientSync> sync);
 
   // Sets the Adam learning rate of every parameter group (a schedule's step). lr > 0.
   void set_learning_rate(double lr);

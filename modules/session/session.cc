@@ -11,6 +11,8 @@
 #include "modules/actors/hippocampus_actor.h"
 #include "modules/actors/messages.h"
 #include "modules/actors/neocortex_actor.h"
+#include "modules/distributed/process_group.h"
+#include "modules/distributed/session_ranks.h"
 #include "modules/memory/memory_registry.h"
 #include "runtime/actor_host.h"
 
@@ -106,6 +108,18 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
     if (Status s = association->load_state(*bytes); !s.ok()) return s;
   }
   impl->has_association = association != nullptr;
+  // Data-parallel learning (modules/distributed): weights from rank 0, gradients averaged over
+  // the ranks, and each rank its own code buffer holding its share of the byte budget.
+  if (auto run = data_parallel(); run && run->world_size() > 1) {
+    if (Status s = join_ranks(*run, **learner, association.get()); !s.ok()) return s;
+    impl->rank = run->rank();
+    impl->world_size = run->world_size();
+    if (parts->buffer) {
+      parts->buffer->budget_bytes =
+          budget_share(parts->buffer->budget_bytes, run->rank(), run->world_size());
+      parts->buffer->seed += static_cast<uint64_t>(run->rank());
+    }
+  }
   impl->generates_by_class = association && association->generates_by_class();
 
   const auto placed = config.remote.placement.find("hippocampus");

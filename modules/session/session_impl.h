@@ -11,6 +11,8 @@
 
 #include "modules/actors/messages.h"
 #include "modules/actors/tensor_payload.h"
+#include "modules/distributed/process_group.h"
+#include "modules/distributed/session_ranks.h"
 #include "modules/hippocampus/code_buffer.h"
 #include "modules/session/session.h"
 #include "runtime/actor_host.h"
@@ -98,6 +100,7 @@ struct Session::Impl {
   std::vector<int> recency;  // task ids, least recently learned first (the "recent" sampler)
   int last_task = -1;
   uint64_t seed_counter = 0;
+  int rank = 0, world_size = 1;  // data-parallel learning (modules/distributed): this rank's shard
   // Learning phases begun (each learn(), consolidation, or change of a stream's replay options):
   // recollections decoded ahead (delayed replay) do not outlive their phase.
   uint64_t phase = 0;
@@ -200,7 +203,16 @@ struct Session::Impl {
   // in a consolidation phase only when asked).
   Expected<Message> observe_message(const at::Tensor& x, const at::Tensor& y,
                                     const at::Tensor& active, int task, const ReplayOptions& replay,
-                                    bool learn_association = true) const {
+                                    bool learn_association = true, bool whole = true) const {
+    if (whole && world_size > 1) {  // this rank learns its shard of the batch and recollections
+      auto shard = shard_batch(x, y, rank, world_size);
+      if (!shard.ok()) return shard.status();
+      ReplayOptions share = replay;
+      const auto [begin, end] = shard_rows(replay.per_batch, rank, world_size);
+      share.per_batch = static_cast<int>(end - begin);
+      return observe_message(shard->first, shard->second, active, task, share, learn_association,
+                             false);
+    }
     // The last line of defence of every input path: nothing non-finite or outside [0, 1]
     // reaches a learner.
     const UnitIntervalCheck values = check_unit_interval(x.data_ptr<float>(), x.numel());
