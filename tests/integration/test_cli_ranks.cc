@@ -79,7 +79,7 @@ TEST_CASE("bad rank, world size and master settings are refused with clear messa
     CHECK_FALSE(contains(r.output, "fine"));
   }
   // Flags win over the environment.
-  Result r = run_engram("run " + ok + " --world-size 1", "WORLD_SIZE=2 RANK=5");
+  Result r = run_engram("run " + ok + " --world-size 1 --rank 0", "WORLD_SIZE=2 RANK=5");
   CAPTURE(r.output);
   CHECK(r.exit_code == 0);
   CHECK(contains(r.output, "fine"));
