@@ -81,10 +81,17 @@ same "$work/threads.json" "$work/r2l.json" "a snapshot with a remote hippocampus
   --set out="$work/l2r.json" >/dev/null
 same "$work/threads.json" "$work/l2r.json" "a one-process snapshot resumed with a remote hippocampus differs"
 "$engram" inspect "$work/remote.snap" | grep -q "codes per task:" || fail "inspect of the remote snapshot"
-echo "4. snapshots move between one process and two"
 kill -TERM "$server_pid"
 wait "$server_pid" || fail "engram serve did not exit 0 on SIGTERM"
 grep -q "^hippocampus served: messages in [1-9]" "$work/plain.out" || fail "serve printed no counters"
+# The module restarted (a new process, another port): resuming from the last snapshot goes on.
+start_server restarted
+"$engram" run "$script" "${small[@]}" --resume "$work/remote.snap" --set placement="$endpoint" \
+  --set out="$work/restarted.json" >/dev/null
+same "$work/threads.json" "$work/restarted.json" "resuming with a restarted module differs"
+kill -TERM "$server_pid"
+wait "$server_pid" || true
+echo "4. snapshots move between one process and two, and resume with a restarted module"
 
 # --- 2. CURVE: the right keys give the same results; a wrong client key is refused ---
 read_key() { sed -n "s/^$1 //p" "$2"; }
