@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -164,6 +165,28 @@ TEST_CASE("two ranks learn Split MNIST to the single-process accuracy; rank 0 wr
     ++dirs;
   }
   CHECK(dirs == 1);
+}
+
+TEST_CASE("a rank killed mid-run makes the other exit 1 within seconds, naming the failure") {
+  TempDir dir;
+  const std::string script = quote(dir.write("split.lua", kScript));
+  const std::string common =
+      "--quiet run " + script + " --set out=" + quote(dir.path() + "/k") +
+      " --world-size 2 --rank-timeout 10 --master 127.0.0.1:" + std::to_string(free_port());
+  // Rank 1 in the background, killed (SIGKILL) after 5 s.
+  std::thread killer([&] {
+    const std::string cmd = quote(ENGRAM_CLI) + " " + common +
+                            " --rank 1 >/dev/null 2>&1 & pid=$!; sleep 5; kill -9 $pid; wait $pid";
+    (void)std::system(cmd.c_str());
+  });
+  const auto start = Clock::now();
+  Result r0 = run_engram(common + " --rank 0");
+  const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+  killer.join();
+  CAPTURE(r0.output);
+  CHECK(r0.exit_code == 1);
+  CHECK((contains(r0.output, "a rank stopped") || contains(r0.output, "did not all check in")));
+  CHECK(waited < 30.0);  // learning alone would take longer; a hang would never end
 }
 
 }  // namespace
