@@ -13,6 +13,7 @@ add_library(engram_modules STATIC
   association/masked_gan.cc
   association/compression_probe.cc
   neocortex/classifier.cc
+  neocortex/dense_predictor.cc
   neocortex/learner.cc
   neocortex/recall_selection.cc
   neocortex/soft_targets.cc
@@ -52,3 +53,7 @@ target_link_libraries(engram_modules PUBLIC engram_hippocampus engram_distill en
   nlohmann_json::nlohmann_json)
 # A torch translation unit costs 20-30 s; the precompiled header pays that once per build.
 target_precompile_headers(engram_modules PRIVATE torch_pch.h)
+# The one-example inference path (engram_predict) must vectorise its loops, which -O2's cost
+# model leaves scalar; it includes no torch header.
+set_source_files_properties(neocortex/dense_predictor.cc PROPERTIES COMPILE_OPTIONS "-O3"
+                            SKIP_PRECOMPILE_HEADERS ON)

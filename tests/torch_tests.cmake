@@ -11,6 +11,8 @@ engram_test(NAME test_dgm SOURCES modules/test_dgm.cc LIBS engram_modules LABELS
 engram_test(NAME test_learner SOURCES modules/test_learner.cc LIBS engram_modules LABELS unit TIMEOUT 180)
 # Data-parallel learning on c10d/Gloo: two ranks (threads) keep identical weights; bad settings refused.
 engram_test(NAME test_data_parallel SOURCES modules/test_data_parallel.cc LIBS engram_modules LABELS unit TIMEOUT 120)
+# The one-example inference copy engram_predict uses: same answers as Learner::predict.
+engram_test(NAME test_dense_predictor SOURCES modules/test_dense_predictor.cc LIBS engram_modules LABELS unit TIMEOUT 60)
 engram_test(NAME test_automatic_recall SOURCES modules/test_automatic_recall.cc LIBS engram_modules LABELS unit TIMEOUT 120)
 # Module state format (no TorchScript parsed from a snapshot): round trips and damaged input.
 engram_test(NAME test_tensor_archive SOURCES modules/test_tensor_archive.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 60)

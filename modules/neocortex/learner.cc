@@ -2,6 +2,7 @@
 
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/linear.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
 #include <torch/utils.h>
@@ -211,6 +212,30 @@ at::Tensor Learner::predict(const at::Tensor& x, const at::Tensor& active) {
   at::Tensor logits =
       active.defined() ? impl_->masked_logits(x, active) : impl_->net->forward(x.to(impl_->device));
   return at::softmax(logits, 1).cpu();
+}
+
+Expected<DensePredictor> Learner::dense_predictor() const {
+  if (impl_->config.classifier.net != "mlp") {
+    return Status(ErrorCode::invalid_argument, "a dense inference copy needs net \"mlp\", not \"" +
+                                                   impl_->config.classifier.net + "\"");
+  }
+  if (impl_->device != c10::Device(c10::kCPU)) {
+    return Status(ErrorCode::invalid_argument, "a dense inference copy needs weights on the CPU");
+  }
+  std::vector<DenseLayer> layers;
+  for (const auto& child : impl_->net->children()) {
+    const auto* linear = child->as<torch::nn::Linear>();
+    if (linear == nullptr) continue;  // the ReLUs between the layers
+    const at::Tensor w = linear->weight.detach().to(at::kFloat).contiguous();
+    const at::Tensor b = linear->bias.detach().to(at::kFloat).contiguous();
+    DenseLayer l;
+    l.out = static_cast<int>(w.size(0));
+    l.in = static_cast<int>(w.size(1));
+    l.weight.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+    l.bias.assign(b.data_ptr<float>(), b.data_ptr<float>() + b.numel());
+    layers.push_back(std::move(l));
+  }
+  return DensePredictor::create(layers, impl_->memory && impl_->memory->all_outputs());
 }
 
 Status Learner::set_gradient_sync(std::shared_ptr<GradientSync> sync) {

@@ -8,6 +8,7 @@
 
 #include "modules/neocortex/classifier.h"
 #include "modules/neocortex/classifier_memory.h"
+#include "modules/neocortex/dense_predictor.h"
 #include "runtime/status.h"
 
 namespace engram {
@@ -89,6 +90,10 @@ class Learner {
   // Class probabilities [B, classes] for x [B, P]. With `active` ([classes], bool) the softmax
   // runs over the active units only and inactive classes get probability 0.
   at::Tensor predict(const at::Tensor& x, const at::Tensor& active = {});
+  // The classifier's current weights as a one-example inference copy (dense_predictor.h) that
+  // answers as predict() does. Errors: invalid_argument for a net that is not a stack of dense
+  // layers with ReLU between them (net "cnn"), or weights not on the CPU.
+  Expected<DensePredictor> dense_predictor() const;
 
   // Data-parallel learning (modules/distributed/gradient_sync.h): makes the classifier's weights
   // rank 0's, then every step (the classifier memory's too) averages its gradients over the

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "modules/session/json_integer.h"
@@ -116,9 +117,14 @@ struct OnlineAgent::Impl {
   std::mutex loss_mutex;
   double loss_real = 0, loss_replay = 0;
 
-  std::mutex replica_mutex;          // guards the three below
+  std::mutex replica_mutex;          // guards the members below up to last_refresh
   std::unique_ptr<Learner> replica;  // the classifier copy predict() uses; null until a class
   at::Tensor replica_active;         // is learned; the classes it predicts among
+  // The same copy as a one-example inference path (nets that are a stack of dense layers, the
+  // mlp); predict() uses it when present and the torch replica otherwise (same answers).
+  std::optional<DensePredictor> dense;
+  std::vector<uint8_t> dense_active;
+  std::vector<float> dense_input, dense_probs;
   Clock::time_point last_refresh{};
 
   Status reject(Status s) {
@@ -178,10 +184,20 @@ struct OnlineAgent::Impl {
       if (!c.ok()) return c.status();
       copy = std::move(*c);
     }
+    auto dense_copy = copy->dense_predictor();
+    std::vector<uint8_t> dense_mask(static_cast<size_t>(config.classes));
+    for (int k = 0; k < config.classes; ++k)
+      dense_mask[static_cast<size_t>(k)] = active[k].item<bool>();
     {
       std::lock_guard<std::mutex> lock(replica_mutex);
       replica = std::move(copy);
       replica_active = active;
+      if (dense_copy.ok()) {
+        dense = std::move(*dense_copy);
+        dense_active = std::move(dense_mask);
+      } else {
+        dense.reset();
+      }
       last_refresh = Clock::now();
     }
     model_updates.fetch_add(1, std::memory_order_relaxed);
@@ -374,20 +390,34 @@ Status OnlineAgent::predict(const void* data, size_t count, PixelEncoding encodi
                   "probs must hold exactly " + std::to_string(m.config.classes) + " values");
   }
   if (Status s = m.check_values(data, count, encoding, false); !s.ok()) return s;
+  const auto answer = [&](const float* row) {
+    int best = 0;
+    for (int k = 1; k < m.config.classes; ++k) best = row[k] > row[best] ? k : best;
+    *label = best;
+    if (probs != nullptr) std::memcpy(probs, row, probs_len * sizeof(float));
+    m.predictions.fetch_add(1, std::memory_order_relaxed);
+  };
+  {
+    std::lock_guard<std::mutex> lock(m.replica_mutex);
+    if (!m.replica) return Status(ErrorCode::not_found, "nothing learned yet");
+    if (m.dense) {
+      // The one-example path: no torch call, no allocation once the buffers have grown.
+      m.dense_input.resize(m.pixels);
+      convert(data, count, encoding, m.dense_input.data());
+      m.dense_probs.resize(static_cast<size_t>(m.config.classes));
+      m.dense->predict(m.dense_input.data(), m.dense_active.data(), m.dense_probs.data());
+      answer(m.dense_probs.data());
+      return Status();
+    }
+  }
   at::Tensor x = at::empty({1, static_cast<int64_t>(m.pixels)});
   convert(data, count, encoding, x.data_ptr<float>());
   at::Tensor p;
   {
     std::lock_guard<std::mutex> lock(m.replica_mutex);
-    if (!m.replica) return Status(ErrorCode::not_found, "nothing learned yet");
     p = m.replica->predict(x, m.replica_active).contiguous();
   }
-  const float* row = p.data_ptr<float>();
-  int best = 0;
-  for (int k = 1; k < m.config.classes; ++k) best = row[k] > row[best] ? k : best;
-  *label = best;
-  if (probs != nullptr) std::memcpy(probs, row, probs_len * sizeof(float));
-  m.predictions.fetch_add(1, std::memory_order_relaxed);
+  answer(p.data_ptr<float>());
   return Status();
 }
 
