@@ -5,6 +5,7 @@
 
 #include "modules/actors/messages.h"
 #include "runtime/heartbeat_monitor.h"
+#include "runtime/log.h"
 
 namespace engram {
 
@@ -30,6 +31,9 @@ Status ServedHippocampus::adopt(Message& msg) {
   std::mt19937_64 sampler;
   in >> sampler;
   if (in.fail()) return Status(ErrorCode::malformed, "adopt: the sampler state is not mt19937_64");
+  log_info(name(), "adopted a driver's state: " + std::to_string(buffer->size()) +
+                       " codes stored, budget " + std::to_string(buffer->config().budget_bytes) +
+                       " bytes");
   inner_ = std::make_unique<HippocampusActor>(std::move(*buffer), sampler);
   return Status();
 }

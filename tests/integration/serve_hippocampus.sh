@@ -133,7 +133,9 @@ start_server victim
 "$engram" run "$script" --set tasks=2 --set iterations=100000 --set batch=32 --set replay=32 \
   --set hidden=64 --set placement="$endpoint" >"$work/long.out" 2>"$work/long.err" &
 driver=$!
-sleep 4  # learning by now (startup and the first task)
+for _ in $(seq 300); do grep -q "adopted a driver's state" "$work/victim.err" && break; sleep 0.1; done
+grep -q "adopted a driver's state" "$work/victim.err" || fail "the driver never reached the module"
+sleep 1  # learning by now
 kill -0 "$driver" 2>/dev/null || fail "the driver ended early: $(cat "$work/long.err")"
 kill -9 "$server_pid"
 killed=$(date +%s.%N)
