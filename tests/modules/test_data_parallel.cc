@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +51,10 @@ DistributedConfig rank_config(int rank, int world, int port, int timeout_ms = 20
   c.timeout = std::chrono::milliseconds(timeout_ms);
   return c;
 }
+
+// Learner::create and DiscreteVae::create seed torch's global generator: rank threads build
+// their modules one at a time under this lock, or two constructions could interleave draws.
+std::mutex construction;
 
 // Runs body(rank) on `world` threads at once and joins them. Doctest's checks are not
 // thread-safe, so bodies record what they saw and the caller checks afterwards.
@@ -95,7 +100,10 @@ TEST_CASE("two ranks keep bit-identical classifier weights, those of one learner
   on_ranks(2, [&](int rank) {
     auto run = DataParallel::connect(rank_config(rank, 2, port), "same");
     if (!run.ok()) return void(errors[rank] = run.status().to_string());
-    auto learner = Learner::create(learner_config(7 + static_cast<uint64_t>(rank)));
+    auto learner = [&] {
+      std::lock_guard<std::mutex> lock(construction);
+      return Learner::create(learner_config(7 + static_cast<uint64_t>(rank)));
+    }();
     if (!learner.ok()) return void(errors[rank] = learner.status().to_string());
     auto group = (*run)->group("neocortex");
     if (!group.ok()) return void(errors[rank] = group.status().to_string());
@@ -132,7 +140,10 @@ TEST_CASE("two ranks keep bit-identical association weights (dvae) from differen
     c.l = 2;
     c.hidden = {64};
     c.seed = 3 + static_cast<uint64_t>(rank);
-    auto vae = DiscreteVae::create(c);
+    auto vae = [&] {
+      std::lock_guard<std::mutex> lock(construction);
+      return DiscreteVae::create(c);
+    }();
     if (!vae.ok()) return void(errors[rank] = vae.status().to_string());
     auto group = (*run)->group("association");
     if (!group.ok()) return void(errors[rank] = group.status().to_string());
@@ -162,7 +173,10 @@ TEST_CASE("a rank with nothing to learn still takes part and weighs nothing") {
   on_ranks(2, [&](int rank) {
     auto run = DataParallel::connect(rank_config(rank, 2, port), "same");
     if (!run.ok()) return void(errors[rank] = run.status().to_string());
-    auto learner = Learner::create(learner_config(5));
+    auto learner = [&] {
+      std::lock_guard<std::mutex> lock(construction);
+      return Learner::create(learner_config(5));
+    }();
     auto group = (*run)->group("neocortex");
     if (!learner.ok() || !group.ok()) return void(errors[rank] = "setup failed");
     Status s = (*learner)->set_gradient_sync(std::make_shared<GradientSync>(std::move(*group)));
