@@ -275,6 +275,25 @@ LifelongVaeStats LifelongVae::learn(const at::Tensor& x, int64_t synthetic) {
   stats.kl_continuous = kl_c.item<double>();
   stats.negative_elbo = stats.reconstruction + stats.kl_discrete + stats.kl_continuous;
   stats.mutual_info = mi.item<double>();
+  if (synthetic == 0) {
+    stats.real_reconstruction = stats.reconstruction;
+    stats.real_kl = stats.kl_discrete + stats.kl_continuous;
+  } else if (stats.real > 0) {
+    torch::NoGradGuard no_grad;
+    const int64_t r = stats.real;
+    const double nr = static_cast<double>(r);
+    stats.real_reconstruction =
+        F::binary_cross_entropy_with_logits(
+            logits.narrow(0, 0, r), batch.narrow(0, 0, r),
+            F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kSum))
+            .item<double>() /
+        nr;
+    const at::Tensor log_q_real = log_q.narrow(0, 0, r);
+    stats.real_kl = ((log_q_real.exp() * (log_q_real + std::log(m.student.j))).sum() +
+                     gaussian_kl_standard(z.mu.narrow(0, 0, r), z.logvar.narrow(0, 0, r)).sum())
+                        .item<double>() /
+                    nr;
+  }
   return stats;
 }
 

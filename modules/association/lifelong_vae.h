@@ -54,6 +54,10 @@ struct LifelongVaeStats {
   double kl_continuous = 0;   // KL(q(z_c|x) || N(0, I))
   double consistency = 0;     // KL(teacher || student) over z_d, per teacher sample
   double mutual_info = 0;     // the batch estimate of I(z_d; x)
+  // The same terms over the real rows only (the first `real`), per real example: the negative
+  // ELBO of the observations themselves, without the teacher's samples; 0 when real is 0.
+  double real_reconstruction = 0;
+  double real_kl = 0;  // kl_discrete + kl_continuous of the real rows
   int64_t real = 0, synthetic = 0;
   bool skipped = false;  // the loss or a gradient was not finite: the step was not applied
 };

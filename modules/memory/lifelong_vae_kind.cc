@@ -32,8 +32,10 @@ class LifelongVaeAssociation final : public Association {
     LifelongVaeStats s = vae_->learn(x.narrow(0, 0, x.size(0) - synthetic), synthetic);
     learned_ = learned_ || !s.skipped;
     if (stats != nullptr) {
-      stats->reconstruction = s.reconstruction;
-      stats->kl = s.kl_discrete + s.kl_continuous;
+      // The negative ELBO of the real rows (as the dvae reports it), not of the teacher's samples.
+      stats->reconstruction = s.real_reconstruction;
+      stats->kl = s.real_kl;
+      stats->elbo = s.real > 0;
       stats->distillation = s.consistency;
       stats->skipped = s.skipped;
     }

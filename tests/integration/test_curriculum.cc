@@ -264,6 +264,30 @@ TEST_CASE("a lifelong_vae session resumes from a snapshot taken mid-task to iden
         association_state(**b, dir.path() + "/b.engram"));
 }
 
+TEST_CASE("a lifelong_vae session reports its negative ELBO on the real batches of each phase") {
+  SessionConfig c;
+  c.neocortex.classifier.hidden = {32};
+  c.memory.kind = "lifelong_vae";
+  c.memory.options["hidden"] = {32, 32};
+  c.memory.options["f"] = 4;
+  c.num_tasks = 2;
+  auto s = Session::create(c, mnist());
+  REQUIRE_MESSAGE(s.ok(), s.status().to_string());
+  ReplayOptions r;
+  r.per_batch = 16;
+  // Task 1 learns real batches alone; task 2 mixes in the teacher's samples, which the ELBO
+  // reported for the real batches leaves out.
+  for (const Task& t : {task_of(0, {0, 1}, {200, 200}), task_of(1, {2, 3}, {200, 200})}) {
+    const PhaseStats p = learn(**s, t, 10, r);
+    CHECK(p.association_steps == 10);
+    CHECK(std::isfinite(p.association_neg_elbo));
+    CHECK(p.association_reconstruction > 0);
+    CHECK(p.association_kl >= 0);
+    CHECK(p.association_neg_elbo ==
+          doctest::Approx(p.association_reconstruction + p.association_kl));
+  }
+}
+
 TEST_CASE(
     "a consolidation phase trains the association on its own recollections only when "
     "asked") {

@@ -120,7 +120,12 @@ TEST_CASE("the teacher never changes while the student learns; the student does"
   CHECK(!vae->has_teacher());
   CHECK(!vae->sample_teacher(4).ok());
   CHECK(vae->synthetic_share(64) == 0);
-  for (int i = 0; i < 5; ++i) vae->learn(random_images(32, i), 0);
+  for (int i = 0; i < 5; ++i) {
+    const LifelongVaeStats s = vae->learn(random_images(32, i), 0);
+    // Without a teacher every row is real: the real rows' terms are the batch's.
+    CHECK(s.real_reconstruction == s.reconstruction);
+    CHECK(s.real_kl == s.kl_discrete + s.kl_continuous);
+  }
   vae->transition();
   REQUIRE(vae->has_teacher());
   CHECK(vae->distributions() == 1);
@@ -131,6 +136,10 @@ TEST_CASE("the teacher never changes while the student learns; the student does"
     CHECK(!s.skipped);
     CHECK(s.synthetic == 32);
     CHECK(std::isfinite(s.consistency));
+    // The real rows' negative ELBO terms, apart from the teacher's samples.
+    CHECK(s.real_reconstruction > 0);
+    CHECK(s.real_kl >= 0);
+    CHECK(s.real_reconstruction != s.reconstruction);
   }
   const TensorArchive after = archive_of(*vae);
   for (const char* name : kTensors) {
