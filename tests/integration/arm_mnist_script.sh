@@ -4,11 +4,8 @@
 # ARM: one classifier copy; recollections at ARM's bytes in the total view), and a bad method is
 # named. Usage: arm_mnist_script.sh ENGRAM SOURCE_DIR
 set -euo pipefail
-engram=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+source "$(dirname "$0")/script_lib.sh"
+script_setup "$1" "$2"
 "$engram" run "$src/scripts/arm_mnist.lua" --set quick=true --set out="$work" | tee run.txt
 run=$(sed -n 's/^wall time: .* results: //p' run.txt)
 test -f "$run/summary.csv"
@@ -26,9 +23,5 @@ awk -F, 'NR > 1 { if (!($3 >= 0 && $3 <= 100 && $5 >= 0 && $5 <= 100)) exit 1 }
          $1 == "naive" { if ($8 != 0) exit 1 }' "$run/summary.csv"
 grep -q '"a_t"' "$run/results.json"
 grep -q '"f_t"' "$run/results.json"
-if "$engram" run "$src/scripts/arm_mnist.lua" --set quick=true --set methods=nonesuch \
-    --set out="$work" 2>err.txt; then
-  echo "an unknown method was accepted"
-  exit 1
-fi
-grep -q 'unknown method "nonesuch"' err.txt
+expect_refused "an unknown method" 'unknown method "nonesuch"' \
+  run "$src/scripts/arm_mnist.lua" --set quick=true --set methods=nonesuch --set out="$work"

@@ -3,11 +3,8 @@
 # distortion that falls as the code grows, and a run directory whose report (engram report)
 # plots distortion against compression. Usage: compression_sweep_script.sh ENGRAM SOURCE_DIR
 set -euo pipefail
-engram=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+source "$(dirname "$0")/script_lib.sh"
+script_setup "$1" "$2"
 "$engram" run "$src/scripts/compression_sweep.lua" --set quick=true --set out="$work" | tee run.txt
 csv="$work/compression_sweep.csv"
 head -1 "$csv" | grep -q "^latent,c,l,h,bits_per_code,compression,l1,"

@@ -3,14 +3,11 @@
 # 300 episodes. Checks the tables it writes, that a second run takes the teacher and the memory
 # from the cache, and that a bad column is a clear error. Usage: distill_script.sh ENGRAM SOURCE_DIR
 set -euo pipefail
-engram=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/script_lib.sh"
+script_setup "$1" "$2"
 args=(--set quick=true --set teacher_net=mlp --set student=mlp --set episodes=300
       --set checkpoints=100,300 --set columns=real,buffer_10x,codes_100x,active_diverse_10x
       --set out="$work")
-cd "$work"
 "$engram" run "$src/scripts/distill_mnist.lua" "${args[@]}" | tee first.txt
 run=$(sed -n 's/^results in //p' first.txt)
 test "$(head -1 "$run/accuracy.csv")" = "episodes,real,buffer_10x,codes_100x,active_diverse_10x"
@@ -29,24 +26,14 @@ test "$(head -1 "$run/timing.csv")" = \
 awk -F, 'NR > 1 { if (!($5 > 0 && $5 < 1 && $6 > 0 && $6 < 1)) exit 1; rows++ }
          $1 == "buffer_10x" { if ($5 != $6) exit 1 } END { exit rows != 4 }' "$run/timing.csv"
 # A list setting with an item that is not a number is an error naming it.
-if "$engram" run "$src/scripts/distill_mnist.lua" "${args[@]}" --set checkpoints=100,3oo \
-    2>err.txt; then
-  echo "a bad checkpoint list was accepted"
-  exit 1
-fi
-grep -q "'3oo' is not a number" err.txt
+expect_refused "a bad checkpoint list" "'3oo' is not a number" \
+  run "$src/scripts/distill_mnist.lua" "${args[@]}" --set checkpoints=100,3oo
 # A misspelled setting is refused, not ignored.
-if "$engram" run "$src/scripts/distill_mnist.lua" "${args[@]}" --set vae_epoch=3 2>err.txt; then
-  echo "a misspelled setting was accepted"
-  exit 1
-fi
-grep -q "unknown setting 'vae_epoch' (did you mean 'vae_epochs'?)" err.txt
+expect_refused "a misspelled setting" "unknown setting 'vae_epoch' (did you mean 'vae_epochs'?)" \
+  run "$src/scripts/distill_mnist.lua" "${args[@]}" --set vae_epoch=3
 "$engram" run "$src/scripts/distill_mnist.lua" "${args[@]}" --set columns=buffer_10x >second.txt
 grep -q "teacher: .*from cache" second.txt
 grep -q "memory 10x: .*from cache" second.txt
-if "$engram" run "$src/scripts/distill_mnist.lua" "${args[@]}" --set columns=buffer_7x 2>err.txt; then
-  echo "an unknown column was accepted"
-  exit 1
-fi
-grep -q "unknown column 'buffer_7x'" err.txt
+expect_refused "an unknown column" "unknown column 'buffer_7x'" \
+  run "$src/scripts/distill_mnist.lua" "${args[@]}" --set columns=buffer_7x
 echo "distill_mnist.lua: tables written, caches reused, bad column refused"

@@ -3,11 +3,8 @@
 # JSON), a bad method named, and split_mnist.lua's lifelong_vae and er_lifelong rows at a tiny
 # scale. Usage: lifelong_vae_script.sh ENGRAM SOURCE_DIR
 set -euo pipefail
-engram=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+source "$(dirname "$0")/script_lib.sh"
+script_setup "$1" "$2"
 if ! "$engram" run "$src/scripts/lifelong_vae.lua" --set methods=batch --set quick=1 \
     --set out="$work/probe" >probe.txt 2>&1; then
   if grep -q "fashion-mnist" probe.txt && grep -q "not_found\|no directory" probe.txt; then
@@ -24,17 +21,12 @@ test "$(wc -l <"$run/summary.csv")" -eq 4
 for m in consistency no_consistency batch; do
   # A PNG signature, and a grid of 3 rows (J = 3) of 28-pixel tiles with 2-pixel padding.
   png="$run/samples_${m}_seed1.png"
-  test "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a"
-  height=$(od -An -tu1 -j 20 -N 4 "$png" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
+  height=$(png_height "$png")
   test "$height" -eq 88
 done
 grep -q '"elbo_matrix"' "$run/results.json"
-if "$engram" run "$src/scripts/lifelong_vae.lua" --set quick=1 --set methods=nonesuch \
-    --set out="$work" 2>err.txt; then
-  echo "an unknown method was accepted"
-  exit 1
-fi
-grep -q "unknown method nonesuch" err.txt
+expect_refused "an unknown method" "unknown method nonesuch" \
+  run "$src/scripts/lifelong_vae.lua" --set quick=1 --set methods=nonesuch --set out="$work"
 # The memory kind in the Split-MNIST table: no stored bytes, its VAE in the total view; ER gets
 # the same total bytes.
 "$engram" run "$src/scripts/split_mnist.lua" --set iterations=10 --set sleep_steps=3 \

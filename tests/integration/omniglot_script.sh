@@ -3,11 +3,8 @@
 # budget, one row per method in the summary, accuracy matrices over 242 characters in the JSON,
 # and an unknown method named. Usage: omniglot_script.sh ENGRAM SOURCE_DIR
 set -euo pipefail
-engram=$1
-src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+source "$(dirname "$0")/script_lib.sh"
+script_setup "$1" "$2"
 "$engram" run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set out="$work" | tee run.txt
 grep -q "^budget 50 images (39200 bytes): rho 1.00 -> c = [0-9]*, l = 2" run.txt
 run=$(sed -n 's/^results: //p' run.txt)
@@ -15,9 +12,5 @@ test "$(wc -l <"$run/summary.csv")" -eq 3
 grep -q "^finetune,-,1," "$run/summary.csv"
 grep -q "^recollections,50,1," "$run/summary.csv"
 grep -q '"characters": 242' "$run/results.json"
-if "$engram" run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set methods=nonesuch \
-    --set out="$work" 2>err.txt; then
-  echo "an unknown method was accepted"
-  exit 1
-fi
-grep -q "unknown method nonesuch" err.txt
+expect_refused "an unknown method" "unknown method nonesuch" \
+  run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set methods=nonesuch --set out="$work"
