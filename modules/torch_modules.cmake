@@ -36,6 +36,8 @@ add_library(engram_modules STATIC
   session/session_settings.cc
   session/session_snapshot.cc
   session/remote_modules.cc
+  session/served_modules.cc
+  session/session_modules.cc
   session/agent_config.cc
   session/online_agent.cc
   session/stream_learning.cc

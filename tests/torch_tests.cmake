@@ -85,6 +85,12 @@ add_test(NAME serve_hippocampus
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/serve_hippocampus.sh $<TARGET_FILE:engram>
                  ${PROJECT_SOURCE_DIR})
 set_tests_properties(serve_hippocampus PROPERTIES LABELS integration TIMEOUT 300)
+# The association and the neocortex served (engram serve), alone and with the hippocampus: the
+# same results as threads, snapshots, CURVE and a refused key, kill -9 noticed within 10 s.
+add_test(NAME serve_modules
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/serve_modules.sh $<TARGET_FILE:engram>
+                 ${PROJECT_SOURCE_DIR})
+set_tests_properties(serve_modules PROPERTIES LABELS integration TIMEOUT 300)
 # scripts/distill_mnist.lua end to end at a tiny scale (tables, caches, a bad column).
 add_test(NAME distill_script
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/integration/distill_script.sh $<TARGET_FILE:engram>

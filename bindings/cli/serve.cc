@@ -12,7 +12,8 @@
 #include <thread>
 
 #include "io/sensors/curve_auth.h"
-#include "modules/actors/served_hippocampus.h"
+#include "modules/actors/served_module.h"
+#include "modules/session/served_modules.h"
 #include "runtime/actor_host.h"
 #include "runtime/endpoint_scope.h"
 #include "runtime/log.h"
@@ -76,8 +77,15 @@ int fail(int code, const std::string& message) {
 std::unique_ptr<ServeCommand> add_serve_command(CLI::App& app) {
   auto cmd = std::make_unique<ServeCommand>();
   cmd->app = app.add_subcommand(
-      "serve", "run one module (the hippocampus) in this process for a driver elsewhere");
-  cmd->app->add_option("module", cmd->module, "the module to serve: hippocampus")->required();
+      "serve",
+      "run one module (hippocampus, association or neocortex) in this process for a driver "
+      "elsewhere: the driver places it with runtime placement = { MODULE = ENDPOINT } and sends "
+      "it its state; a served module never connects out (its links to other modules travel "
+      "back through the driver)");
+  cmd->app
+      ->add_option("module", cmd->module,
+                   "the module to serve: hippocampus, association, neocortex")
+      ->required();
   cmd->app
       ->add_option("--config", cmd->config_path,
                    "JSON file with the CURVE keys: {\"curve\": {\"server_secret_key\": ..., "
@@ -92,15 +100,9 @@ std::unique_ptr<ServeCommand> add_serve_command(CLI::App& app) {
 }
 
 int run_serve_command(const ServeCommand& command) {
-  if (command.module == "association" || command.module == "neocortex") {
-    return fail(kExitUsage, "serve " + command.module +
-                                ": only the hippocampus can run in a process of its own so far; "
-                                "the association and the neocortex run with the driver");
-  }
-  if (command.module != "hippocampus") {
-    return fail(kExitUsage, "serve: unknown module \"" + command.module +
-                                "\" (hippocampus; association and neocortex run with the driver)");
-  }
+  auto spec = served_module_spec(command.module);
+  if (!spec.ok()) return fail(kExitUsage, "serve: " + spec.status().message());
+  const std::string& module = command.module;
   auto scope = endpoint_scope(command.bind, /*for_bind=*/true);
   if (!scope.ok()) return fail(kExitUsage, "--bind: " + scope.status().message());
   if (*scope == EndpointScope::process) {
@@ -122,7 +124,7 @@ int run_serve_command(const ServeCommand& command) {
   }
 
   HostConfig hc;
-  hc.endpoints["hippocampus"] = command.bind;
+  hc.endpoints[module] = command.bind;
   ActorHost host(hc);
   std::unique_ptr<CurveAuthenticator> auth;
   SocketOptions server_options;
@@ -139,18 +141,18 @@ int run_serve_command(const ServeCommand& command) {
   CurveAuthenticator* a = auth.get();
   std::function<uint64_t()> denied;
   if (a) denied = [a] { return a->denied(); };
-  if (Status s = host.add(std::make_unique<ServedHippocampus>(server_options, denied)); !s.ok()) {
+  if (Status s = host.add(std::make_unique<ServedModule>(*spec, server_options, denied)); !s.ok()) {
     return fail(kExitRuntimeError, s.message());
   }
   if (Status s = host.start_all(); !s.ok()) {
-    return fail(kExitRuntimeError, "serve hippocampus: " + s.message());
+    return fail(kExitRuntimeError, "serve " + module + ": " + s.message());
   }
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
-  const std::string endpoint = host.endpoint("hippocampus");
-  std::cout << "serving hippocampus on " << endpoint << " (CURVE " << (a ? "on" : "off") << ")"
+  const std::string endpoint = host.endpoint(module);
+  std::cout << "serving " << module << " on " << endpoint << " (CURVE " << (a ? "on" : "off") << ")"
             << std::endl;
-  log_info("serve", "hippocampus on " + endpoint + " waiting for a driver");
+  log_info("serve", module + " on " + endpoint + " waiting for a driver");
   uint64_t denied_seen = 0;
   while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -165,9 +167,9 @@ int run_serve_command(const ServeCommand& command) {
   (void)host.stop_all();
   const CounterSnapshot c = host.counters().front();
   std::cout << fmt::format(
-                   "hippocampus served: messages in {} out {}, bytes in {} out {}, errors {}, "
+                   "{} served: messages in {} out {}, bytes in {} out {}, errors {}, "
                    "refused peers {}",
-                   c.messages_in, c.messages_out, c.bytes_in, c.bytes_out, c.errors,
+                   module, c.messages_in, c.messages_out, c.bytes_in, c.bytes_out, c.errors,
                    a ? a->denied() : 0)
             << std::endl;
   auth.reset();  // its ZAP socket closes before the host's context terminates

@@ -1,6 +1,8 @@
 // `engram serve MODULE [--config FILE] [--bind ENDPOINT]`: one module actor in a process of its
 // own, which a driver (`engram run` with `placement = { MODULE = ENDPOINT }` in its runtime
-// table) fills with its state and uses over ZeroMQ. Only the hippocampus can be served so far.
+// table) fills with its state and uses over ZeroMQ: the hippocampus, the association or the
+// neocortex (modules/actors/served_module.h). A served module only binds: the links its actor
+// makes to other modules travel back over the driver's connection (module_relay.h).
 //
 // The configuration file is JSON, every key optional:
 //   { "curve": { "server_secret_key": "<Z85>", "allowed_client_keys": ["<Z85>", ...] } }
@@ -31,8 +33,8 @@ std::unique_ptr<ServeCommand> add_serve_command(CLI::App& app);
 // Serves the module until SIGINT or SIGTERM. Prints "serving MODULE on ENDPOINT (CURVE on|off)"
 // on stdout once it listens (ENDPOINT is concrete after a wildcard port, tcp://127.0.0.1:*), and
 // its counters when it stops. Returns the exit code: 0 after a signal, 1 when it cannot serve
-// (the endpoint cannot be bound, an unreadable config), 2 for refused settings (a module that
-// cannot be served, a malformed endpoint, a non-loopback endpoint without CURVE keys, bad keys).
+// (the endpoint cannot be bound, an unreadable config), 2 for refused settings (an unknown module,
+// a malformed endpoint, a non-loopback endpoint without CURVE keys, bad keys).
 int run_serve_command(const ServeCommand& command);
 
 }  // namespace engram

@@ -71,11 +71,20 @@ inline constexpr const char* kDone = "done";
 // stored is in the buffer before the driver asks the hippocampus.
 inline constexpr const char* kSaveState = "save_state";
 inline constexpr const char* kState = "state";
-// driver -> a module served by another process (`engram serve`, served_hippocampus.h): the
-// state to serve from now on, replacing any earlier one. Hippocampus: u8 payloads [code buffer
-// bytes][sampler RNG text], as its kState. Reply kDone, or kError (strings: error) when the
-// state does not load. Heartbeats (kPing/kPong) are in runtime/heartbeat_monitor.h.
+// driver -> a module served by another process (`engram serve`, served_module.h): the state to
+// serve from now on, replacing any earlier one. Hippocampus: u8 payloads [code buffer bytes]
+// [sampler RNG text], as its kState. Association and neocortex (served_modules.h): strings
+// config (the session configuration, session_config_json.h), ints rows, cols, classes (the
+// dataset's), payload u8 [state bytes] as their kState. Reply kDone, or kError (strings: error)
+// when the state does not load. Heartbeats (kPing/kPong) are in runtime/heartbeat_monitor.h.
 inline constexpr const char* kAdopt = "adopt";
+// driver's relay (module_relay.h) -> a served module: this connection carries what the module's
+// actor sends to its peers, and their replies (a served module never dials out). No reply.
+// driver -> its relay: open the links (after the served modules adopted). Reply kDone or kError.
+inline constexpr const char* kLink = "link";
+// The header string naming the peer of a relayed message: set by the served module on what its
+// actor sends to that peer, and by the driver's relay on the peer's replies.
+inline constexpr const char* kRelayKey = "relay";
 // any -> driver: a request failed. strings: error.
 inline constexpr const char* kError = "error";
 

@@ -3,22 +3,13 @@
 #include <random>
 #include <sstream>
 
+#include "modules/actors/hippocampus_actor.h"
 #include "modules/actors/messages.h"
-#include "runtime/heartbeat_monitor.h"
 #include "runtime/log.h"
 
 namespace engram {
 
-ServedHippocampus::ServedHippocampus(SocketOptions server_options, std::function<uint64_t()> denied)
-    : server_options_(std::move(server_options)), denied_(std::move(denied)) {}
-
-Status ServedHippocampus::start(ActorContext& ctx) {
-  socket_ = ctx.add_socket(zmq::socket_type::router, true);
-  if (server_options_) server_options_(ctx.socket(socket_));
-  return ctx.bind(socket_, ctx.own_endpoint());
-}
-
-Status ServedHippocampus::adopt(Message& msg) {
+Expected<std::unique_ptr<ActorBehavior>> adopt_hippocampus(const Message& msg) {
   if (msg.payloads.size() != 2 || msg.header.payloads.size() != 2 ||
       msg.header.payloads[0].dtype != DType::u8 || msg.header.payloads[1].dtype != DType::u8) {
     return Status(ErrorCode::malformed,
@@ -31,48 +22,32 @@ Status ServedHippocampus::adopt(Message& msg) {
   std::mt19937_64 sampler;
   in >> sampler;
   if (in.fail()) return Status(ErrorCode::malformed, "adopt: the sampler state is not mt19937_64");
-  log_info(name(), "adopted a driver's state: " + std::to_string(buffer->size()) +
-                       " codes stored, budget " + std::to_string(buffer->config().budget_bytes) +
-                       " bytes");
-  inner_ = std::make_unique<HippocampusActor>(std::move(*buffer), sampler);
-  return Status();
+  log_info("hippocampus", "adopted a driver's state: " + std::to_string(buffer->size()) +
+                              " codes stored, budget " +
+                              std::to_string(buffer->config().budget_bytes) + " bytes");
+  return std::unique_ptr<ActorBehavior>(
+      std::make_unique<HippocampusActor>(std::move(*buffer), sampler));
 }
 
-Status ServedHippocampus::on_message(ActorContext& ctx, SocketId from,
-                                     std::optional<std::string> routing_id, Message&& msg) {
-  const std::string& type = msg.header.type;
-  const std::string peer = routing_id.value_or("");
-  if (type != kPing && type != msg::kAdopt && inner_) {
-    return inner_->on_message(ctx, from, std::move(routing_id), std::move(msg));
-  }
-  Message reply;
-  Status failed;
-  if (type == kPing) {
-    const CounterSnapshot c = ctx.counters().snapshot(name());
-    reply.header.type = kPong;
-    reply.header.strings["module"] = name();
-    auto& ints = reply.header.ints;
-    ints["messages_in"] = static_cast<int64_t>(c.messages_in);
-    ints["messages_out"] = static_cast<int64_t>(c.messages_out);
-    ints["bytes_in"] = static_cast<int64_t>(c.bytes_in);
-    ints["bytes_out"] = static_cast<int64_t>(c.bytes_out);
-    ints["errors"] = static_cast<int64_t>(c.errors);
-    ints["curve_denied"] = denied_ ? static_cast<int64_t>(denied_()) : 0;
-    ints["adopted"] = inner_ ? 1 : 0;
-  } else if (type == msg::kAdopt) {
-    failed = adopt(msg);
-    reply.header.type = msg::kDone;
-  } else {
-    failed = Status(ErrorCode::invalid_argument,
-                    "'" + type + "' before any driver sent the hippocampus's state (adopt)");
-  }
-  if (!failed.ok()) {
-    reply = Message();
-    reply.header.type = msg::kError;
-    reply.header.strings["error"] = "hippocampus: " + failed.message();
-  }
-  Status sent = ctx.send_to(from, peer, std::move(reply));
-  return failed.ok() ? sent : failed;
+Message hippocampus_adopt_message(const CodeBuffer& buffer, const std::mt19937_64& sampler) {
+  Message adopt;
+  adopt.header.type = msg::kAdopt;
+  const std::vector<uint8_t> bytes = buffer.serialize();
+  std::ostringstream rng;
+  rng << sampler;
+  const std::string rng_text = rng.str();
+  add_payload(adopt, {DType::u8, {static_cast<int64_t>(bytes.size())}},
+              make_payload_copy(bytes.data(), bytes.size()));
+  add_payload(adopt, {DType::u8, {static_cast<int64_t>(rng_text.size())}},
+              make_payload_copy(rng_text.data(), rng_text.size()));
+  return adopt;
+}
+
+ServedModuleSpec served_hippocampus_spec() {
+  ServedModuleSpec spec;
+  spec.name = "hippocampus";
+  spec.adopt = adopt_hippocampus;
+  return spec;
 }
 
 }  // namespace engram

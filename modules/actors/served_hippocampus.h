@@ -1,41 +1,27 @@
-// The hippocampus served by a process of its own (`engram serve hippocampus`): the hippocampus
-// actor's handlers behind a ROUTER bound to a tcp:// or ipc:// endpoint, which a driver in
-// another process fills with its state (kAdopt) before it learns, and which answers heartbeats
-// (kPing -> kPong with its counters). Every other message is the hippocampus actor's
-// (hippocampus_actor.h, messages.h); before the first kAdopt they get a kError reply.
+// The hippocampus served by a process of its own (`engram serve hippocampus`): a ServedModule
+// (served_module.h) whose actor is the hippocampus actor, built from the code buffer and the
+// sampler's random stream a driver sends (kAdopt). It has no peers; every other message is the
+// hippocampus actor's (hippocampus_actor.h, messages.h).
 #pragma once
 
-#include <cstdint>
-#include <functional>
 #include <memory>
+#include <random>
 
-#include "modules/actors/hippocampus_actor.h"
-#include "runtime/actor.h"
+#include "modules/hippocampus/code_buffer.h"
+
+#include "modules/actors/served_module.h"
 
 namespace engram {
 
-class ServedHippocampus final : public ActorBehavior {
- public:
-  // server_options: applied to the ROUTER before it binds (CURVE server keys; may be empty).
-  // denied: how many peers the CURVE handler refused so far, reported in kPong (may be empty).
-  ServedHippocampus(SocketOptions server_options, std::function<uint64_t()> denied);
+// The hippocampus actor from a kAdopt: u8 payloads [code buffer bytes][sampler RNG text], as
+// its kState. Errors (malformed): other payloads, a buffer that does not deserialize, a
+// sampler state that is not mt19937_64's text.
+Expected<std::unique_ptr<ActorBehavior>> adopt_hippocampus(const Message& msg);
 
-  std::string name() const override { return "hippocampus"; }
-  // Binds the ROUTER on the actor's own endpoint (the --bind of `engram serve`).
-  Status start(ActorContext& ctx) override;
-  Status on_message(ActorContext& ctx, SocketId from, std::optional<std::string> routing_id,
-                    Message&& msg) override;
+// The kAdopt a driver sends to a served hippocampus: the buffer and the sampler's stream.
+Message hippocampus_adopt_message(const CodeBuffer& buffer, const std::mt19937_64& sampler);
 
-  // Whether a driver has sent its state. Actor thread only.
-  bool adopted() const { return inner_ != nullptr; }
-
- private:
-  Status adopt(Message& msg);
-
-  SocketOptions server_options_;
-  std::function<uint64_t()> denied_;
-  std::unique_ptr<HippocampusActor> inner_;
-  SocketId socket_ = 0;
-};
+// What `engram serve hippocampus` runs: the factory above, no peers.
+ServedModuleSpec served_hippocampus_spec();
 
 }  // namespace engram

@@ -1,6 +1,5 @@
 #include "modules/session/remote_modules.h"
 
-#include <sstream>
 #include <thread>
 
 #include "modules/actors/messages.h"
@@ -21,13 +20,7 @@ Status validate_remote_modules(const RemoteModulesConfig& config, const std::str
   const std::string placement = key(where, "placement");
   for (const auto& [module, endpoint] : config.placement) {
     const std::string name = placement + "." + module;
-    if (module == "association" || module == "neocortex") {
-      return refuse(name +
-                    ": only the hippocampus can run in another process so far (`engram "
-                    "serve hippocampus`); the association and the neocortex stay with "
-                    "the driver");
-    }
-    if (module != "hippocampus") {
+    if (module != "hippocampus" && module != "association" && module != "neocortex") {
       return refuse(name + ": unknown module (hippocampus, association or neocortex)");
     }
     auto scope = endpoint_scope(endpoint, /*for_bind=*/false);
@@ -91,33 +84,31 @@ std::string lost_module(const std::vector<std::unique_ptr<HeartbeatMonitor>>& mo
   return std::string();
 }
 
-Status adopt_remote_hippocampus(zmq::socket_t& socket, const CodeBuffer& buffer,
-                                const std::mt19937_64& sampler, const HeartbeatMonitor& monitor) {
-  Message adopt;
-  adopt.header.type = msg::kAdopt;
-  const std::vector<uint8_t> bytes = buffer.serialize();
-  std::ostringstream rng;
-  rng << sampler;
-  const std::string rng_text = rng.str();
-  add_payload(adopt, {DType::u8, {static_cast<int64_t>(bytes.size())}},
-              make_payload_copy(bytes.data(), bytes.size()));
-  add_payload(adopt, {DType::u8, {static_cast<int64_t>(rng_text.size())}},
-              make_payload_copy(rng_text.data(), rng_text.size()));
-  if (Status s = send_message(socket, std::move(adopt)); !s.ok()) {
-    return Status(ErrorCode::io_error, "hippocampus: cannot send its state: " + s.message());
+Status request_done(zmq::socket_t& socket, Message request, const std::string& what,
+                    const std::vector<std::unique_ptr<HeartbeatMonitor>>& monitors) {
+  if (Status s = send_message(socket, std::move(request)); !s.ok()) {
+    return Status(ErrorCode::io_error, what + ": cannot send: " + s.message());
   }
   zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
   for (;;) {
     if (zmq::poll(&item, 1, std::chrono::milliseconds(100)) > 0) break;
-    if (std::string why = monitor.failure(); !why.empty()) return Status(ErrorCode::closed, why);
+    if (std::string why = lost_module(monitors); !why.empty()) {
+      return Status(ErrorCode::closed, why);
+    }
   }
   auto reply = recv_message(socket);
   if (!reply.ok()) return reply.status();
   if (reply->header.type == msg::kDone) return Status();
   auto error = reply->header.strings.find("error");
-  return Status(ErrorCode::invalid_argument,
-                "the served hippocampus refused its state: " +
-                    (error == reply->header.strings.end() ? reply->header.type : error->second));
+  return Status(
+      ErrorCode::invalid_argument,
+      what + ": " + (error == reply->header.strings.end() ? reply->header.type : error->second));
+}
+
+Status adopt_remote_module(zmq::socket_t& socket, const std::string& module, Message adopt,
+                           const std::vector<std::unique_ptr<HeartbeatMonitor>>& monitors) {
+  return request_done(socket, std::move(adopt), "the served " + module + " refused its state",
+                      monitors);
 }
 
 }  // namespace engram

@@ -1,7 +1,7 @@
 // Modules in other processes: where a session's modules live (`placement`), the keys of the
-// links to them and the heartbeats that watch them. Only the hippocampus can be placed in
-// another process so far (`engram serve hippocampus`); the association and the neocortex stay
-// with the driver.
+// links to them and the heartbeats that watch them. Any subset of the hippocampus, the
+// association and the neocortex can be placed in other processes (`engram serve MODULE`); the
+// others run as threads of the driver's process.
 #pragma once
 
 #include <chrono>
@@ -37,10 +37,9 @@ struct RemoteModulesConfig {
 
 // Checks a configuration before anything starts. `where` prefixes the names in errors
 // ("runtime" -> "runtime.placement.association ..."). Errors (invalid_argument): a module
-// name other than hippocampus, association, neocortex; association or neocortex (not servable
-// yet); a malformed endpoint (endpoint_scope); an endpoint that leaves the machine without CURVE
-// keys; only one of the two keys; heartbeat interval outside [10, 60000] ms or a timeout below
-// two intervals or above 600000 ms.
+// name other than hippocampus, association, neocortex; a malformed endpoint (endpoint_scope);
+// an endpoint that leaves the machine without CURVE keys; only one of the two keys; heartbeat
+// interval outside [10, 60000] ms or a timeout below two intervals or above 600000 ms.
 Status validate_remote_modules(const RemoteModulesConfig& config, const std::string& where);
 
 // The options for sockets connecting to placed modules (CURVE client keys), or empty options
@@ -54,11 +53,18 @@ Expected<std::vector<std::unique_ptr<HeartbeatMonitor>>> start_heartbeats(
 // "module '...' at ...: why" for the first monitor that lost its module; "" when all answer.
 std::string lost_module(const std::vector<std::unique_ptr<HeartbeatMonitor>>& monitors);
 
-// Hands the served hippocampus the state it serves from now on (kAdopt with the buffer and the
-// sampler's random stream) over `socket` (a DEALER connected to it) and waits for its kDone.
-// Gives up as soon as `monitor` declares the module lost. Errors: closed (lost, with the
-// monitor's reason), invalid_argument (the module refused the state), io_error.
-Status adopt_remote_hippocampus(zmq::socket_t& socket, const CodeBuffer& buffer,
-                                const std::mt19937_64& sampler, const HeartbeatMonitor& monitor);
+// Sends `request` over `socket` and waits for its kDone, giving up as soon as one of `monitors`
+// declares its module lost. Errors: closed (lost, with the monitor's reason), invalid_argument
+// ("WHAT: the kError's reason"), io_error (prefixed with `what`).
+Status request_done(zmq::socket_t& socket, Message request, const std::string& what,
+                    const std::vector<std::unique_ptr<HeartbeatMonitor>>& monitors);
+
+// Hands a served module the state it serves from now on (`adopt`, a kAdopt message: for the
+// hippocampus hippocampus_adopt_message, for the association and the neocortex
+// module_adopt_message) over `socket` (a DEALER connected to it) and waits for its kDone. Gives
+// up as soon as one of `monitors` declares its module lost. Errors: closed (lost, with the
+// monitor's reason), invalid_argument (the module refused the state, naming it), io_error.
+Status adopt_remote_module(zmq::socket_t& socket, const std::string& module, Message adopt,
+                           const std::vector<std::unique_ptr<HeartbeatMonitor>>& monitors);
 
 }  // namespace engram

@@ -10,10 +10,13 @@
 #include "modules/actors/association_actor.h"
 #include "modules/actors/hippocampus_actor.h"
 #include "modules/actors/messages.h"
+#include "modules/actors/module_relay.h"
 #include "modules/actors/neocortex_actor.h"
+#include "modules/actors/served_hippocampus.h"
 #include "modules/distributed/process_group.h"
 #include "modules/distributed/session_ranks.h"
-#include "modules/memory/memory_registry.h"
+#include "modules/session/served_modules.h"
+#include "modules/session/session_modules.h"
 #include "runtime/actor_host.h"
 
 namespace engram {
@@ -51,30 +54,17 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
   if (config.threads < 1 || config.threads > 256) {
     return Status(ErrorCode::invalid_argument, "threads must be in [1, 256]");
   }
-  auto kind = find_memory_kind(config.memory.kind);
-  if (!kind.ok()) return kind.status();
-  auto options = apply_settings((*kind)->settings(), config.memory.options, "memory");
-  if (!options.ok()) return options.status();
   auto impl = std::make_unique<Impl>();
   impl->config = config;
-  impl->config.memory.options = *options;
   impl->kind = config.memory.kind;
   impl->dataset = dataset;
   impl->seen_classes.assign(static_cast<size_t>(dataset->num_classes), 0);
 
-  LearnerConfig lc = config.neocortex;
-  lc.classifier.rows = static_cast<int>(dataset->rows);
-  lc.classifier.cols = static_cast<int>(dataset->cols);
-  lc.classifier.classes = dataset->num_classes;
-  lc.seed = config.seed;
-  lc.device = config.device;
-  impl->learner_config = lc;
-  auto learner = Learner::create(lc);
-  if (!learner.ok()) return learner.status();
+  std::string neocortex_bytes, association_bytes;
   if (state) {
     auto bytes = session_detail::section(*state, "neocortex");
     if (!bytes.ok()) return bytes.status();
-    if (Status s = (*learner)->load_state(*bytes); !s.ok()) return s;
+    neocortex_bytes = std::move(*bytes);
     auto position = session_detail::restore_driver_position(*state, *dataset, config.num_tasks);
     if (!position.ok()) return position.status();
     impl->seen_classes = position->seen_classes;
@@ -82,52 +72,61 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
     impl->recency = position->recency;
     impl->last_task = position->last_task;
     impl->seed_counter = position->seed_counter;
+    if (state->count("association") > 0) {
+      auto a = session_detail::section(*state, "association");
+      if (!a.ok()) return a.status();
+      association_bytes = std::move(*a);
+    }
   }
-
-  MemoryBuildContext context;
-  context.rows = static_cast<int>(dataset->rows);
-  context.cols = static_cast<int>(dataset->cols);
-  context.classes = dataset->num_classes;
-  context.num_tasks = config.num_tasks;
-  context.seed = config.seed;
-  context.device = config.device;
-  context.budget_bytes = config.memory.budget_bytes;
-  context.selector = config.memory.selector;
-  context.options = *options;
-  auto parts = (*kind)->build(context);
-  if (!parts.ok()) return parts.status();
-  std::unique_ptr<Association> association = std::move(parts->association);
-  if (parts->classifier) (*learner)->set_classifier_memory(std::move(parts->classifier));
-  if (parts->buffer && !association) {
-    return Status(ErrorCode::internal,
-                  "memory kind \"" + impl->kind + "\" asks for a buffer without an association");
-  }
-  if (state && association) {
-    auto bytes = session_detail::section(*state, "association");
-    if (!bytes.ok()) return bytes.status();
-    if (Status s = association->load_state(*bytes); !s.ok()) return s;
+  ModuleShape shape;
+  shape.rows = static_cast<int>(dataset->rows);
+  shape.cols = static_cast<int>(dataset->cols);
+  shape.classes = dataset->num_classes;
+  const bool has_association_state = state && state->count("association") > 0;
+  auto modules = build_session_modules(config, shape, state ? &neocortex_bytes : nullptr,
+                                       has_association_state ? &association_bytes : nullptr);
+  if (!modules.ok()) return modules.status();
+  impl->config.memory.options = modules->memory_options;
+  impl->learner_config = modules->learner_config;
+  std::unique_ptr<Learner> learner = std::move(modules->learner);
+  std::unique_ptr<Association> association = std::move(modules->association);
+  std::optional<CodeBufferConfig> buffer_config = modules->buffer;
+  if (state && association && !has_association_state) {
+    return session_detail::section(*state, "association").status();
   }
   impl->has_association = association != nullptr;
   // Data-parallel learning (modules/distributed): weights from rank 0, gradients averaged over
   // the ranks, and each rank its own code buffer holding its share of the byte budget.
   if (auto run = data_parallel(); run && run->world_size() > 1) {
-    if (Status s = join_ranks(*run, **learner, association.get()); !s.ok()) return s;
+    for (const char* module : {"association", "neocortex"}) {
+      if (config.remote.placement.count(module) > 0) {
+        return Status(ErrorCode::invalid_argument,
+                      std::string("runtime.placement.") + module + ": a served " + module +
+                          " cannot learn with data-parallel ranks (world size " +
+                          std::to_string(run->world_size()) +
+                          "); only the hippocampus can be served then");
+      }
+    }
+    if (Status s = join_ranks(*run, *learner, association.get()); !s.ok()) return s;
     impl->rank = run->rank();
     impl->world_size = run->world_size();
-    if (parts->buffer) {
-      parts->buffer->budget_bytes =
-          budget_share(parts->buffer->budget_bytes, run->rank(), run->world_size());
-      parts->buffer->seed += static_cast<uint64_t>(run->rank());
+    if (buffer_config) {
+      buffer_config->budget_bytes =
+          budget_share(buffer_config->budget_bytes, run->rank(), run->world_size());
+      buffer_config->seed += static_cast<uint64_t>(run->rank());
     }
   }
   impl->generates_by_class = association && association->generates_by_class();
 
-  const auto placed = config.remote.placement.find("hippocampus");
-  const bool remote_hippocampus = placed != config.remote.placement.end();
+  // Modules served by other processes (`engram serve`): reached over tcp:// or ipc:// with the
+  // CURVE client keys, handed their state (kAdopt), watched by heartbeats; what a served
+  // association or neocortex sends to its peers comes back through the relay (module_relay.h).
+  const std::map<std::string, std::string>& placement = config.remote.placement;
+  auto placed = [&](const char* module) { return placement.count(module) > 0; };
   SocketOptions remote_options;
-  if (!config.remote.placement.empty()) {
+  if (!placement.empty()) {
     if (Status s = validate_remote_modules(config.remote, "runtime"); !s.ok()) return s;
-    if (remote_hippocampus && !parts->buffer) {
+    if (placed("hippocampus") && !buffer_config) {
       return Status(ErrorCode::invalid_argument, "runtime.placement.hippocampus: memory kind \"" +
                                                      impl->kind + "\" keeps no code buffer");
     }
@@ -138,9 +137,9 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
 
   HostConfig hc;
   hc.endpoints = config.endpoints;
-  if (remote_hippocampus) {
-    hc.endpoints["hippocampus"] = placed->second;
-    if (remote_options) hc.connect_options[placed->second] = remote_options;
+  for (const auto& [module, endpoint] : placement) {
+    hc.endpoints[module] = endpoint;
+    if (remote_options) hc.connect_options[endpoint] = remote_options;
   }
   for (const char* name : {"hippocampus", "association", "neocortex", "driver"}) {
     hc.endpoints.emplace(name, std::string("inproc://") + name);
@@ -149,10 +148,9 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
   ActorHost& host = *impl->host;
   impl->progress = host.make_socket(zmq::socket_type::pull);
   if (Status s = host.bind_driver(impl->progress, "driver"); !s.ok()) return s;
-  std::optional<CodeBuffer> served_buffer;  // the state a remote hippocampus adopts
-  std::mt19937_64 served_sampler;
-  if (parts->buffer) {
-    const CodeBufferConfig& bc = *parts->buffer;
+  std::map<std::string, Message> adoptions;  // served module -> the state it adopts
+  if (buffer_config) {
+    const CodeBufferConfig& bc = *buffer_config;
     auto buffer = CodeBuffer::create(bc);
     if (!buffer.ok()) return buffer.status();
     std::mt19937_64 sampler(bc.seed + 1);
@@ -164,42 +162,66 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
       if (!rng.ok()) return rng.status();
       sampler = *rng;
     }
-    if (remote_hippocampus) {
-      served_buffer = std::move(*buffer);
-      served_sampler = sampler;
+    if (placed("hippocampus")) {
+      adoptions["hippocampus"] = hippocampus_adopt_message(*buffer, sampler);
     } else if (Status s = host.add(std::make_unique<HippocampusActor>(std::move(*buffer), sampler));
                !s.ok()) {
       return s;
     }
     impl->has_buffer = true;
   }
-  if (Status s = host.add(std::make_unique<NeocortexActor>(std::move(*learner), config.threads));
-      !s.ok()) {
+  std::map<std::string, std::vector<std::string>> relayed;  // served module -> its peers
+  if (placed("neocortex")) {
+    adoptions["neocortex"] = module_adopt_message(impl->config, shape, learner->save_state());
+    relayed["neocortex"] = {"driver"};
+  } else if (Status s =
+                 host.add(std::make_unique<NeocortexActor>(std::move(learner), config.threads));
+             !s.ok()) {
     return s;
   }
-  if (Status s = host.add(std::make_unique<AssociationActor>(std::move(association),
-                                                             impl->has_buffer, config.threads));
-      !s.ok()) {
+  if (placed("association")) {
+    adoptions["association"] = module_adopt_message(
+        impl->config, shape, association ? association->save_state() : std::string());
+    relayed["association"] = {"neocortex"};
+    if (impl->has_buffer) relayed["association"].push_back("hippocampus");
+  } else if (Status s = host.add(std::make_unique<AssociationActor>(
+                 std::move(association), impl->has_buffer, config.threads));
+             !s.ok()) {
     return s;
+  }
+  if (!relayed.empty()) {
+    if (Status s = host.add(std::make_unique<ModuleRelay>(relayed)); !s.ok()) return s;
   }
   if (Status s = host.start_all(); !s.ok()) return s;
-  impl->to_association = host.make_socket(zmq::socket_type::dealer);
-  impl->to_association.connect(host.endpoint("association"));
-  impl->to_neocortex = host.make_socket(zmq::socket_type::dealer);
-  impl->to_neocortex.connect(host.endpoint("neocortex"));
-  if (impl->has_buffer) {
-    impl->to_hippocampus = host.make_socket(zmq::socket_type::dealer);
-    if (remote_hippocampus && remote_options) remote_options(impl->to_hippocampus);
-    impl->to_hippocampus.connect(host.endpoint("hippocampus"));
-  }
-  if (remote_hippocampus) {
+  auto driver_socket = [&](zmq::socket_t* socket, const char* module) {
+    *socket = host.make_socket(zmq::socket_type::dealer);
+    if (placed(module) && remote_options) remote_options(*socket);
+    socket->connect(host.endpoint(module));
+  };
+  driver_socket(&impl->to_association, "association");
+  driver_socket(&impl->to_neocortex, "neocortex");
+  if (impl->has_buffer) driver_socket(&impl->to_hippocampus, "hippocampus");
+  if (!placement.empty()) {
     auto monitors = start_heartbeats(config.remote, remote_options);
     if (!monitors.ok()) return monitors.status();
     impl->monitors = std::move(*monitors);
-    if (Status s = adopt_remote_hippocampus(impl->to_hippocampus, *served_buffer, served_sampler,
-                                            *impl->monitors.front());
-        !s.ok()) {
-      return s;
+    for (auto& [module, adopt] : adoptions) {
+      zmq::socket_t& socket = module == "hippocampus"   ? impl->to_hippocampus
+                              : module == "association" ? impl->to_association
+                                                        : impl->to_neocortex;
+      if (Status s = adopt_remote_module(socket, module, std::move(adopt), impl->monitors);
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (!relayed.empty()) {  // the served modules answer: open the relay's links to them
+      zmq::socket_t to_relay = host.make_socket(zmq::socket_type::dealer);
+      to_relay.connect(host.endpoint("relay"));
+      Message open;
+      open.header.type = msg::kLink;
+      Status linked = request_done(to_relay, std::move(open), "relay", impl->monitors);
+      to_relay.close();
+      if (!linked.ok()) return linked;
     }
   }
   return std::unique_ptr<Session>(new Session(std::move(impl)));

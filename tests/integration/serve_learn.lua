@@ -3,15 +3,17 @@
 --
 -- Settings (--set key=value): tasks (2), iterations (30), batch (32), replay (32), hidden (64),
 -- seed (1), placement (the hippocampus's endpoint; absent: a thread of this process),
+-- association_at / neocortex_at (the same for the association and the neocortex),
 -- server_key / client_secret (CURVE keys of that link), timeout_ms (heartbeat timeout, 3000),
 -- snapshot (path: written after each task), stop_after (task number), out (JSON path). The
 -- output holds the class-IL rows, the losses, seconds and iterations of each task, the memory's
--- codes and bytes, and hippocampus_bytes (envelope bytes in and out of a local hippocampus).
+-- codes and bytes, hippocampus_bytes (envelope bytes in and out of a local hippocampus) and
+-- module_bytes (the same summed over the local modules).
 -- With --resume FILE the run continues from the snapshot, placing the hippocampus as
 -- `placement` says (so a snapshot moves between one process and two).
 local cfg = engram.settings {
-  "batch", "client_secret", "hidden", "iterations", "out", "placement", "replay", "seed",
-  "server_key", "snapshot", "stop_after", "tasks", "timeout_ms"
+  "association_at", "batch", "client_secret", "hidden", "iterations", "neocortex_at", "out",
+  "placement", "replay", "seed", "server_key", "snapshot", "stop_after", "tasks", "timeout_ms"
 }
 local n_tasks = engram.integer(cfg.tasks, 2)
 local options = {
@@ -26,9 +28,13 @@ for i = 1, n_tasks do schedule[i] = { 2 * i - 2, 2 * i - 1 } end
 local dataset = engram.dataset("mnist")
 local tasks = engram.split(dataset, schedule)
 
--- Where the hippocampus lives and the keys of the link (nil fields: one process, no CURVE).
+-- Where the modules live and the keys of the links (nil fields: one process, no CURVE).
 local where = {}
-if cfg.placement then where.placement = { hippocampus = cfg.placement } end
+if cfg.placement or cfg.association_at or cfg.neocortex_at then
+  where.placement = {
+    hippocampus = cfg.placement, association = cfg.association_at, neocortex = cfg.neocortex_at,
+  }
+end
 if cfg.server_key then
   where.curve = { server_public_key = cfg.server_key, client_secret_key = cfg.client_secret }
 end
@@ -68,9 +74,15 @@ for i = state.next_task, math.min(stop_after, n_tasks) do
 end
 local m = rt:memory()
 state.codes_stored, state.bytes_used = m.codes_stored, m.bytes_used
--- Envelope bytes in and out of a hippocampus that is a thread here (the benchmark's figure).
+-- Envelope bytes in and out of a hippocampus that is a thread here, and of every module that is
+-- (the benchmarks' figures: each message between modules counts at both ends, as it crosses the
+-- wire twice through the driver's relay when the modules are served).
+state.module_bytes = 0
 for _, c in ipairs(rt:counters()) do
   if c.actor == "hippocampus" then state.hippocampus_bytes = c.bytes_in + c.bytes_out end
+  if c.actor == "hippocampus" or c.actor == "association" or c.actor == "neocortex" then
+    state.module_bytes = state.module_bytes + c.bytes_in + c.bytes_out
+  end
 end
 if cfg.out then engram.write_json(cfg.out, state) end
 rt:close()

@@ -100,7 +100,9 @@ TEST_CASE("served hippocampus: refuses requests before adopt, then serves the ad
   HostConfig hc;
   hc.endpoints["hippocampus"] = "tcp://127.0.0.1:*";
   ActorHost host(hc);
-  REQUIRE(host.add(std::make_unique<ServedHippocampus>(SocketOptions(), nullptr)).ok());
+  REQUIRE(
+      host.add(std::make_unique<ServedModule>(served_hippocampus_spec(), SocketOptions(), nullptr))
+          .ok());
   REQUIRE(host.start_all().ok());
   const std::string ep = host.endpoint("hippocampus");
   REQUIRE(ep.rfind("tcp://127.0.0.1:", 0) == 0);
@@ -141,7 +143,9 @@ TEST_CASE("heartbeat monitor: answers while the module runs, names it soon after
   HostConfig hc;
   hc.endpoints["hippocampus"] = "tcp://127.0.0.1:*";
   ActorHost host(hc);
-  REQUIRE(host.add(std::make_unique<ServedHippocampus>(SocketOptions(), nullptr)).ok());
+  REQUIRE(
+      host.add(std::make_unique<ServedModule>(served_hippocampus_spec(), SocketOptions(), nullptr))
+          .ok());
   REQUIRE(host.start_all().ok());
   HeartbeatConfig c;
   c.module = "hippocampus";
@@ -193,10 +197,10 @@ TEST_CASE("CURVE on the link: the allowed key is served, another is refused, cou
   auto auth = CurveAuthenticator::start(host.context(), cc);
   REQUIRE(auth.ok());
   CurveAuthenticator* a = auth->get();
-  REQUIRE(
-      host.add(std::make_unique<ServedHippocampus>(
-                   [a](zmq::socket_t& s) { a->configure_server(s); }, [a] { return a->denied(); }))
-          .ok());
+  REQUIRE(host.add(std::make_unique<ServedModule>(
+                       served_hippocampus_spec(), [a](zmq::socket_t& s) { a->configure_server(s); },
+                       [a] { return a->denied(); }))
+              .ok());
   REQUIRE(host.start_all().ok());
   HeartbeatConfig c;
   c.module = "hippocampus";

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The association and the neocortex in processes of their own (`engram serve association|
+# neocortex`) over loopback tcp; their links to other modules travel back through the driver:
+#  1. a short Split-MNIST run gives results identical to the all-threads run with (a) the
+#     neocortex served, (b) the association served, (c) all three modules served, each by its
+#     own process;
+#  2. a snapshot of the all-served layout resumes in one process with the same continuation,
+#     and a one-process snapshot resumes with all three served;
+#  3. CURVE on for a served association: the right keys give the same results; a driver with a
+#     key the module does not allow is refused, naming the module;
+#  4. kill -9 of a served association makes the driver exit 1 naming "association" within 10 s.
+# Every module binds an ephemeral port (tcp://127.0.0.1:*), so the test can run in parallel.
+# Usage: serve_modules.sh ENGRAM_BINARY SOURCE_DIR
+set -euo pipefail
+engram=$1
+src=$2
+work=$(mktemp -d)
+servers=()
+cleanup() {
+  for pid in "${servers[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+script="$src/tests/integration/serve_learn.lua"
+small=(--set tasks=2 --set iterations=30 --set batch=32 --set replay=32 --set hidden=64)
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+
+# Starts `engram serve MODULE` on a free port; sets $endpoint and $server_pid. $1: the module,
+# $2: a name for its output files, further arguments go to engram serve.
+start_server() {
+  local module=$1 name=$2
+  shift 2
+  : >"$work/$name.out"  # sed may look before the background process opens it
+  "$engram" serve "$module" --bind 'tcp://127.0.0.1:*' "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  server_pid=$!
+  servers+=("$server_pid")
+  for _ in $(seq 200); do
+    endpoint=$(sed -n "s/^serving $module on \([^ ]*\) .*/\1/p" "$work/$name.out")
+    [[ -n "$endpoint" ]] && return 0
+    kill -0 "$server_pid" 2>/dev/null || fail "engram serve $module exited: $(cat "$work/$name.err")"
+    sleep 0.1
+  done
+  fail "engram serve $module did not report its endpoint"
+}
+
+# The results of a run without wall-clock figures, one value a line.
+values() {
+  /usr/bin/python3 - "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r.pop("seconds", None)
+r.pop("hippocampus_bytes", None)  # counted only where the hippocampus is a thread
+r.pop("module_bytes", None)  # counted over the modules that are threads
+print(json.dumps(r, sort_keys=True, indent=0))
+PY
+}
+same() {
+  values "$1" >"$work/a.txt"
+  values "$2" >"$work/b.txt"
+  if ! cmp -s "$work/a.txt" "$work/b.txt"; then
+    diff "$work/a.txt" "$work/b.txt" || true
+    fail "$3"
+  fi
+}
+
+"$engram" run "$script" "${small[@]}" --set out="$work/threads.json" >/dev/null
+grep -q '"codes_stored": [1-9]' "$work/threads.json" || fail "the all-threads run stored nothing"
+
+# --- 1. (a) the neocortex served, (b) the association served, (c) all three ---
+start_server neocortex neocortex
+neocortex=$endpoint
+neocortex_pid=$server_pid
+start_server association association
+association=$endpoint
+association_pid=$server_pid
+start_server hippocampus hippocampus
+hippocampus=$endpoint
+"$engram" run "$script" "${small[@]}" --set neocortex_at="$neocortex" --set out="$work/a.json" >/dev/null
+same "$work/threads.json" "$work/a.json" "a served neocortex changed the results"
+echo "1a. identical results with the neocortex in another process"
+"$engram" run "$script" "${small[@]}" --set association_at="$association" --set out="$work/b.json" \
+  >/dev/null
+same "$work/threads.json" "$work/b.json" "a served association changed the results"
+echo "1b. identical results with the association in another process"
+all=(--set placement="$hippocampus" --set association_at="$association" --set neocortex_at="$neocortex")
+"$engram" run "$script" "${small[@]}" "${all[@]}" --set out="$work/c.json" >/dev/null
+same "$work/threads.json" "$work/c.json" "three served modules changed the results"
+grep -q "adopted a driver's state" "$work/association.err" || fail "the association adopted nothing"
+grep -q "adopted a driver's state" "$work/neocortex.err" || fail "the neocortex adopted nothing"
+echo "1c. identical results with all three modules in other processes"
+
+# --- 2. snapshots: all served -> one process, one process -> all served ---
+"$engram" run "$script" "${small[@]}" "${all[@]}" --set stop_after=1 --set snapshot="$work/served.snap" \
+  >/dev/null
+"$engram" run "$script" "${small[@]}" --resume "$work/served.snap" --set out="$work/s2l.json" >/dev/null
+same "$work/threads.json" "$work/s2l.json" "a snapshot of served modules resumed in one process differs"
+"$engram" run "$script" "${small[@]}" --set stop_after=1 --set snapshot="$work/local.snap" >/dev/null
+"$engram" run "$script" "${small[@]}" --resume "$work/local.snap" "${all[@]}" --set out="$work/l2s.json" \
+  >/dev/null
+same "$work/threads.json" "$work/l2s.json" "a one-process snapshot resumed with served modules differs"
+echo "2. snapshots move between one process and four"
+kill -TERM "$neocortex_pid"
+wait "$neocortex_pid" || fail "engram serve neocortex did not exit 0 on SIGTERM"
+grep -q "^neocortex served: messages in [1-9]" "$work/neocortex.out" || fail "serve printed no counters"
+
+# --- 3. CURVE on the association's link ---
+read_key() { sed -n "s/^$1 //p" "$2"; }
+"$engram" keygen >"$work/server.keys"
+"$engram" keygen >"$work/client.keys"
+"$engram" keygen >"$work/intruder.keys"
+cat >"$work/serve.json" <<JSON
+{"curve": {"server_secret_key": "$(read_key secret "$work/server.keys")",
+           "allowed_client_keys": ["$(read_key public "$work/client.keys")"]}}
+JSON
+start_server association curve --config "$work/serve.json"
+grep -q "(CURVE on)" "$work/curve.out" || fail "CURVE is not on"
+server_key=$(read_key public "$work/server.keys")
+"$engram" run "$script" "${small[@]}" --set association_at="$endpoint" --set server_key="$server_key" \
+  --set client_secret="$(read_key secret "$work/client.keys")" --set out="$work/curve.json" >/dev/null
+same "$work/threads.json" "$work/curve.json" "CURVE on the association's link changed the results"
+if "$engram" run "$script" "${small[@]}" --set association_at="$endpoint" --set server_key="$server_key" \
+  --set client_secret="$(read_key secret "$work/intruder.keys")" --set timeout_ms=1500 \
+  >/dev/null 2>"$work/intruder.err"; then
+  fail "a driver with a key the association does not allow was served"
+fi
+grep -q "association" "$work/intruder.err" || fail "the refusal does not name the module: $(cat "$work/intruder.err")"
+grep -qi "CURVE key" "$work/intruder.err" || fail "the refusal does not say why: $(cat "$work/intruder.err")"
+kill -TERM "$server_pid"
+wait "$server_pid" || true
+grep -q "refused peers [1-9]" "$work/curve.out" || fail "serve's counters lack the refused peer"
+echo "3. CURVE: same results with the association served; a wrong key refused and counted"
+
+# --- 4. kill -9 of the served association: the driver exits 1 naming it within 10 s ---
+"$engram" run "$script" --set tasks=2 --set iterations=100000 --set batch=32 --set replay=32 \
+  --set hidden=64 --set association_at="$association" >"$work/long.out" 2>"$work/long.err" &
+driver=$!
+adoptions=$(grep -c "adopted a driver's state" "$work/association.err")
+for _ in $(seq 300); do
+  (($(grep -c "adopted a driver's state" "$work/association.err") > adoptions)) && break
+  sleep 0.1
+done
+sleep 1  # learning by now
+kill -0 "$driver" 2>/dev/null || fail "the driver ended early: $(cat "$work/long.err")"
+kill -9 "$association_pid"
+killed=$(date +%s.%N)
+rc=0
+for _ in $(seq 150); do
+  kill -0 "$driver" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$driver" 2>/dev/null; then
+  kill -9 "$driver"
+  fail "the driver still runs 15 s after the association died"
+fi
+wait "$driver" || rc=$?
+took=$(echo "$(date +%s.%N) - $killed" | bc)
+[[ $rc -eq 1 ]] || fail "the driver exited $rc, expected 1: $(cat "$work/long.err")"
+grep -q "module 'association'" "$work/long.err" || fail "the error does not name the association: $(cat "$work/long.err")"
+(($(echo "$took < 10" | bc))) || fail "the driver took $took s to notice"
+echo "4. kill -9: driver exit 1 in ${took} s: $(grep -o "lost module.*" "$work/long.err" | head -1)"
+echo "serve_modules: all checks passed"
