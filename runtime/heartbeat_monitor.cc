@@ -128,8 +128,18 @@ void HeartbeatMonitor::run(zmq::socket_t sock, zmq::socket_t events) {
           }
           last_answer = now;
           answers_.fetch_add(1);
-          std::lock_guard<std::mutex> lock(mu_);
-          report_ = answer->header.ints;
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            report_ = answer->header.ints;
+          }
+          const auto& ints = answer->header.ints;
+          if (auto errors = ints.find("module_errors");
+              errors != ints.end() && errors->second > 0) {
+            const auto& strings = answer->header.strings;
+            auto what = strings.find("module_error");
+            fail("its actor failed: " + (what != strings.end() ? what->second : "(no message)"));
+            return;
+          }
         }
       }
       if (items[1].revents & ZMQ_POLLIN) {

@@ -21,7 +21,9 @@ namespace engram {
 
 // Message types of a heartbeat: the monitor sends kPing, the served module answers kPong with
 // strings module = its name, and ints messages_in, messages_out, bytes_in, bytes_out, errors
-// (its actor's counters) and curve_denied (peers its CURVE handler refused).
+// (its actor's counters) and curve_denied (peers its CURVE handler refused). An answer with ints
+// module_errors > 0 (the module failed handling a message; strings module_error says how) counts
+// as a failure of the module, as a local actor's error does.
 inline constexpr const char* kPing = "ping";
 inline constexpr const char* kPong = "pong";
 
@@ -43,8 +45,9 @@ class HeartbeatMonitor {
   HeartbeatMonitor(const HeartbeatMonitor&) = delete;
   HeartbeatMonitor& operator=(const HeartbeatMonitor&) = delete;
 
-  // "" while the module answers; once lost, why (sticky): "module 'hippocampus' at tcp://..:
-  // no heartbeat answer for 3.0 s (...)". Any thread.
+  // "" while the module answers; once lost or failed, why (sticky): "module 'hippocampus' at
+  // tcp://..: no heartbeat answer for 3.0 s (...)", "module 'association' at tcp://..: its
+  // actor failed: ...". Any thread.
   std::string failure() const;
   // Whether an answer ever arrived. Any thread.
   bool answered() const { return answers_.load() > 0; }

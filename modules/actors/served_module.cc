@@ -143,6 +143,11 @@ Status ServedModule::from_driver(ActorContext& ctx, const std::string& peer, Mes
     ints["errors"] = static_cast<int64_t>(c.errors + inner_errors);
     ints["curve_denied"] = denied_ ? static_cast<int64_t>(denied_()) : 0;
     ints["adopted"] = inner_ ? 1 : 0;
+    // The module's own failures since its adoption: a driver stops on them, as it stops when
+    // one of its local actors fails (ActorHost::failures).
+    const uint64_t module_errors = inner_ ? inner_->counters().errors : 0;
+    ints["module_errors"] = static_cast<int64_t>(module_errors);
+    if (module_errors > 0) reply.header.strings["module_error"] = inner_->last_error();
   } else if (type == msg::kAdopt) {
     failed = adopt(ctx, msg);
     reply.header.type = msg::kDone;

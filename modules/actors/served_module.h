@@ -7,7 +7,9 @@
 //  - sends kAdopt with the module's state: the factory builds the module's actor from it, which
 //    then runs on a thread of its own (so heartbeats are answered while it learns or waits);
 //    a later kAdopt replaces it. Reply kDone, or kError naming the problem;
-//  - pings it (kPing -> kPong with the wrapper's counters, `adopted`, refused CURVE peers);
+//  - pings it (kPing -> kPong with the wrapper's counters, `adopted`, refused CURVE peers, and
+//    module_errors: the failures of the module's actor since its adoption, with the last one's
+//    message in strings module_error; a driver's heartbeat monitor stops on them);
 //  - sends the module's own requests (messages.h), which the wrapper passes to the actor, one
 //    inproc DEALER per peer (so each peer's requests stay in order and replies find their way
 //    back); before the first kAdopt they get kError;

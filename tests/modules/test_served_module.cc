@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <thread>
 
 #include "modules/actors/hippocampus_actor.h"
 #include "modules/actors/messages.h"
@@ -47,6 +48,7 @@ class Asker final : public ActorBehavior {
   }
   Status on_message(ActorContext& ctx, SocketId from, std::optional<std::string> id,
                     Message&& msg) override {
+    if (msg.header.type == "fail") return Status(ErrorCode::invalid_argument, "failed on purpose");
     if (msg.header.type == "store") {
       for (int64_t i = 0; i < msg.header.ints["n"]; ++i) {
         Message store;
@@ -192,7 +194,30 @@ TEST_CASE("served module: its peers are reached through the driver's relay, in o
   CHECK(answered->header.type == kPong);
   CHECK(answered->header.strings["module"] == "asker");
   CHECK(answered->header.ints["adopted"] == 1);
-  CHECK(answered->header.ints["errors"] == 2);  // the early count and the refused adopt
+  CHECK(answered->header.ints["errors"] == 2);         // the early count and the refused adopt
+  CHECK(answered->header.ints["module_errors"] == 0);  // the module itself never failed
+  auto monitor_config = [&] {
+    HeartbeatConfig c;
+    c.module = "asker";
+    c.endpoint = endpoint;
+    c.interval = 50ms;
+    c.timeout = 5000ms;
+    return c;
+  };
+  auto healthy = HeartbeatMonitor::start(monitor_config());
+  REQUIRE(healthy.ok());
+
+  // The module's actor fails on a message: the next heartbeat answer says so, and a monitor
+  // declares the module failed, with the actor's error (a driver stops, as for a local actor).
+  REQUIRE(send_message(to_asker, of_type("fail")).ok());
+  auto watched = HeartbeatMonitor::start(monitor_config());
+  REQUIRE(watched.ok());
+  for (int i = 0; i < 100 && (*watched)->failure().empty(); ++i) std::this_thread::sleep_for(50ms);
+  CHECK((*watched)->failure().find("module 'asker' at " + endpoint + ": its actor failed: ") !=
+        std::string::npos);
+  CHECK((*watched)->failure().find("failed on purpose") != std::string::npos);
+  CHECK((*healthy)->failure() == (*watched)->failure());
+  CHECK((*watched)->last_report()["module_errors"] == 1);
   to_asker.close();
   progress.close();
   CHECK(driver.stop_all().ok());
