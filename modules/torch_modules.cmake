@@ -48,6 +48,7 @@ add_library(engram_modules STATIC
   distill/recollection_store.cc
   distill/distiller.cc
   distributed/process_group.cc
+  distributed/snapshot_ranks.cc
   distributed/gradient_sync.cc
   distributed/session_ranks.cc
 )

@@ -11,6 +11,7 @@ engram_test(NAME test_dgm SOURCES modules/test_dgm.cc LIBS engram_modules LABELS
 engram_test(NAME test_learner SOURCES modules/test_learner.cc LIBS engram_modules LABELS unit TIMEOUT 180)
 # Data-parallel learning on c10d/Gloo: two ranks (threads) keep identical weights; bad settings refused.
 engram_test(NAME test_data_parallel SOURCES modules/test_data_parallel.cc LIBS engram_modules LABELS unit TIMEOUT 120)
+engram_test(NAME test_snapshot_ranks SOURCES modules/test_snapshot_ranks.cc LIBS engram_modules LABELS unit TIMEOUT 120)
 # The one-example inference copy engram_predict uses: same answers as Learner::predict.
 engram_test(NAME test_dense_predictor SOURCES modules/test_dense_predictor.cc LIBS engram_modules LABELS unit TIMEOUT 60)
 engram_test(NAME test_automatic_recall SOURCES modules/test_automatic_recall.cc LIBS engram_modules LABELS unit TIMEOUT 120)
@@ -55,6 +56,9 @@ add_dependencies(test_cli_log engram)
 engram_test(NAME test_cli_ranks SOURCES integration/test_cli_ranks.cc LABELS integration TIMEOUT 300)
 target_compile_definitions(test_cli_ranks PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
 add_dependencies(test_cli_ranks engram)
+engram_test(NAME test_cli_ranks_snapshot SOURCES integration/test_cli_ranks_snapshot.cc LABELS integration TIMEOUT 600)
+target_compile_definitions(test_cli_ranks_snapshot PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
+add_dependencies(test_cli_ranks_snapshot engram)
 engram_test(NAME test_cli_settings SOURCES integration/test_cli_settings.cc LABELS integration TIMEOUT 120)
 target_compile_definitions(test_cli_settings PRIVATE ENGRAM_CLI="$<TARGET_FILE:engram>")
 add_dependencies(test_cli_settings engram)

@@ -14,6 +14,7 @@
 #include "bindings/lua/lua_userdata.h"
 #include "io/reports/png_image.h"
 #include "io/reports/progress.h"
+#include "modules/distributed/snapshot_ranks.h"
 #include "modules/session/session.h"
 #include "modules/session/session_settings.h"
 #include "runtime/lua_engine.h"
@@ -462,7 +463,7 @@ int l_restore(lua_State* L) {
     const bool show = opt_boolean(L, 2, "restore", "progress", true);
     // Session::restore in its two steps, so that the bar can tell them apart.
     Progress bar("restore " + path.substr(path.find_last_of('/') + 1), 2);
-    auto sections = read_snapshot(path);
+    auto sections = read_snapshot_on_ranks(path);  // rank 0 reads, sends to every rank
     if (!sections.ok()) return raise(L, sections.status());
     size_t bytes = 0;
     for (const auto& section : *sections) bytes += section.second.size();

@@ -145,12 +145,24 @@ Status ProcessGroup::broadcast_from_root(at::Tensor& t) {
   });
 }
 
+Status ProcessGroup::gather_to_root(at::Tensor& t, std::vector<at::Tensor>& gathered) {
+  return run_collective("gather", impl_->name, impl_->timeout, [&] {
+    std::vector<at::Tensor> inputs{t};
+    std::vector<std::vector<at::Tensor>> outputs;
+    if (rank() == 0) outputs.push_back(gathered);
+    c10d::GatherOptions options;
+    options.rootRank = 0;
+    return impl_->pg->gather(outputs, inputs, options);
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 
 struct DataParallel::Impl {
   DistributedConfig config;
   c10::intrusive_ptr<c10d::Store> store;
   std::mutex mutex;  // group(): the store client is not meant for concurrent use
+  std::unique_ptr<ProcessGroup> driver;  // driver_group(), opened on first use
 };
 
 DataParallel::DataParallel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -248,6 +260,15 @@ Expected<std::unique_ptr<ProcessGroup>> DataParallel::group(const std::string& n
                               "all {} ranks within {} s: {}",
                               c.rank, name, c.world_size, seconds(c.timeout), first_line(e)));
   }
+}
+
+Expected<ProcessGroup*> DataParallel::driver_group() {
+  if (!impl_->driver) {
+    auto opened = group("driver");
+    if (!opened.ok()) return opened.status();
+    impl_->driver = std::move(*opened);
+  }
+  return impl_->driver.get();
 }
 
 void set_data_parallel(std::shared_ptr<DataParallel> run) {

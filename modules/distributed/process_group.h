@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime/status.h"
 
@@ -50,6 +51,10 @@ class ProcessGroup {
   Status all_reduce_sum(at::Tensor& t);
   // Overwrites `t` (contiguous CPU) on every rank with rank 0's. Errors as all_reduce_sum.
   Status broadcast_from_root(at::Tensor& t);
+  // Rank 0 receives every rank's `t` (contiguous CPU, the same shape and type on every rank) in
+  // `gathered`, one tensor per rank in rank order, which it must allocate; other ranks pass an
+  // empty list. Errors as all_reduce_sum.
+  Status gather_to_root(at::Tensor& t, std::vector<at::Tensor>& gathered);
 
  private:
   friend class DataParallel;
@@ -77,6 +82,10 @@ class DataParallel {
   // A new process group named `name`, unique within the run (every rank must open the same
   // names in the same order). Blocks until all ranks opened it. Errors: timeout, internal.
   Expected<std::unique_ptr<ProcessGroup>> group(const std::string& name);
+  // The group of the thread that drives the script (snapshots and restores: snapshot_ranks.h),
+  // opened as group("driver") by the first call; the same afterwards. Only that thread may use
+  // it. Errors: group()'s.
+  Expected<ProcessGroup*> driver_group();
 
  private:
   struct Impl;

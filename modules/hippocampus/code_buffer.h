@@ -168,6 +168,20 @@ class CodeBuffer {
   // input length and the configuration; malformed or unsupported_version on bad input.
   static Expected<CodeBuffer> deserialize(const uint8_t* data, size_t size);
 
+  // One buffer under `config` holding every item of `shares` (the code buffers of a
+  // data-parallel run's ranks, rank 0 first; code_buffer_merge.cc). Items keep their sealed mark;
+  // sealed items come first (rank by rank, in slot order), then fresh ones. Counters combine as
+  // if one buffer had been offered every rank's stream: seen() and seen_per_class() are the
+  // shares' sums (so a reservoir goes on keeping each new item with probability capacity /
+  // seen, as one process would), class_full() is set where any share had it, and the buffer's
+  // own RNG is shares[0]'s. The shares' capacities each round down, so the merged buffer may
+  // keep up to one free slot per share after more offers than its capacity (the next offers
+  // fill them). Errors: invalid_argument when shares is empty, a share's c, l,
+  // classes, tasks or selector differ from config's, or their items do not fit config's
+  // capacity (nothing is dropped).
+  static Expected<CodeBuffer> merge(const std::vector<CodeBuffer>& shares,
+                                    const CodeBufferConfig& config);
+
  private:
   explicit CodeBuffer(const CodeBufferConfig& config);
   Status check_item(const uint32_t* code, int label, int task) const;

@@ -137,8 +137,11 @@ Expected<CodeBuffer> CodeBuffer::deserialize(const uint8_t* data, size_t size) {
   if (!st.ok()) return bad("invalid configuration: " + st.message());
   CodeBuffer buf(cfg);
   if (count > buf.capacity_ || count > seen) return bad("item count exceeds capacity or offers");
-  // Nothing is ever removed, so a buffer holds min(offers, capacity) items.
-  if (count != std::min<uint64_t>(seen, buf.capacity_)) return bad("inconsistent item count");
+  // Nothing is ever removed, so a buffer holds min(offers, capacity) items; one merged from the
+  // shares of data-parallel ranks (CodeBuffer::merge) may also have a few slots free after more
+  // offers than its capacity (each share's capacity rounds down), but never fewer items than
+  // offers below it.
+  if (seen <= buf.capacity_ && count != seen) return bad("inconsistent item count");
 
   uint64_t seen_sum = 0;
   for (uint64_t& n : buf.seen_per_class_) {

@@ -155,10 +155,10 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
     if (!buffer.ok()) return buffer.status();
     std::mt19937_64 sampler(bc.seed + 1);
     if (state) {
-      auto restored = session_detail::restore_buffer(*state, bc);
+      auto restored = session_detail::restore_buffer(*state, bc, impl->rank, impl->world_size);
       if (!restored.ok()) return restored.status();
       buffer = std::move(*restored);
-      auto rng = session_detail::restore_sampler(*state);
+      auto rng = session_detail::restore_sampler(*state, impl->rank, impl->world_size);
       if (!rng.ok()) return rng.status();
       sampler = *rng;
     }

@@ -76,11 +76,33 @@ struct DriverPosition {
 // one the snapshot was taken on and that task ids are in [0, num_tasks).
 Expected<DriverPosition> restore_driver_position(const SnapshotSections& state,
                                                  const ImageDataset& dataset, int num_tasks);
-// The code buffer of the "code_buffer" section; its configuration must equal `expected`.
-Expected<CodeBuffer> restore_buffer(const SnapshotSections& state,
-                                    const CodeBufferConfig& expected);
-// The hippocampus sampler's random stream from the "rng" section.
-Expected<std::mt19937_64> restore_sampler(const SnapshotSections& state);
+// Data-parallel runs (modules/distributed/snapshot_ranks.h): a snapshot taken by N > 1 ranks
+// has a "ranks" section {"world_size": N} and each rank's code buffer and sampler, rank 0's in
+// "code_buffer" and "rng", rank r's in "code_buffer.r" and "rng.r". `name` of rank `rank`.
+std::string rank_section(const char* name, int rank);
+// The world size the snapshot was taken with (1 without a "ranks" section).
+Expected<int> snapshot_world_size(const SnapshotSections& state);
+// The code buffer of rank `rank` of `world_size` (the session's); its configuration must equal
+// `expected` (which holds that rank's budget share). A snapshot of the same world size gives
+// each rank its own share; one of N ranks restored into one process (world_size 1) gives every
+// share merged into one buffer of the whole budget (CodeBuffer::merge: nothing is dropped, the
+// counters are summed). Other world sizes are refused (invalid_argument naming both): a
+// one-process snapshot is not split into shares, and N ranks do not restore into M > 1.
+Expected<CodeBuffer> restore_buffer(const SnapshotSections& state, const CodeBufferConfig& expected,
+                                    int rank = 0, int world_size = 1);
+// The hippocampus sampler's random stream of rank `rank` (rank 0's when restoring into one
+// process).
+Expected<std::mt19937_64> restore_sampler(const SnapshotSections& state, int rank = 0,
+                                          int world_size = 1);
+// Every rank's code buffer and sampler bytes on rank 0 (index = rank), this rank's alone with one
+// rank; other ranks get empty lists. Collective across the ranks (gather_bytes): every rank
+// passes its bytes or its error, and an error on any rank is an error on all.
+struct RankMemory {
+  std::vector<std::vector<uint8_t>> buffers, samplers;
+};
+Expected<RankMemory> gather_rank_memory(const Expected<std::vector<uint8_t>>& buffer,
+                                        const Expected<std::vector<uint8_t>>& sampler, int rank,
+                                        int world_size);
 
 }  // namespace session_detail
 

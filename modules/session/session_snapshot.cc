@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "modules/actors/messages.h"
+#include "modules/distributed/process_group.h"
+#include "modules/distributed/snapshot_ranks.h"
 #include "modules/session/json_integer.h"
 #include "modules/session/session.h"
 #include "modules/session/session_config_json.h"
@@ -113,33 +115,121 @@ Expected<DriverPosition> restore_driver_position(const SnapshotSections& state,
   }
 }
 
-Expected<CodeBuffer> restore_buffer(const SnapshotSections& state,
+std::string rank_section(const char* name, int rank) {
+  return rank == 0 ? std::string(name) : std::string(name) + "." + std::to_string(rank);
+}
+
+Expected<int> snapshot_world_size(const SnapshotSections& state) {
+  if (state.count("ranks") == 0) return 1;
+  auto j = json_section(state, "ranks");
+  if (!j.ok()) return j.status();
+  try {
+    return integer_at<int>(*j, "world_size", 1, 1 << 16);
+  } catch (const json::exception& e) {
+    return bad_section("ranks", e.what());
+  } catch (const BadInteger& e) {
+    return bad_section("ranks", e.why);
+  }
+}
+
+namespace {
+
+// The code buffer of rank `rank`'s section; its configuration must equal `expected`.
+Expected<CodeBuffer> buffer_section(const SnapshotSections& state, int rank,
                                     const CodeBufferConfig& expected) {
-  auto it = state.find("code_buffer");
-  if (it == state.end()) return bad_section("code_buffer", "missing");
+  const std::string name = rank_section("code_buffer", rank);
+  auto it = state.find(name);
+  if (it == state.end()) return bad_section(name, "missing");
   auto buffer = CodeBuffer::deserialize(it->second.data(), it->second.size());
-  if (!buffer.ok()) return bad_section("code_buffer", buffer.status().message());
+  if (!buffer.ok()) return bad_section(name, buffer.status().message());
   const CodeBufferConfig& c = buffer->config();
   if (c.c != expected.c || c.l != expected.l || c.num_classes != expected.num_classes ||
       c.num_tasks != expected.num_tasks || c.budget_bytes != expected.budget_bytes ||
       c.selector != expected.selector) {
-    return bad_section("code_buffer", "its configuration differs from the session's");
+    return bad_section(name, "its configuration differs from the session's");
   }
   return buffer;
 }
 
-Expected<std::mt19937_64> restore_sampler(const SnapshotSections& state) {
-  auto j = json_section(state, "rng");
+}  // namespace
+
+Expected<CodeBuffer> restore_buffer(const SnapshotSections& state, const CodeBufferConfig& expected,
+                                    int rank, int world_size) {
+  auto taken = snapshot_world_size(state);
+  if (!taken.ok()) return taken.status();
+  if (*taken == world_size) return buffer_section(state, rank, expected);
+  if (world_size == 1) {  // every rank's share, merged into one buffer of the whole budget
+    std::vector<CodeBuffer> shares;
+    for (int r = 0; r < *taken; ++r) {
+      CodeBufferConfig share = expected;
+      share.budget_bytes = budget_share(expected.budget_bytes, r, *taken);
+      auto buffer = buffer_section(state, r, share);
+      if (!buffer.ok()) return buffer.status();
+      shares.push_back(std::move(*buffer));
+    }
+    auto merged = CodeBuffer::merge(shares, expected);
+    if (!merged.ok()) return bad_section("code_buffer", merged.status().message());
+    return merged;
+  }
+  if (*taken == 1) {
+    return Status(ErrorCode::invalid_argument,
+                  "this snapshot was taken by one process: its code buffer restores into one "
+                  "process only, not into " +
+                      std::to_string(world_size) +
+                      " ranks (splitting it into per-rank shares is not supported)");
+  }
+  return Status(ErrorCode::invalid_argument,
+                "this snapshot holds the code buffers of " + std::to_string(*taken) +
+                    " ranks: restore it with world size " + std::to_string(*taken) +
+                    " or into one process (which merges them), not into " +
+                    std::to_string(world_size) + " ranks");
+}
+
+Expected<std::mt19937_64> restore_sampler(const SnapshotSections& state, int rank, int world_size) {
+  auto taken = snapshot_world_size(state);
+  if (!taken.ok()) return taken.status();
+  // Into one process: rank 0's stream (the ranks' streams cannot be one).
+  const std::string name = rank_section("rng", *taken == world_size ? rank : 0);
+  auto j = json_section(state, name);
   if (!j.ok()) return j.status();
   std::mt19937_64 rng;
   try {
     std::istringstream in(j->at("hippocampus_sampler").get<std::string>());
     in >> rng;
-    if (in.fail()) return bad_section("rng", "hippocampus_sampler is not an mt19937_64 state");
+    if (in.fail()) return bad_section(name, "hippocampus_sampler is not an mt19937_64 state");
   } catch (const json::exception& e) {
-    return bad_section("rng", e.what());
+    return bad_section(name, e.what());
   }
   return rng;
+}
+
+Expected<RankMemory> gather_rank_memory(const Expected<std::vector<uint8_t>>& buffer,
+                                        const Expected<std::vector<uint8_t>>& sampler, int rank,
+                                        int world_size) {
+  RankMemory out;
+  if (world_size == 1) {
+    if (!buffer.ok()) return buffer.status();
+    if (!sampler.ok()) return sampler.status();
+    out.buffers.push_back(buffer.value());
+    out.samplers.push_back(sampler.value());
+    return out;
+  }
+  std::shared_ptr<DataParallel> run = data_parallel();
+  if (!run || run->world_size() != world_size || run->rank() != rank) {
+    return Status(ErrorCode::internal, "snapshot: the session's ranks are not this process's run");
+  }
+  auto group = run->driver_group();
+  if (!group.ok()) return group.status();
+  auto buffers = gather_bytes(**group, buffer);
+  if (!buffers.ok()) {
+    return Status(buffers.status().code(),
+                  "snapshot of the ranks' code buffers: " + buffers.status().message());
+  }
+  auto samplers = gather_bytes(**group, sampler);
+  if (!samplers.ok()) return samplers.status();
+  out.buffers = std::move(*buffers);
+  out.samplers = std::move(*samplers);
+  return out;
 }
 
 }  // namespace session_detail
@@ -181,14 +271,33 @@ Status Session::snapshot(const std::string& path, const std::string& script_stat
   };
   // The association first: it flushes its stores into the hippocampus before replying.
   auto association = ask(m.to_association, 1);
-  if (!association.ok()) return association.status();
-  if (m.has_association) sections["association"] = session_detail::payload_bytes(*association, 0);
+  if (association.ok() && m.has_association) {
+    sections["association"] = session_detail::payload_bytes(*association, 0);
+  }
   if (m.has_buffer) {
-    auto hippocampus = ask(m.to_hippocampus, 2);
-    if (!hippocampus.ok()) return hippocampus.status();
-    sections["code_buffer"] = session_detail::payload_bytes(*hippocampus, 0);
-    const auto rng = session_detail::payload_bytes(*hippocampus, 1);
-    put_text("rng", json{{"hippocampus_sampler", std::string(rng.begin(), rng.end())}}.dump());
+    // Each rank's own code buffer and sampler: gathered to rank 0 when there are several ranks
+    // (every rank takes part, also with an error, so that none waits for a rank that failed).
+    Expected<Message> hippocampus = association.status();
+    if (association.ok()) hippocampus = ask(m.to_hippocampus, 2);
+    Expected<std::vector<uint8_t>> buffer = hippocampus.status(), rng = hippocampus.status();
+    if (hippocampus.ok()) {
+      buffer = session_detail::payload_bytes(*hippocampus, 0);
+      rng = session_detail::payload_bytes(*hippocampus, 1);
+    }
+    auto shares = session_detail::gather_rank_memory(buffer, rng, m.rank, m.world_size);
+    if (!shares.ok()) return shares.status();
+    for (int r = 0; r < static_cast<int>(shares->buffers.size()); ++r) {
+      sections[session_detail::rank_section("code_buffer", r)] = std::move(shares->buffers[r]);
+      const std::vector<uint8_t>& text = shares->samplers[r];
+      put_text(session_detail::rank_section("rng", r),
+               json{{"hippocampus_sampler", std::string(text.begin(), text.end())}}.dump());
+    }
+  } else if (!association.ok()) {
+    return association.status();
+  }
+  if (m.world_size > 1) {
+    if (m.rank != 0) return Status();  // rank 0 writes the file
+    put_text("ranks", json{{"world_size", m.world_size}}.dump());
   }
   auto neocortex = ask(m.to_neocortex, 1);
   if (!neocortex.ok()) return neocortex.status();
@@ -199,7 +308,7 @@ Status Session::snapshot(const std::string& path, const std::string& script_stat
 Expected<std::unique_ptr<Session>> Session::restore(const std::string& path,
                                                     std::shared_ptr<const ImageDataset> dataset,
                                                     std::string* script_state) {
-  auto sections = read_snapshot(path);
+  auto sections = read_snapshot_on_ranks(path);
   if (!sections.ok()) return sections.status();
   auto session = restore_sections(*sections, std::move(dataset), script_state);
   if (!session.ok())
