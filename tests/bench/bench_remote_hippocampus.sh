@@ -17,34 +17,20 @@ iterations=${3:-300}
 rounds=${4:-2}
 batch=${5:-128}
 hidden=${6:-400}
-work=$(mktemp -d)
-server=
-cleanup() {
-  [[ -n "$server" ]] && kill -9 "$server" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$src/tests/integration/serve_lib.sh"
+serve_setup
 script="$src/tests/integration/serve_learn.lua"
 args=(--set tasks=2 --set iterations="$iterations" --set batch="$batch" --set replay="$batch"
   --set hidden="$hidden")
 
-"$engram" serve hippocampus --bind 'tcp://127.0.0.1:*' >"$work/serve.out" 2>"$work/serve.err" &
-server=$!
-for _ in $(seq 100); do
-  endpoint=$(sed -n 's/^serving hippocampus on \([^ ]*\) .*/\1/p' "$work/serve.out")
-  [[ -n "$endpoint" ]] && break
-  sleep 0.1
-done
-[[ -n "$endpoint" ]] || { echo "engram serve did not start: $(cat "$work/serve.err")"; exit 1; }
+start_server hippocampus serve
 
 for r in $(seq "$rounds"); do
   "$engram" --quiet run "$script" "${args[@]}" --set out="$work/threads$r.json" >/dev/null
   "$engram" --quiet run "$script" "${args[@]}" --set placement="$endpoint" \
     --set out="$work/process$r.json" >/dev/null
 done
-kill -TERM "$server"
-wait "$server"
-server=
+stop_servers
 /usr/bin/python3 - "$work" "$rounds" "$endpoint" "$batch" "$hidden" <<'PY'
 import json, re, sys
 work, rounds, endpoint, batch, hidden = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]

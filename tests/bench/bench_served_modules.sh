@@ -19,38 +19,25 @@ iterations=${3:-300}
 rounds=${4:-2}
 batch=${5:-128}
 hidden=${6:-400}
-work=$(mktemp -d)
-servers=()
-cleanup() {
-  for pid in "${servers[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$src/tests/integration/serve_lib.sh"
+serve_setup
 script="$src/tests/integration/serve_learn.lua"
 args=(--set tasks=2 --set iterations="$iterations" --set batch="$batch" --set replay="$batch"
   --set hidden="$hidden")
 
-declare -A endpoint
+declare -A at
 for module in hippocampus association neocortex; do
-  : >"$work/$module.out"  # sed may look before the background process opens it
-  "$engram" serve "$module" --bind 'tcp://127.0.0.1:*' >"$work/$module.out" 2>"$work/$module.err" &
-  servers+=($!)
-  for _ in $(seq 200); do
-    endpoint[$module]=$(sed -n "s/^serving $module on \([^ ]*\) .*/\1/p" "$work/$module.out")
-    [[ -n "${endpoint[$module]}" ]] && break
-    sleep 0.1
-  done
-  [[ -n "${endpoint[$module]}" ]] || { echo "engram serve $module did not start"; exit 1; }
+  start_server "$module" "$module"
+  at[$module]=$endpoint
 done
 
 for r in $(seq "$rounds"); do
   "$engram" --quiet run "$script" "${args[@]}" --set out="$work/threads$r.json" >/dev/null
-  "$engram" --quiet run "$script" "${args[@]}" --set placement="${endpoint[hippocampus]}" \
-    --set association_at="${endpoint[association]}" --set neocortex_at="${endpoint[neocortex]}" \
+  "$engram" --quiet run "$script" "${args[@]}" --set placement="${at[hippocampus]}" \
+    --set association_at="${at[association]}" --set neocortex_at="${at[neocortex]}" \
     --set out="$work/served$r.json" >/dev/null
 done
-for pid in "${servers[@]}"; do kill -TERM "$pid"; wait "$pid"; done
-servers=()
+stop_servers
 /usr/bin/python3 - "$work" "$rounds" "$batch" "$hidden" <<'PY'
 import json, re, sys
 work, rounds, batch, hidden = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]

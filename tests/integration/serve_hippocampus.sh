@@ -12,61 +12,14 @@
 set -euo pipefail
 engram=$1
 src=$2
-work=$(mktemp -d)
-servers=()
-cleanup() {
-  for pid in "${servers[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$src/tests/integration/serve_lib.sh"
+serve_setup
 script="$src/tests/integration/serve_learn.lua"
 small=(--set tasks=2 --set iterations=30 --set batch=32 --set replay=32 --set hidden=64)
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
-
-# Starts `engram serve hippocampus` on a free port; sets $endpoint and $server_pid. $1: a name
-# for its output files, further arguments go to engram serve.
-start_server() {
-  local name=$1
-  shift
-  : >"$work/$name.out"  # sed may look before the background process opens it
-  "$engram" serve hippocampus --bind 'tcp://127.0.0.1:*' "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  server_pid=$!
-  servers+=("$server_pid")
-  for _ in $(seq 100); do
-    endpoint=$(sed -n 's/^serving hippocampus on \([^ ]*\) .*/\1/p' "$work/$name.out")
-    [[ -n "$endpoint" ]] && return 0
-    kill -0 "$server_pid" 2>/dev/null || fail "engram serve exited: $(cat "$work/$name.err")"
-    sleep 0.1
-  done
-  fail "engram serve did not report its endpoint"
-}
-
-# The results of a run without wall-clock figures, one value a line.
-values() {
-  /usr/bin/python3 - "$1" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-r.pop("seconds", None)
-r.pop("hippocampus_bytes", None)  # counted only where the hippocampus is a thread
-r.pop("module_bytes", None)  # counted over the modules that are threads
-print(json.dumps(r, sort_keys=True, indent=0))
-PY
-}
-same() {
-  values "$1" >"$work/a.txt"
-  values "$2" >"$work/b.txt"
-  if ! cmp -s "$work/a.txt" "$work/b.txt"; then
-    diff "$work/a.txt" "$work/b.txt" || true
-    fail "$3"
-  fi
-}
 
 # --- 1. threads vs a process over loopback tcp ---
 "$engram" run "$script" "${small[@]}" --set out="$work/threads.json" >/dev/null
-start_server plain
+start_server hippocampus plain
 "$engram" run "$script" "${small[@]}" --set placement="$endpoint" --set out="$work/process.json" \
   >/dev/null
 same "$work/threads.json" "$work/process.json" "a hippocampus in another process changed the results"
@@ -87,7 +40,7 @@ kill -TERM "$server_pid"
 wait "$server_pid" || fail "engram serve did not exit 0 on SIGTERM"
 grep -q "^hippocampus served: messages in [1-9]" "$work/plain.out" || fail "serve printed no counters"
 # The module restarted (a new process, another port): resuming from the last snapshot goes on.
-start_server restarted
+start_server hippocampus restarted
 "$engram" run "$script" "${small[@]}" --resume "$work/remote.snap" --set placement="$endpoint" \
   --set out="$work/restarted.json" >/dev/null
 same "$work/threads.json" "$work/restarted.json" "resuming with a restarted module differs"
@@ -104,7 +57,7 @@ cat >"$work/serve.json" <<JSON
 {"curve": {"server_secret_key": "$(read_key secret "$work/server.keys")",
            "allowed_client_keys": ["$(read_key public "$work/client.keys")"]}}
 JSON
-start_server curve --config "$work/serve.json"
+start_server hippocampus curve --config "$work/serve.json"
 grep -q "(CURVE on)" "$work/curve.out" || fail "CURVE is not on"
 server_key=$(read_key public "$work/server.keys")
 "$engram" run "$script" "${small[@]}" --set placement="$endpoint" --set server_key="$server_key" \
@@ -131,7 +84,7 @@ grep -q "refused peers [1-9]" "$work/curve.out" || fail "serve's counters lack t
 echo "2. CURVE: same results; a wrong key refused in ${elapsed} s and counted"
 
 # --- 3. kill -9 of the module process: the driver exits 1 naming it within 10 s ---
-start_server victim
+start_server hippocampus victim
 "$engram" run "$script" --set tasks=2 --set iterations=100000 --set batch=32 --set replay=32 \
   --set hidden=64 --set placement="$endpoint" >"$work/long.out" 2>"$work/long.err" &
 driver=$!

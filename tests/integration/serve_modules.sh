@@ -14,57 +14,10 @@
 set -euo pipefail
 engram=$1
 src=$2
-work=$(mktemp -d)
-servers=()
-cleanup() {
-  for pid in "${servers[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$src/tests/integration/serve_lib.sh"
+serve_setup
 script="$src/tests/integration/serve_learn.lua"
 small=(--set tasks=2 --set iterations=30 --set batch=32 --set replay=32 --set hidden=64)
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
-
-# Starts `engram serve MODULE` on a free port; sets $endpoint and $server_pid. $1: the module,
-# $2: a name for its output files, further arguments go to engram serve.
-start_server() {
-  local module=$1 name=$2
-  shift 2
-  : >"$work/$name.out"  # sed may look before the background process opens it
-  "$engram" serve "$module" --bind 'tcp://127.0.0.1:*' "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  server_pid=$!
-  servers+=("$server_pid")
-  for _ in $(seq 200); do
-    endpoint=$(sed -n "s/^serving $module on \([^ ]*\) .*/\1/p" "$work/$name.out")
-    [[ -n "$endpoint" ]] && return 0
-    kill -0 "$server_pid" 2>/dev/null || fail "engram serve $module exited: $(cat "$work/$name.err")"
-    sleep 0.1
-  done
-  fail "engram serve $module did not report its endpoint"
-}
-
-# The results of a run without wall-clock figures, one value a line.
-values() {
-  /usr/bin/python3 - "$1" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-r.pop("seconds", None)
-r.pop("hippocampus_bytes", None)  # counted only where the hippocampus is a thread
-r.pop("module_bytes", None)  # counted over the modules that are threads
-print(json.dumps(r, sort_keys=True, indent=0))
-PY
-}
-same() {
-  values "$1" >"$work/a.txt"
-  values "$2" >"$work/b.txt"
-  if ! cmp -s "$work/a.txt" "$work/b.txt"; then
-    diff "$work/a.txt" "$work/b.txt" || true
-    fail "$3"
-  fi
-}
 
 "$engram" run "$script" "${small[@]}" --set out="$work/threads.json" >/dev/null
 grep -q '"codes_stored": [1-9]' "$work/threads.json" || fail "the all-threads run stored nothing"
