@@ -3,9 +3,6 @@
 // loopback) learn a short Split MNIST to the single-process accuracy with identical weights, and
 // only rank 0 writes files. Runs the built binary, whose path CMake passes as ENGRAM_CLI.
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -15,30 +12,19 @@
 #include <string>
 #include <thread>
 
+#include "tests/free_port.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/temp_dir.h"
 
 namespace {
 
 using engram::test::contains;
+using engram::test::free_port;
 using engram::test::quote;
 using engram::test::run_engram;
 using engram::test::TempDir;
 using Result = engram::test::CliResult;
 using Clock = std::chrono::steady_clock;
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Two `engram ARGS_r` processes at once (rank 0 and rank 1); their results.
 std::pair<Result, Result> run_two(const std::string& args0, const std::string& args1) {

@@ -4,38 +4,24 @@
 // process it holds every code under the whole budget; a one-process snapshot is refused by two
 // ranks with a clear message. Runs the built binary, whose path CMake passes as ENGRAM_CLI.
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <string>
 #include <thread>
 #include <utility>
 
+#include "tests/free_port.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/temp_dir.h"
 
 namespace {
 
 using engram::test::contains;
+using engram::test::free_port;
 using engram::test::quote;
 using engram::test::run_engram;
 using engram::test::TempDir;
 using Result = engram::test::CliResult;
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // `engram ARGS --world-size 2 --rank r` for r = 0 and 1 at once; their results.
 std::pair<Result, Result> run_two(const std::string& args) {

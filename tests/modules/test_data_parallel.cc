@@ -4,9 +4,6 @@
 // settings, an absent master, mismatched configurations and a silent rank give errors in time.
 #include <ATen/ATen.h>
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -21,27 +18,15 @@
 #include "modules/distributed/process_group.h"
 #include "modules/distributed/session_ranks.h"
 #include "modules/neocortex/learner.h"
+#include "tests/free_port.h"
 
 namespace engram {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using test::free_port;
 
 // A loopback TCP port nobody listens on right now (bound to port 0, then released).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 DistributedConfig rank_config(int rank, int world, int port, int timeout_ms = 20000) {
   DistributedConfig c;
   c.world_size = world;

@@ -5,8 +5,6 @@
 // rank or refused for a world size they do not fit.
 #include <ATen/ATen.h>
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -25,25 +23,14 @@
 #include "modules/distributed/snapshot_ranks.h"
 #include "modules/hippocampus/code_buffer.h"
 #include "modules/session/session_impl.h"
+#include "tests/free_port.h"
 
 namespace engram {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using test::free_port;
 using Bytes = std::vector<uint8_t>;
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Runs body(rank, group) on two threads, each rank with its own store client and a process group
 // "files"; checks afterwards (doctest's checks are not thread-safe). A rank that cannot connect
