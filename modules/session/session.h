@@ -104,7 +104,8 @@ struct PhaseStats {
   // Learning steps of the phase not applied because their loss or gradients were not finite
   // (neocortex and association together; each is also logged and counted by its actor).
   int64_t skipped_steps = 0;
-  // A variational association's learning on real batches during the phase (the dvae kind):
+  // A variational association's learning on real batches during the phase (the dvae and
+  // lifelong_vae kinds; the lifelong VAE's terms over the real rows, not its teacher's samples):
   // steps, and the means over them of its single-sample negative ELBO, reconstruction term and
   // KL term, in nats per image. The reconstruction term is the Bernoulli cross-entropy of the
   // pixel intensities, the KL is KL(q(z|x) || uniform prior); the ELBO is reported whatever the
