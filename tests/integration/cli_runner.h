@@ -6,8 +6,11 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <string>
+#include <thread>
+#include <utility>
 
 namespace engram::test {
 
@@ -43,6 +46,23 @@ inline CliResult run_engram(const std::string& args, const std::string& env = ""
 
 inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+// Runs `engram ARGS0` and `engram ARGS1` at once (e.g. two ranks); their results.
+inline std::pair<CliResult, CliResult> run_engram_pair(const std::string& args0,
+                                                       const std::string& args1) {
+  CliResult r0, r1;
+  std::thread other([&] { r1 = run_engram(args1); });
+  r0 = run_engram(args0);
+  other.join();
+  return {r0, r1};
+}
+
+// The number after `key ` on the output's last line holding it (NaN when absent).
+inline double figure(const std::string& output, const std::string& key) {
+  const auto at = output.rfind(key + " ");
+  if (at == std::string::npos) return std::nan("");
+  return std::stod(output.substr(at + key.size() + 1));
 }
 
 }  // namespace engram::test

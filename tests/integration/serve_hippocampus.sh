@@ -91,23 +91,7 @@ driver=$!
 for _ in $(seq 300); do grep -q "adopted a driver's state" "$work/victim.err" && break; sleep 0.1; done
 grep -q "adopted a driver's state" "$work/victim.err" || fail "the driver never reached the module"
 sleep 1  # learning by now
-kill -0 "$driver" 2>/dev/null || fail "the driver ended early: $(cat "$work/long.err")"
-kill -9 "$server_pid"
-killed=$(date +%s.%N)
-rc=0
-for _ in $(seq 150); do
-  kill -0 "$driver" 2>/dev/null || break
-  sleep 0.1
-done
-if kill -0 "$driver" 2>/dev/null; then
-  kill -9 "$driver"
-  fail "the driver still runs 15 s after the hippocampus died"
-fi
-wait "$driver" || rc=$?
-took=$(echo "$(date +%s.%N) - $killed" | bc)
-[[ $rc -eq 1 ]] || fail "the driver exited $rc, expected 1: $(cat "$work/long.err")"
-grep -q "hippocampus" "$work/long.err" || fail "the error does not name the module: $(cat "$work/long.err")"
-(($(echo "$took < 10" | bc))) || fail "the driver took $took s to notice"
+kill_served hippocampus "$server_pid" "$driver" "$work/long.err"
 echo "3. kill -9: driver exit 1 in ${took} s: $(grep -o "lost module.*" "$work/long.err" | head -1)"
 
 # --- 5. refused settings ---

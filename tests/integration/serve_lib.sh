@@ -72,3 +72,26 @@ same() {
     fail "$3"
   fi
 }
+
+# kill_served MODULE SERVER_PID DRIVER_PID DRIVER_ERR: kills a served module (SIGKILL) while a
+# driver learns with it, and fails the script unless the driver exits 1 within 10 s with an
+# error naming the module (in DRIVER_ERR); sets $took, the seconds it took.
+kill_served() {
+  local module=$1 server=$2 driver=$3 err=$4 rc=0 killed
+  kill -0 "$driver" 2>/dev/null || fail "the driver ended early: $(cat "$err")"
+  kill -9 "$server"
+  killed=$(date +%s.%N)
+  for _ in $(seq 150); do
+    kill -0 "$driver" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$driver" 2>/dev/null; then
+    kill -9 "$driver"
+    fail "the driver still runs 15 s after the $module died"
+  fi
+  wait "$driver" || rc=$?
+  took=$(echo "$(date +%s.%N) - $killed" | bc)
+  [[ $rc -eq 1 ]] || fail "the driver exited $rc, expected 1: $(cat "$err")"
+  grep -q "module '$module'" "$err" || fail "the error does not name the $module: $(cat "$err")"
+  (($(echo "$took < 10" | bc))) || fail "the driver took $took s to notice"
+}

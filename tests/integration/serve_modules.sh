@@ -96,22 +96,6 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 sleep 1  # learning by now
-kill -0 "$driver" 2>/dev/null || fail "the driver ended early: $(cat "$work/long.err")"
-kill -9 "$association_pid"
-killed=$(date +%s.%N)
-rc=0
-for _ in $(seq 150); do
-  kill -0 "$driver" 2>/dev/null || break
-  sleep 0.1
-done
-if kill -0 "$driver" 2>/dev/null; then
-  kill -9 "$driver"
-  fail "the driver still runs 15 s after the association died"
-fi
-wait "$driver" || rc=$?
-took=$(echo "$(date +%s.%N) - $killed" | bc)
-[[ $rc -eq 1 ]] || fail "the driver exited $rc, expected 1: $(cat "$work/long.err")"
-grep -q "module 'association'" "$work/long.err" || fail "the error does not name the association: $(cat "$work/long.err")"
-(($(echo "$took < 10" | bc))) || fail "the driver took $took s to notice"
+kill_served association "$association_pid" "$driver" "$work/long.err"
 echo "4. kill -9: driver exit 1 in ${took} s: $(grep -o "lost module.*" "$work/long.err" | head -1)"
 echo "serve_modules: all checks passed"

@@ -19,28 +19,14 @@
 namespace {
 
 using engram::test::contains;
+using engram::test::figure;
 using engram::test::free_port;
 using engram::test::quote;
 using engram::test::run_engram;
+using engram::test::run_engram_pair;
 using engram::test::TempDir;
 using Result = engram::test::CliResult;
 using Clock = std::chrono::steady_clock;
-
-// Two `engram ARGS_r` processes at once (rank 0 and rank 1); their results.
-std::pair<Result, Result> run_two(const std::string& args0, const std::string& args1) {
-  Result r0, r1;
-  std::thread other([&] { r1 = run_engram(args1); });
-  r0 = run_engram(args0);
-  other.join();
-  return {r0, r1};
-}
-
-// The number after `key ` on the output's last line holding it (NaN when absent).
-double figure(const std::string& output, const std::string& key) {
-  const auto at = output.rfind(key + " ");
-  if (at == std::string::npos) return std::nan("");
-  return std::stod(output.substr(at + key.size() + 1));
-}
 
 TEST_CASE("bad rank, world size and master settings are refused with clear messages") {
   TempDir dir;
@@ -90,9 +76,9 @@ TEST_CASE("ranks given different configurations are refused") {
   TempDir dir;
   const std::string ok = quote(dir.write("ok.lua", "print('fine')\n"));
   const std::string master = " --master 127.0.0.1:" + std::to_string(free_port());
-  auto [r0, r1] =
-      run_two("run " + ok + " --set a=1 --world-size 2 --rank 0 --rank-timeout 20" + master,
-              "run " + ok + " --set a=2 --world-size 2 --rank 1 --rank-timeout 20" + master);
+  auto [r0, r1] = run_engram_pair(
+      "run " + ok + " --set a=1 --world-size 2 --rank 0 --rank-timeout 20" + master,
+      "run " + ok + " --set a=2 --world-size 2 --rank 1 --rank-timeout 20" + master);
   for (const Result& r : {r0, r1}) {
     CAPTURE(r.output);
     CHECK(r.exit_code == 2);
@@ -132,7 +118,7 @@ TEST_CASE("two ranks learn Split MNIST to the single-process accuracy; rank 0 wr
   const std::string master = " --master 127.0.0.1:" + std::to_string(free_port());
   const std::string common = "--quiet run " + script + " --set out=" + quote(ranks_out) +
                              " --world-size 2 --rank-timeout 60" + master;
-  auto [r0, r1] = run_two(common + " --rank 0", common + " --rank 1");
+  auto [r0, r1] = run_engram_pair(common + " --rank 0", common + " --rank 1");
   CAPTURE(r0.output);
   CAPTURE(r1.output);
   REQUIRE(r0.exit_code == 0);

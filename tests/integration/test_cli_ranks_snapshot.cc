@@ -17,6 +17,7 @@
 namespace {
 
 using engram::test::contains;
+using engram::test::figure;
 using engram::test::free_port;
 using engram::test::quote;
 using engram::test::run_engram;
@@ -27,18 +28,7 @@ using Result = engram::test::CliResult;
 std::pair<Result, Result> run_two(const std::string& args) {
   const std::string common =
       args + " --world-size 2 --rank-timeout 120 --master 127.0.0.1:" + std::to_string(free_port());
-  Result r0, r1;
-  std::thread other([&] { r1 = run_engram(common + " --rank 1"); });
-  r0 = run_engram(common + " --rank 0");
-  other.join();
-  return {r0, r1};
-}
-
-// The number after `key ` on the output's last line holding it (NaN when absent).
-double figure(const std::string& output, const std::string& key) {
-  const auto at = output.rfind(key + " ");
-  if (at == std::string::npos) return std::nan("");
-  return std::stod(output.substr(at + key.size() + 1));
+  return engram::test::run_engram_pair(common + " --rank 0", common + " --rank 1");
 }
 
 // Split MNIST {0,1} then {2,3} with recollections (dvae, 20000 bytes of codes). mode=snapshot:
