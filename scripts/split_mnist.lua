@@ -5,8 +5,17 @@
 --   engram run scripts/split_mnist.lua --set iterations=500     shorter schedule
 --   engram run scripts/split_mnist.lua --set seeds=1,2,3 --set methods=recollections
 --
+--   engram run scripts/split_mnist.lua --set budget=total --set budget_bytes=392000
+--                                                               the total view, 500 images' bytes
+--
 -- Settings (--set key=value): iterations (per task, 2000), batch (128), replay (128),
--- budget_bytes (156800 = 200 MNIST images), c (100), l (2), hidden (256, association width),
+-- budget_bytes (156800 = 200 MNIST images), budget (codes: budget_bytes holds the stored codes
+-- and labels, papers/000's incremental view; total: it also holds the association's weights at
+-- rest, encoder and decoder, papers/000's Table 5. In the total view the split is chosen for
+-- you: int8 weights and the widest association of 512, 256, ... 16 whose weights take at most
+-- total_share (0.6) of the bytes, the rest for codes; hidden and weights override it. `er` is
+-- then given the whole budget_bytes, and the default methods are er,recollections),
+-- weights (f32; int8 in the total view), c (100), l (2), hidden (256, association width),
 -- methods (finetune,er,recollections,er_total,joint; also lifelong_vae: the papers/002 generator
 -- as the memory, and er_lifelong: raw images at its total bytes, after it), seeds (1), threads (1), dataset (mnist),
 -- sleep_steps (500: a consolidation phase of that many steps of 256 recollections at each task
@@ -21,8 +30,9 @@
 -- task, loss, samples_per_s [, association_neg_elbo]}, phases[i].association_neg_elbo (dvae).
 
 local cfg = engram.settings {
-  "batch", "budget_bytes", "c", "dataset", "grid", "hidden", "iterations", "kl_weight", "l",
-  "methods", "out", "record_every", "replay", "seeds", "sleep_steps", "threads"
+  "batch", "budget", "budget_bytes", "c", "dataset", "grid", "hidden", "iterations", "kl_weight",
+  "l", "methods", "out", "record_every", "replay", "seeds", "sleep_steps", "threads",
+  "total_share", "weights"
 }
 
 local iterations = engram.integer(cfg.iterations, 2000)
@@ -34,18 +44,63 @@ local budget = engram.integer(cfg.budget_bytes, 156800)
 local threads = engram.integer(cfg.threads, 1)
 local record_every = engram.integer(cfg.record_every, 50)
 local grid = engram.integer(cfg.grid, 8)
-local methods = engram.list(cfg.methods, "finetune,er,recollections,er_total,joint")
+local budget_view = cfg.budget or "codes"
+if budget_view ~= "codes" and budget_view ~= "total" then
+  error(("split_mnist: budget must be codes or total, not %q"):format(budget_view))
+end
+local total_view = budget_view == "total"
+local methods = engram.list(cfg.methods,
+                            total_view and "er,recollections" or "finetune,er,recollections,er_total,joint")
 local seeds = engram.numbers(cfg.seeds, "1")
 local association = {
   kind = "dvae", c = engram.integer(cfg.c, 100), l = engram.integer(cfg.l, 2),
   hidden = { engram.integer(cfg.hidden, 256) }, kl_weight = engram.number(cfg.kl_weight, 0),
+  weights = cfg.weights or (total_view and "int8" or "f32"),
 }
 
 local dataset = engram.dataset(cfg.dataset or "mnist")
 local tasks = engram.split(dataset, { {0, 1}, {2, 3}, {4, 5}, {6, 7}, {8, 9} })
+
+-- The association's weights at rest (bytes) with hidden width h.
+local function association_bytes(h)
+  local a = { budget_bytes = 1000 }
+  for k, v in pairs(association) do a[k] = v end
+  a.hidden = { h }
+  local probe = engram.runtime { dataset = dataset, tasks = #tasks, memory = a }
+  local bytes = probe:memory().memory_weight_bytes
+  probe:close()
+  return bytes
+end
+
+-- The total view: budget_bytes = codes and labels + association weights. The codes get what the
+-- weights leave.
+local codes_budget = budget
+if total_view then
+  if not cfg.hidden then
+    local share = engram.number(cfg.total_share, 0.6)
+    local chosen = nil
+    for _, h in ipairs({ 512, 256, 128, 64, 32, 16 }) do
+      if association_bytes(h) <= share * budget then chosen = h break end
+    end
+    if not chosen then
+      error(("split_mnist: budget_bytes %d is too small for the total view"):format(budget))
+    end
+    association.hidden = { chosen }
+  end
+  codes_budget = budget - association_bytes(association.hidden[1])
+  if codes_budget <= 0 then
+    error(("split_mnist: the association's weights alone take more than budget_bytes %d")
+      :format(budget))
+  end
+end
+
 local run_dir = engram.run_dir(cfg.out or "runs", "split_mnist")
-print(("split_mnist: %d tasks, %d iterations/task, batch %d + %d replayed, budget %d bytes -> %s")
-  :format(#tasks, iterations, batch, replay, budget, run_dir))
+print(("split_mnist: %d tasks, %d iterations/task, batch %d + %d replayed, budget %d bytes (%s) -> %s")
+  :format(#tasks, iterations, batch, replay, budget, budget_view, run_dir))
+if total_view then
+  print(("total view: association hidden %d, %s weights %d bytes, codes %d bytes")
+    :format(association.hidden[1], association.weights, budget - codes_budget, codes_budget))
+end
 
 -- Bytes of the recollection memory in the total-budget view (codes + association weights),
 -- filled by the recollections run so er_total can be given the same bytes.
@@ -62,10 +117,11 @@ local function memory_for(method)
     return { kind = "raw", budget_bytes = lifelong_bytes }
   end
   if method == "er_total" then
+    assert(not total_view, "er_total: with budget=total, er already has the total bytes")
     assert(total_view_bytes, "er_total needs the recollections run first (methods order)")
     return { kind = "raw", budget_bytes = total_view_bytes }
   end
-  local m = { budget_bytes = budget }
+  local m = { budget_bytes = codes_budget }
   for k, v in pairs(association) do m[k] = v end
   return m
 end
@@ -128,7 +184,7 @@ local function run(method, seed)
     local l1 = 0
     for _, t in ipairs(tasks) do l1 = l1 + rt:distortion(t, 1000) end
     result.l1_distortion = l1 / #tasks
-    total_view_bytes = result.memory.bytes_used + result.memory.association_weight_bytes
+    total_view_bytes = result.memory.total_bytes
   end
   if method == "lifelong_vae" then lifelong_bytes = result.memory.total_bytes end
   local kind = memory_for(method).kind or "dvae"
@@ -171,7 +227,8 @@ end
 engram.write_json(run_dir .. "/results.json", {
   protocol = { tasks = #tasks, iterations = iterations, batch = batch, replay = replay,
                sleep_steps = sleep_steps, record_every = record_every,
-               budget_bytes = budget, association = association, threads = threads,
+               budget_bytes = budget, budget = budget_view, codes_budget_bytes = codes_budget,
+               association = association, threads = threads,
                blas = engram.blas, version = engram.version },
   runs = results,
 })

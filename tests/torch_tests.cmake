@@ -17,6 +17,7 @@ engram_test(NAME test_dense_predictor SOURCES modules/test_dense_predictor.cc LI
 engram_test(NAME test_automatic_recall SOURCES modules/test_automatic_recall.cc LIBS engram_modules LABELS unit TIMEOUT 120)
 # Module state format (no TorchScript parsed from a snapshot): round trips and damaged input.
 engram_test(NAME test_tensor_archive SOURCES modules/test_tensor_archive.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 60)
+engram_test(NAME test_int8_weights SOURCES modules/test_int8_weights.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 60)
 engram_test(NAME test_compression_probe SOURCES modules/test_compression_probe.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)
 engram_test(NAME test_distiller SOURCES modules/test_distiller.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 240)
 engram_test(NAME test_lua_module SOURCES modules/test_lua_module.cc LIBS engram_lua_module LABELS unit TIMEOUT 60)

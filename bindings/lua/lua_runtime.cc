@@ -380,13 +380,14 @@ int l_consolidate(lua_State* L) {
 }
 
 // rt:memory() -> {codes_stored, capacity, seen, bits_per_item, bytes_used, budget_bytes,
-//                 association_weight_bytes, decoder_weight_bytes, classifier_weight_bytes,
+//                 association_weight_bytes, decoder_weight_bytes, memory_weight_bytes,
+//                 classifier_weight_bytes, incremental_bytes, total_bytes, kind,
 //                 per_class = {...}, per_task = {...}}
 int l_memory(lua_State* L) {
   return lua_guarded(L, [](lua_State* L) {
     auto m = runtime_arg(L)->memory_stats();
     if (!m.ok()) return raise(L, m.status());
-    lua_createtable(L, 0, 12);
+    lua_createtable(L, 0, 16);
     set_int(L, "codes_stored", m->codes_stored);
     set_int(L, "capacity", m->capacity);
     set_int(L, "seen", m->seen);
@@ -396,6 +397,7 @@ int l_memory(lua_State* L) {
     set_int(L, "budget_bytes", m->budget_bytes);
     set_int(L, "association_weight_bytes", m->association_weight_bytes);
     set_int(L, "decoder_weight_bytes", m->decoder_weight_bytes);
+    set_int(L, "memory_weight_bytes", m->memory_weight_bytes);
     set_int(L, "classifier_weight_bytes", m->classifier_weight_bytes);
     set_int(L, "incremental_bytes", m->incremental_bytes);
     set_int(L, "total_bytes", m->total_bytes);

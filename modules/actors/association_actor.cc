@@ -106,6 +106,7 @@ Status AssociationActor::on_message(ActorContext& ctx, SocketId from,
     out.header.ints["weight_bytes"] = association_ ? association_->weight_bytes() : 0;
     out.header.ints["decoder_weight_bytes"] =
         association_ ? association_->decoder_weight_bytes() : 0;
+    out.header.ints["memory_weight_bytes"] = association_ ? association_->memory_weight_bytes() : 0;
     out.header.ints["batches"] = static_cast<int64_t>(batches_);
     out.header.ints["skipped_steps"] = skipped_steps_;
     if (association_) {

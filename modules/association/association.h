@@ -101,6 +101,10 @@ class Association {
   virtual int64_t decoder_weight_bytes() const = 0;
   // Bytes of all weights (encoder and decoder).
   virtual int64_t weight_bytes() const = 0;
+  // Bytes of the weights the memory keeps at rest in the total-budget view: those needed to
+  // recall what is stored and, for a kind that encodes observations into stored codes, to
+  // encode new ones. Default: the decoder's.
+  virtual int64_t memory_weight_bytes() const { return decoder_weight_bytes(); }
 
   // The learned state (weights, the frozen decoder copy, optimiser moments, the noise
   // generator) as bytes, for snapshots. Empty for associations that learn nothing.

@@ -9,9 +9,12 @@
 #include <torch/optim/adam.h>
 #include <torch/utils.h>
 
+#include <optional>
+
 #include "modules/association/gumbel_softmax.h"
 #include "modules/common/device.h"
 #include "modules/common/finite_step.h"
+#include "modules/common/int8_weights.h"
 #include "modules/common/torch_state.h"
 #include "modules/distributed/gradient_sync.h"
 
@@ -102,6 +105,10 @@ Status validate(const DiscreteVaeConfig& c) {
   }
   if (!(c.tau > 0)) return {ErrorCode::invalid_argument, "dvae: tau must be > 0"};
   if (!(c.lr > 0)) return {ErrorCode::invalid_argument, "dvae: lr must be > 0"};
+  if (c.weights != "f32" && c.weights != "int8") {
+    return {ErrorCode::invalid_argument,
+            "dvae: weights must be \"f32\" or \"int8\", not \"" + c.weights + "\""};
+  }
   if (c.kl_weight < 0 || c.distill_weight < 0) {
     return {ErrorCode::invalid_argument, "dvae: kl_weight and distill_weight must be >= 0"};
   }
@@ -112,7 +119,8 @@ struct DiscreteVae::Impl {
   DiscreteVaeConfig config;
   c10::Device device{c10::kCPU};
   nn::Sequential encoder, decoder;
-  nn::Sequential frozen{nullptr};  // decoder copy taken at the last consolidation
+  nn::Sequential frozen{nullptr};          // decoder copy taken at the last consolidation
+  std::optional<Int8Weights> frozen_int8;  // its stored form when config.weights is "int8"
   std::unique_ptr<torch::optim::Adam> optimizer;
   at::Generator generator;
   std::shared_ptr<GradientSync> sync;  // data-parallel learning; null alone
@@ -246,14 +254,27 @@ at::Tensor DiscreteVae::decode_live(const at::Tensor& codes) {
 }
 
 void DiscreteVae::consolidate() {
-  impl_->frozen =
-      std::dynamic_pointer_cast<nn::SequentialImpl>(impl_->decoder->clone(impl_->device));
-  for (auto& p : impl_->frozen->parameters()) p.set_requires_grad(false);
+  Impl& m = *impl_;
+  if (m.config.weights == "int8") {
+    // The state at rest is the int8 form: the working copies continue from it, and the frozen
+    // decoder is exactly it.
+    Int8Weights::of(*m.encoder).apply_to(*m.encoder);
+    m.frozen_int8 = Int8Weights::of(*m.decoder);
+    m.frozen_int8->apply_to(*m.decoder);
+  }
+  m.frozen = std::dynamic_pointer_cast<nn::SequentialImpl>(m.decoder->clone(m.device));
+  for (auto& p : m.frozen->parameters()) p.set_requires_grad(false);
 }
 
-int64_t DiscreteVae::decoder_weight_bytes() const { return bytes_of(impl_->decoder); }
+int64_t DiscreteVae::decoder_weight_bytes() const {
+  const Impl& m = *impl_;
+  return m.config.weights == "int8" ? Int8Weights::bytes_of(*m.decoder) : bytes_of(m.decoder);
+}
 int64_t DiscreteVae::weight_bytes() const {
-  return bytes_of(impl_->encoder) + bytes_of(impl_->decoder);
+  const Impl& m = *impl_;
+  const int64_t encoder =
+      m.config.weights == "int8" ? Int8Weights::bytes_of(*m.encoder) : bytes_of(m.encoder);
+  return encoder + decoder_weight_bytes();
 }
 
 }  // namespace engram
@@ -262,14 +283,19 @@ namespace engram {
 
 // Archive keys: encoder, decoder, frozen (absent before the first consolidation), optimizer,
 // generator.
-// Archive tensors: encoder/..., decoder/..., frozen/... (after a consolidation), optimizer/...,
-// generator (modules/common/torch_state.h).
+// Archive tensors: encoder/..., decoder/..., frozen/... (after a consolidation; with int8
+// weights in the int8 form of modules/common/int8_weights.h), optimizer/..., generator
+// (modules/common/torch_state.h). encoder and decoder are the f32 working copies.
 std::string DiscreteVae::save_state() const {
   const Impl& m = *impl_;
   TensorArchive archive;
   save_module(archive, "encoder", *m.encoder);
   save_module(archive, "decoder", *m.decoder);
-  if (m.frozen) save_module(archive, "frozen", *m.frozen);
+  if (m.frozen_int8) {
+    m.frozen_int8->save(archive, "frozen");
+  } else if (m.frozen) {
+    save_module(archive, "frozen", *m.frozen);
+  }
   save_adam(archive, "optimizer", *m.optimizer);
   save_generator(archive, "generator", m.generator);
   return archive.to_bytes();
@@ -289,7 +315,14 @@ Status DiscreteVae::load_state(const std::string& bytes) {
   const auto decoder_params = f.decoder->named_parameters(true);
   if (archive->contains("frozen/" + decoder_params.begin()->key())) {
     f.frozen = std::dynamic_pointer_cast<nn::SequentialImpl>(f.decoder->clone(f.device));
-    if (Status s = load_module(*archive, "frozen", *f.frozen); !s.ok()) return s;
+    if (f.config.weights == "int8") {
+      auto stored = Int8Weights::load(*archive, "frozen", *f.frozen);
+      if (!stored.ok()) return stored.status();
+      f.frozen_int8 = std::move(*stored);
+      f.frozen_int8->apply_to(*f.frozen);
+    } else if (Status s = load_module(*archive, "frozen", *f.frozen); !s.ok()) {
+      return s;
+    }
     for (auto& p : f.frozen->parameters()) p.set_requires_grad(false);
   }
   if (Status s = load_adam(*archive, "optimizer", *f.optimizer); !s.ok()) return s;

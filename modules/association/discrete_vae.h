@@ -22,6 +22,11 @@ struct DiscreteVaeConfig {
   double kl_weight = 0.0;        // 1 = the ELBO; 0 = a discrete autoencoder (measured better)
   double distill_weight = 1.0;   // weight of the decoder distillation on stored codes
   double lr = 1e-3;              // Adam learning rate
+  // How the weights are kept at rest: "f32", or "int8" (modules/common/int8_weights.h): each
+  // consolidation rounds the encoder and decoder to int8 with one f32 scale per row and keeps
+  // the frozen decoder that recalls stored codes in that form (snapshots store it so). Between
+  // consolidations learning works on f32 working copies. Weight bytes count the int8 form.
+  std::string weights = "f32";
   uint64_t seed = 1;
   std::string device = "cpu";
 };
@@ -47,6 +52,8 @@ class DiscreteVae final : public Association {
   void consolidate() override;
   int64_t decoder_weight_bytes() const override;
   int64_t weight_bytes() const override;
+  // Encoder and decoder: both are needed, one to encode new observations, one to recall.
+  int64_t memory_weight_bytes() const override { return weight_bytes(); }
   std::string save_state() const override;
   Status load_state(const std::string& bytes) override;
 

@@ -18,7 +18,8 @@ struct DtypeCode {
   at::ScalarType type;
   uint8_t code;
 };
-constexpr DtypeCode kDtypes[] = {{at::kFloat, 1}, {at::kDouble, 2}, {at::kLong, 3}, {at::kByte, 4}};
+constexpr DtypeCode kDtypes[] = {
+    {at::kFloat, 1}, {at::kDouble, 2}, {at::kLong, 3}, {at::kByte, 4}, {at::kChar, 5}};
 
 int code_of(at::ScalarType t) {
   for (const auto& d : kDtypes)

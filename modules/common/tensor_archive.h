@@ -5,7 +5,7 @@
 //
 // Layout (little-endian):
 //   magic "ENGRAMTA", u32 format version (1), u32 tensor count, then per tensor:
-//   u16 name length, name (UTF-8), u8 dtype (1 f32, 2 f64, 3 i64, 4 u8), u8 dims (0..8),
+//   u16 name length, name (UTF-8), u8 dtype (1 f32, 2 f64, 3 i64, 4 u8, 5 i8), u8 dims (0..8),
 //   i64 size per dim, u64 data bytes (= product of sizes * dtype size), data (row-major).
 #pragma once
 
@@ -20,7 +20,7 @@ namespace engram {
 
 class TensorArchive {
  public:
-  // Adds a contiguous CPU copy of `tensor` (f32, f64, i64 or u8) under `name` (1..65535 bytes),
+  // Adds a contiguous CPU copy of `tensor` (f32, f64, i64, u8 or i8) under `name` (1..65535 bytes),
   // replacing any tensor of that name. Throws std::invalid_argument for another dtype or name:
   // a programming error, never input.
   void put(const std::string& name, const at::Tensor& tensor);

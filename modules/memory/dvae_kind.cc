@@ -33,6 +33,13 @@ class DvaeKind final : public MemoryKind {
          "weight of the live decoder's distillation on stored codes (keeps their meaning)", 0, 1e6},
         {"lr", SettingType::number, 1e-3, "Adam learning rate of the association", 1e-12, 1e3},
         {"tau", SettingType::number, 1.0, "Gumbel-softmax temperature", 1e-6, 1e6},
+        {"weights",
+         SettingType::choice,
+         "f32",
+         "weights at rest: f32, or int8 (one f32 scale per row; each consolidation rounds them)",
+         0,
+         0,
+         {"f32", "int8"}},
     };
     return declared;
   }
@@ -47,6 +54,7 @@ class DvaeKind final : public MemoryKind {
     vc.distill_weight = o.at("distill_weight").get<double>();
     vc.lr = o.at("lr").get<double>();
     vc.tau = o.at("tau").get<double>();
+    vc.weights = o.at("weights").get<std::string>();
     vc.rows = context.rows;
     vc.cols = context.cols;
     vc.seed = context.seed * 1000003 + 1;

@@ -486,7 +486,8 @@ Expected<MemoryStats> Session::memory_stats() {
   if (!assoc.ok()) return assoc.status();
   out.association_weight_bytes = assoc->header.ints["weight_bytes"];
   out.decoder_weight_bytes = assoc->header.ints["decoder_weight_bytes"];
-  out.total_bytes += out.decoder_weight_bytes;
+  out.memory_weight_bytes = assoc->header.ints["memory_weight_bytes"];
+  out.total_bytes += out.memory_weight_bytes;
   if (!impl_->has_buffer) return out;
   Message ask_h;
   ask_h.header.type = msg::kGetStats;

@@ -119,10 +119,13 @@ struct MemoryStats {
   int64_t codes_stored = 0, capacity = 0, seen = 0, bits_per_item = 0, code_bits = 0;
   int64_t bytes_used = 0, budget_bytes = 0;
   int64_t association_weight_bytes = 0, decoder_weight_bytes = 0, classifier_weight_bytes = 0;
+  // The association's weights in the total view (Association::memory_weight_bytes: a dvae's
+  // encoder and decoder, a generator), as they are kept at rest.
+  int64_t memory_weight_bytes = 0;
   std::vector<int64_t> per_class, per_task;
   std::string kind;  // the memory kind
   // The kind's bytes: incremental view (what it stores: the codes) and total view (also the
-  // weights it needs to recall: the decoder, a generator, LwF's copy of the classifier).
+  // weights it needs to encode and recall: memory_weight_bytes, LwF's copy of the classifier).
   int64_t incremental_bytes = 0, total_bytes = 0;
 };
 

@@ -72,6 +72,32 @@ for method, r in runs.items():
         assert (width, height) == (9 * 28 + 8 * 2, 10 * 28 + 9 * 2), (width, height)
 print("split_mnist results.json: curves, baseline, FWT, -ELBO and grids present")
 PY
+# The total view: er and recollections each within the same total bytes, the association's int8
+# weights counted with the codes, the split chosen by the script.
+"$engram" run "$src/scripts/split_mnist.lua" --set budget=total --set budget_bytes=392000 \
+  --set iterations=10 --set sleep_steps=3 --set grid=0 --set record_every=0 \
+  --set out="$work" | tee total.txt
+grep -q "total view: association hidden 64, int8 weights" total.txt
+run=$(sed -n 's/^results: //p' total.txt)
+"$python" - "$run" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1] + "/results.json"))
+p, runs = doc["protocol"], {r["method"]: r for r in doc["runs"]}
+assert p["budget"] == "total" and p["budget_bytes"] == 392000, p
+assert sorted(runs) == ["er", "recollections"], sorted(runs)
+er, rec = runs["er"]["memory"], runs["recollections"]["memory"]
+assert er["budget_bytes"] == 392000 and 0 < er["total_bytes"] <= 392000, er
+weights = rec["memory_weight_bytes"]
+assert weights == rec["association_weight_bytes"] and 0 < weights < 392000 * 0.6, rec
+assert rec["budget_bytes"] == p["codes_budget_bytes"] == 392000 - weights, (rec, p)
+assert rec["total_bytes"] == rec["bytes_used"] + weights <= 392000, rec
+print("split_mnist total view: er %d bytes, recollections %d codes + %d weights"
+      % (er["total_bytes"], rec["bytes_used"], weights))
+PY
+expect_refused "a budget view that does not exist" "budget must be codes or total" \
+  run "$src/scripts/split_mnist.lua" --set iterations=2 --set budget=all
+expect_refused "a total smaller than any association" "too small for the total view" \
+  run "$src/scripts/split_mnist.lua" --set iterations=2 --set budget=total --set budget_bytes=5000
 # A variant that does not exist is an error naming it.
 expect_refused "an unknown variant" "unknown variant sleepy" \
   run "$src/scripts/curriculum_mnist.lua" --set iterations=2 --set variants=sleepy

@@ -230,6 +230,9 @@ TEST_CASE("recollections keep task 0 far above fine-tuning, within the memory bu
     CHECK(m.seen == 2 * 300 * 64);
     CHECK(m.association_weight_bytes > m.decoder_weight_bytes);
     CHECK(m.decoder_weight_bytes > 0);
+    // The total view counts the encoder too: it is needed to encode new observations.
+    CHECK(m.memory_weight_bytes == m.association_weight_bytes);
+    CHECK(m.total_bytes == m.bytes_used + m.memory_weight_bytes);
     REQUIRE(m.per_task.size() == 2);
     CHECK(m.per_task[0] > 0);
     CHECK(m.per_task[1] > 0);

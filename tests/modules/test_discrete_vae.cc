@@ -12,6 +12,7 @@
 
 #include "../io/io_test_util.h"
 #include "modules/association/raw_codec.h"
+#include "modules/common/tensor_archive.h"
 
 namespace engram {
 namespace {
@@ -87,6 +88,7 @@ TEST_CASE("validate rejects bad configurations and names the field") {
       {"lr", [](DiscreteVaeConfig& c) { c.lr = -1; }, "lr"},
       {"kl_weight", [](DiscreteVaeConfig& c) { c.kl_weight = -1; }, "kl_weight"},
       {"distill_weight", [](DiscreteVaeConfig& c) { c.distill_weight = -0.5; }, "distill_weight"},
+      {"weights", [](DiscreteVaeConfig& c) { c.weights = "int4"; }, "weights must"},
       {"conv shape",
        [](DiscreteVaeConfig& c) {
          c.arch = "conv";
@@ -252,6 +254,44 @@ TEST_CASE("weight_bytes and decoder_weight_bytes count float32 parameters") {
   // Consolidation's frozen copy is not counted twice.
   vae->consolidate();
   CHECK(vae->weight_bytes() == 4 * (encoder + decoder));
+}
+
+TEST_CASE("int8 weights: a quarter of the bytes, recall from the int8 form, exact snapshots") {
+  DiscreteVaeConfig cfg = small_config();
+  const int64_t f32_bytes = make_vae(cfg)->weight_bytes();
+  cfg.weights = "int8";
+  auto vae = make_vae(cfg);
+  const int64_t code = cfg.c * cfg.l, h = 128, p = 784;
+  // One byte per weight, four per row scale and per bias.
+  const int64_t decoder = (code * h + 8 * h) + (h * p + 8 * p);
+  CHECK(vae->decoder_weight_bytes() == decoder);
+  CHECK(vae->memory_weight_bytes() == vae->weight_bytes());
+  CHECK(vae->weight_bytes() < f32_bytes / 3);
+  auto [x, y] = mnist_subset({0, 1}, 512, true);
+  train(*vae, x, 60, 64);
+  const at::Tensor codes = vae->encode(x.narrow(0, 0, 64));
+  const at::Tensor live = vae->decode_live(codes);
+  vae->consolidate();
+  // Consolidation rounded the working copies: the frozen decoder and the live one agree, and
+  // both differ a little from the f32 decoder before.
+  const at::Tensor frozen = vae->recall(codes);
+  CHECK(at::equal(frozen, vae->decode_live(codes)));
+  const double moved = (frozen - live).abs().max().item<double>();
+  CHECK(moved > 0);
+  CHECK(moved < 0.1);
+  // The snapshot stores the frozen decoder as int8 and restores it exactly.
+  const std::string state = vae->save_state();
+  auto archive = TensorArchive::from_bytes(state);
+  REQUIRE(archive.ok());
+  CHECK(archive->get("frozen/0.weight", at::kChar, {h, code}).ok());
+  train(*vae, x, 5, 64);
+  auto restored = make_vae(cfg);
+  REQUIRE(restored->load_state(state).ok());
+  CHECK(at::equal(restored->recall(codes), frozen));
+  CHECK(restored->save_state() == state);
+  // An f32 VAE refuses the int8 snapshot instead of misreading it.
+  DiscreteVaeConfig f32 = small_config();
+  CHECK_FALSE(make_vae(f32)->load_state(state).ok());
 }
 
 TEST_CASE("a learning step whose loss is not finite is skipped and reported") {
