@@ -13,7 +13,7 @@
 -- and labels, papers/000's incremental view; total: it also holds the association's weights at
 -- rest, encoder and decoder, papers/000's Table 5. In the total view the split is chosen for
 -- you: int8 weights and the widest association of 512, 256, ... 16 whose weights take at most
--- total_share (0.6) of the bytes, the rest for codes; hidden and weights override it. `er` is
+-- total_share (0.7) of the bytes, the rest for codes; hidden and weights override it. `er` is
 -- then given the whole budget_bytes, and the default methods are er,recollections),
 -- weights (f32; int8 in the total view), c (100), l (2), hidden (256, association width),
 -- methods (finetune,er,recollections,er_total,joint; also lifelong_vae: the papers/002 generator
@@ -77,7 +77,7 @@ end
 local codes_budget = budget
 if total_view then
   if not cfg.hidden then
-    local share = engram.number(cfg.total_share, 0.6)
+    local share = engram.number(cfg.total_share, 0.7)
     local chosen = nil
     for _, h in ipairs({ 512, 256, 128, 64, 32, 16 }) do
       if association_bytes(h) <= share * budget then chosen = h break end
