@@ -18,9 +18,10 @@
 --   er50                experience replay, 50 stored images (8-bit, with their labels), 10
 --                       replayed per batch
 --   recollections_er50  engram's recollections (dvae codes) in the bytes of ER-50 (its codes;
---                       the decoder's weights come on top, as in the incremental view)
+--                       the association's weights come on top, as in the incremental view)
 --   recollections_arm   recollections in the bytes of ARM's frozen copy, total view (codes +
---                       decoder weights = 4 B x the classifier's parameters)
+--                       the association's encoder and decoder, kept int8 = 4 B x the
+--                       classifier's parameters)
 --   arm                 ARM (memory.kind = "arm", the paper's Table 4 MNIST hyperparameters),
 --                       engram's head: only the classes seen so far compete
 --   arm_all             ARM with all 10 outputs competing from the start (outputs = "all"), as
@@ -83,14 +84,14 @@ local function er50_budget(seed)
   return (50 * bits + 7) // 8
 end
 
--- The dvae budget whose codes plus what the total view adds to them (the decoder's weights)
--- make `total` bytes.
-local function recollections_budget(total, seed)
-  local probe = runtime(copy(dvae, { budget_bytes = 50 * 784 }), seed)
+-- The budget of `memory` (a dvae) whose codes plus what the total view adds to them (its
+-- encoder and decoder) make `total` bytes.
+local function recollections_budget(memory, total, seed)
+  local probe = runtime(copy(memory, { budget_bytes = 50 * 784 }), seed)
   local m = probe:memory()
   probe:close()
   local fixed = m.total_bytes - m.bytes_used
-  assert(total > fixed, "arm_mnist: the decoder alone is larger than the total budget")
+  assert(total > fixed, "arm_mnist: the association alone is larger than the total budget")
   return total - fixed
 end
 
@@ -119,7 +120,8 @@ local function memory_for(method, seed)
     local probe = runtime({ kind = "none" }, seed)
     local arm_bytes = probe:memory().classifier_weight_bytes
     probe:close()
-    return copy(dvae, { budget_bytes = recollections_budget(arm_bytes, seed) }), replay
+    local memory = copy(dvae, { weights = "int8" })  -- f32 encoder + decoder: 2.02 MB
+    return copy(memory, { budget_bytes = recollections_budget(memory, arm_bytes, seed) }), replay
   end
   error(("arm_mnist: unknown method %q (naive, lwf, lwf_distill, er50, recollections_er50, "
     .. "recollections_arm, arm, arm_all, arm_code)"):format(method))

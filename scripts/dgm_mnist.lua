@@ -73,13 +73,13 @@ local function runtime(memory, seed)
                           memory = memory }
 end
 
--- The dvae budget whose codes plus the decoder's weights make `total` bytes.
+-- The dvae budget whose codes plus its weights (encoder and decoder) make `total` bytes.
 local function dvae_budget(total, seed)
   local probe = runtime({ kind = "dvae", hidden = dvae_hidden, budget_bytes = 1000 }, seed)
   local m = probe:memory()
   probe:close()
   local fixed = m.total_bytes - m.bytes_used
-  assert(total > fixed, "dgm_mnist: the dvae decoder alone is larger than the generator")
+  assert(total > fixed, "dgm_mnist: the dvae weights alone are larger than the generator")
   return total - fixed
 end
 
