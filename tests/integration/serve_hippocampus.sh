@@ -49,17 +49,7 @@ wait "$server_pid" || true
 echo "4. snapshots move between one process and two, and resume with a restarted module"
 
 # --- 2. CURVE: the right keys give the same results; a wrong client key is refused ---
-read_key() { sed -n "s/^$1 //p" "$2"; }
-"$engram" keygen >"$work/server.keys"
-"$engram" keygen >"$work/client.keys"
-"$engram" keygen >"$work/intruder.keys"
-cat >"$work/serve.json" <<JSON
-{"curve": {"server_secret_key": "$(read_key secret "$work/server.keys")",
-           "allowed_client_keys": ["$(read_key public "$work/client.keys")"]}}
-JSON
-start_server hippocampus curve --config "$work/serve.json"
-grep -q "(CURVE on)" "$work/curve.out" || fail "CURVE is not on"
-server_key=$(read_key public "$work/server.keys")
+start_curve_server hippocampus
 "$engram" run "$script" "${small[@]}" --set placement="$endpoint" --set server_key="$server_key" \
   --set client_secret="$(read_key secret "$work/client.keys")" --set out="$work/curve.json" >/dev/null
 same "$work/threads.json" "$work/curve.json" "CURVE changed the results"

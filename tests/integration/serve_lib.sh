@@ -40,6 +40,27 @@ start_server() {
   fail "engram serve $module did not report its endpoint"
 }
 
+# read_key NAME FILE: the key printed as "NAME KEY" by `engram keygen` into FILE.
+read_key() { sed -n "s/^$1 //p" "$2"; }
+
+# start_curve_server MODULE: makes three key pairs ($work/{server,client,intruder}.keys) and a
+# $work/serve.json that allows only the client's key, then starts `engram serve MODULE` with it
+# as the server "curve" (start_server) and checks it says CURVE is on; sets $server_key (the
+# server's public key) besides $endpoint and $server_pid.
+start_curve_server() {
+  local module=$1
+  "$engram" keygen >"$work/server.keys"
+  "$engram" keygen >"$work/client.keys"
+  "$engram" keygen >"$work/intruder.keys"
+  cat >"$work/serve.json" <<JSON
+{"curve": {"server_secret_key": "$(read_key secret "$work/server.keys")",
+           "allowed_client_keys": ["$(read_key public "$work/client.keys")"]}}
+JSON
+  start_server "$module" curve --config "$work/serve.json"
+  grep -q "(CURVE on)" "$work/curve.out" || fail "CURVE is not on"
+  server_key=$(read_key public "$work/server.keys")
+}
+
 # stop_servers: stops every server started (SIGTERM: each prints its counters) and waits for them.
 stop_servers() {
   for pid in "${servers[@]}"; do

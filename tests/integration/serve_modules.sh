@@ -60,17 +60,7 @@ wait "$neocortex_pid" || fail "engram serve neocortex did not exit 0 on SIGTERM"
 grep -q "^neocortex served: messages in [1-9]" "$work/neocortex.out" || fail "serve printed no counters"
 
 # --- 3. CURVE on the association's link ---
-read_key() { sed -n "s/^$1 //p" "$2"; }
-"$engram" keygen >"$work/server.keys"
-"$engram" keygen >"$work/client.keys"
-"$engram" keygen >"$work/intruder.keys"
-cat >"$work/serve.json" <<JSON
-{"curve": {"server_secret_key": "$(read_key secret "$work/server.keys")",
-           "allowed_client_keys": ["$(read_key public "$work/client.keys")"]}}
-JSON
-start_server association curve --config "$work/serve.json"
-grep -q "(CURVE on)" "$work/curve.out" || fail "CURVE is not on"
-server_key=$(read_key public "$work/server.keys")
+start_curve_server association
 "$engram" run "$script" "${small[@]}" --set association_at="$endpoint" --set server_key="$server_key" \
   --set client_secret="$(read_key secret "$work/client.keys")" --set out="$work/curve.json" >/dev/null
 same "$work/threads.json" "$work/curve.json" "CURVE on the association's link changed the results"
