@@ -4,6 +4,7 @@ add_library(engram_modules STATIC
   common/torch_state.cc
   common/tensor_archive.cc
   common/finite_step.cc
+  common/fused_adam.cc
   common/int8_weights.cc
   association/gumbel_softmax.cc
   association/discrete_vae.cc

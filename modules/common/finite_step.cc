@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "modules/common/fused_adam.h"
 #include "modules/distributed/gradient_sync.h"
 #include "runtime/log.h"
 
@@ -23,7 +24,7 @@ bool step_if_finite(torch::optim::Optimizer& optimizer, const at::Tensor& loss) 
     }
   }
   if (at::cat(sums).isfinite().all().item<bool>()) {
-    optimizer.step();
+    apply_optimizer_step(optimizer);
     return true;
   }
   optimizer.zero_grad();
@@ -40,7 +41,7 @@ bool step_if_finite(torch::optim::Optimizer& optimizer, const at::Tensor& loss, 
   auto apply = sync->average(params, loss, weight);
   if (!apply.ok()) throw std::runtime_error(apply.status().message());
   if (*apply) {
-    optimizer.step();
+    apply_optimizer_step(optimizer);
     return true;
   }
   optimizer.zero_grad();
