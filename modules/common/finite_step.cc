@@ -15,15 +15,19 @@
 namespace engram {
 
 bool step_if_finite(torch::optim::Optimizer& optimizer, const at::Tensor& loss) {
-  // Summing in double cannot overflow for float gradients, so a sum is finite exactly when
-  // every element is: one small reduction per tensor instead of an elementwise isfinite.
-  std::vector<at::Tensor> sums{loss.detach().sum().to(at::kDouble).reshape({1})};
+  // A NaN anywhere makes a tensor's min and max NaN and an infinity shows in one of them, so
+  // both are finite exactly when every element is: one vectorised pass per tensor that neither
+  // copies nor can overflow (a sum in double needed a double copy of each gradient).
+  std::vector<at::Tensor> extremes{loss.detach().sum().to(at::kDouble).reshape({1})};
   for (const auto& group : optimizer.param_groups()) {
     for (const at::Tensor& p : group.params()) {
-      if (p.grad().defined()) sums.push_back(p.grad().sum(at::kDouble).reshape({1}));
+      const at::Tensor& g = p.grad();
+      if (!g.defined() || g.numel() == 0) continue;
+      auto [lo, hi] = at::aminmax(g);
+      extremes.push_back(at::stack({lo, hi}).to(at::kDouble));
     }
   }
-  if (at::cat(sums).isfinite().all().item<bool>()) {
+  if (at::cat(extremes).isfinite().all().item<bool>()) {
     apply_optimizer_step(optimizer);
     return true;
   }

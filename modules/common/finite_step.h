@@ -17,7 +17,7 @@ class GradientSync;
 // finite, and returns true (a torch::optim::Adam steps through fused_adam_step(): the same
 // update in one pass, modules/common/fused_adam.h). Otherwise clears the gradients, leaves the
 // parameters and the optimiser's state untouched, and returns false (the caller counts and reports
-// the skip). Costs one reduction per parameter tensor and one synchronisation.
+// the skip). Costs one min/max pass per gradient and one synchronisation.
 bool step_if_finite(torch::optim::Optimizer& optimizer, const at::Tensor& loss);
 
 // The same in data-parallel learning when `sync` is non-null: the gradients are first replaced by

@@ -12,8 +12,10 @@
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
+#include "modules/common/finite_step.h"
 #include "modules/common/tensor_archive.h"
 #include "modules/common/torch_state.h"
 
@@ -55,12 +57,13 @@ void set_gradients(std::vector<at::Tensor>& a, std::vector<at::Tensor>& b, int s
   }
 }
 
-// Largest |x - y| / (max |y| + tiny) over a pair of tensor lists.
+// Largest |x - y| / (max |y| + tiny) over a pair of tensor lists; infinity when one is NaN.
 double relative_difference(const std::vector<at::Tensor>& x, const std::vector<at::Tensor>& y) {
   double worst = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     const double scale = y[i].abs().max().item<double>() + 1e-30;
-    worst = std::max(worst, (x[i] - y[i]).abs().max().item<double>() / scale);
+    const double d = (x[i] - y[i]).abs().max().item<double>() / scale;
+    if (!(d <= worst)) worst = std::isnan(d) ? INFINITY : d;
   }
   return worst;
 }
@@ -248,6 +251,42 @@ TEST_CASE("apply_optimizer_step: Adam fused, anything else its own step") {
   check_same(fused, fp, reference, rp, kTolerance);
   for (size_t i = 0; i < sp.size(); ++i) CHECK(sp[i].equal(tp[i]));
   CHECK(moments_of(fused, fp).steps[0] == 5);
+}
+
+TEST_CASE("step_if_finite: the fused step when every gradient is finite, nothing otherwise") {
+  std::vector<at::Tensor> fp = make_params(), rp = clone_params(fp);
+  torch::optim::Adam fused(fp, torch::optim::AdamOptions(1e-3));
+  torch::optim::Adam reference(rp, torch::optim::AdamOptions(1e-3));
+  const at::Tensor loss = at::tensor(0.5f);
+  int step = 0;
+  // One non-finite element, first, last (a vector tail) or in the middle, of one gradient.
+  for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+    for (int64_t where : {int64_t{0}, int64_t{200 * 200 - 1}, int64_t{12345}}) {
+      set_gradients(fp, rp, step++);
+      fp[3].mutable_grad().view({-1})[where] = bad;
+      const std::vector<at::Tensor> before = clone_params(fp);
+      CHECK_FALSE(step_if_finite(fused, loss));
+      CHECK(relative_difference(fp, before) == 0);
+      CHECK(moments_of(fused, fp).steps[0] == moments_of(reference, rp).steps[0]);
+    }
+  }
+  // Huge but finite gradients (their float sum would overflow) are applied.
+  {
+    at::Tensor w = at::zeros({200, 200}).set_requires_grad(true);
+    w.mutable_grad() = at::full({200, 200}, 1e35f);
+    torch::optim::SGD sgd({w}, torch::optim::SGDOptions(1e-30));
+    CHECK(step_if_finite(sgd, loss));
+    CHECK(w.ne(0).all().item<bool>());
+  }
+  for (int s = 0; s < 5; ++s) {
+    set_gradients(fp, rp, step++);
+    CHECK(step_if_finite(fused, loss));
+    reference.step();
+  }
+  check_same(fused, fp, reference, rp, kTolerance);
+  // A non-finite loss alone is refused too.
+  set_gradients(fp, rp, step++);
+  CHECK_FALSE(step_if_finite(fused, at::tensor(std::nanf(""))));
 }
 
 }  // namespace engram
