@@ -7,6 +7,7 @@
 #include <torch/optim/adam.h>
 #include <torch/utils.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -87,10 +88,12 @@ bool cpu_has_avx2_fma() {
 }
 #endif
 
+std::atomic<bool> force_portable{false};
+
 void update(float* p, const float* g, float* m, float* v, int64_t n, const Coefficients& c) {
   const bool decay = c.weight_decay != 0.0f;
 #ifdef ENGRAM_FUSED_ADAM_AVX2
-  if (cpu_has_avx2_fma()) {
+  if (!force_portable.load(std::memory_order_relaxed) && cpu_has_avx2_fma()) {
     decay ? update_avx2<true>(p, g, m, v, n, c) : update_avx2<false>(p, g, m, v, n, c);
     return;
   }
@@ -177,6 +180,8 @@ bool fused_adam_step(torch::optim::Adam& optimizer) {
   }
   return true;
 }
+
+void set_fused_adam_portable(bool portable) { force_portable.store(portable); }
 
 void apply_optimizer_step(torch::optim::Optimizer& optimizer) {
   // The exact type only: a subclass may have its own step().

@@ -31,6 +31,11 @@ bool fused_adam_applies(const torch::optim::Adam& optimizer);
 // in-place torch op would).
 bool fused_adam_step(torch::optim::Adam& optimizer);
 
+// Makes fused_adam_step() use its portable loop even where AVX2/FMA is available (false: the
+// default, choose by CPU). Process-wide; for tests, which check that both loops give the same
+// bits.
+void set_fused_adam_portable(bool portable);
+
 // optimizer.step() for any optimiser, through fused_adam_step() when it is a torch::optim::Adam.
 void apply_optimizer_step(torch::optim::Optimizer& optimizer);
 

@@ -147,6 +147,28 @@ TEST_CASE("fused Adam: the same steps as torch::optim::Adam") {
   }
 }
 
+TEST_CASE("fused Adam: the portable loop gives the same bits as the vector loop") {
+  const auto options = torch::optim::AdamOptions(0.01).weight_decay(1e-3);
+  std::vector<at::Tensor> vp = make_params(), pp = clone_params(vp), rp = clone_params(vp);
+  torch::optim::Adam vector(vp, options), portable(pp, options), reference(rp, options);
+  for (int s = 0; s < 20; ++s) {
+    set_gradients(vp, pp, s);
+    set_gradients(rp, pp, s);
+    CHECK(fused_adam_step(vector));
+    set_fused_adam_portable(true);
+    CHECK(fused_adam_step(portable));
+    set_fused_adam_portable(false);
+    reference.step();
+  }
+  for (size_t i = 0; i < vp.size(); ++i) CHECK(vp[i].equal(pp[i]));
+  const Moments a = moments_of(vector, vp), b = moments_of(portable, pp);
+  for (size_t i = 0; i < vp.size(); ++i) {
+    CHECK(a.exp_avg[i].equal(b.exp_avg[i]));
+    CHECK(a.exp_avg_sq[i].equal(b.exp_avg_sq[i]));
+  }
+  check_same(portable, pp, reference, rp, kTolerance);
+}
+
 TEST_CASE("fused Adam: state written by either continues in the other") {
   const auto options = torch::optim::AdamOptions(5e-3).weight_decay(1e-3);
   SUBCASE("torch steps, then fused steps, against torch all along") {
