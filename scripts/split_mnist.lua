@@ -15,7 +15,9 @@
 -- you: int8 weights and the widest association of 512, 256, ... 16 whose weights take at most
 -- total_share (0.7) of the bytes, the rest for codes; hidden and weights override it. `er` is
 -- then given the whole budget_bytes, and the default methods are er,recollections),
--- weights (f32; int8 in the total view), c (100), l (2), hidden (256, association width),
+-- weights (f32; int8 in the total view), targets (label: recollections train towards their
+-- stored labels; soft: the classifier at the last consolidation, T = 2; mixed: half each),
+-- c (100), l (2), hidden (256, association width),
 -- methods (finetune,er,recollections,er_total,joint; also lifelong_vae: the papers/002 generator
 -- as the memory, and er_lifelong: raw images at its total bytes, after it), seeds (1), threads (1), dataset (mnist),
 -- sleep_steps (500: a consolidation phase of that many steps of 256 recollections at each task
@@ -31,13 +33,22 @@
 
 local cfg = engram.settings {
   "batch", "budget", "budget_bytes", "c", "dataset", "grid", "hidden", "iterations", "kl_weight",
-  "l", "methods", "out", "record_every", "replay", "seeds", "sleep_steps", "threads",
+  "l", "methods", "out", "record_every", "replay", "seeds", "sleep_steps", "targets", "threads",
   "total_share", "weights"
 }
 
 local iterations = engram.integer(cfg.iterations, 2000)
 local batch = engram.integer(cfg.batch, 128)
 local replay = engram.integer(cfg.replay, 128)
+-- What recollections are trained towards, in learning and consolidation phases: label (the
+-- stored labels), soft (the classifier at the last consolidation, temperature 2), or mixed
+-- (half each).
+local targets = cfg.targets or "label"
+local targets_option = ({ label = "label", soft = "soft",
+                          mixed = { label = 0.5, soft = 0.5 } })[targets]
+if not targets_option then
+  error(("split_mnist: targets must be label, soft or mixed, not %q"):format(targets))
+end
 -- The default curriculum (docs/results/CURRICULUM.md): a consolidation phase at each task end.
 local sleep_steps = engram.integer(cfg.sleep_steps, 500)
 local budget = engram.integer(cfg.budget_bytes, 156800)
@@ -148,7 +159,8 @@ local function run(method, seed)
   local done = 0
   for i, task in ipairs(schedule) do
     local its = method == "joint" and iterations * #tasks or iterations
-    local phase = rt:learn(task, { iterations = its, batch = batch, replay = replay,
+    local phase = rt:learn(task, { iterations = its, batch = batch,
+                                   replay = { per_batch = replay, targets = targets_option },
                                    record_every = record_every,
                                    label = ("%s s%d task %d"):format(method, seed, i) })
     phase.task = i
@@ -160,6 +172,7 @@ local function run(method, seed)
     result.phases[#result.phases + 1] = phase
     if sleep_steps > 0 and memory_for(method).kind ~= "none" then
       phase.sleep = rt:consolidate { steps = sleep_steps, batch = 2 * batch, record_every = 0,
+                                     targets = targets_option,
                                      label = ("%s s%d sleep %d"):format(method, seed, i) }
     end
     local class_row, task_row = {}, {}
@@ -226,7 +239,7 @@ for _, r in ipairs(results) do
 end
 engram.write_json(run_dir .. "/results.json", {
   protocol = { tasks = #tasks, iterations = iterations, batch = batch, replay = replay,
-               sleep_steps = sleep_steps, record_every = record_every,
+               sleep_steps = sleep_steps, record_every = record_every, targets = targets,
                budget_bytes = budget, budget = budget_view, codes_budget_bytes = codes_budget,
                association = association, threads = threads,
                blas = engram.blas, version = engram.version },

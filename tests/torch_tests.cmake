@@ -18,6 +18,7 @@ engram_test(NAME test_automatic_recall SOURCES modules/test_automatic_recall.cc 
 # Module state format (no TorchScript parsed from a snapshot): round trips and damaged input.
 engram_test(NAME test_tensor_archive SOURCES modules/test_tensor_archive.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 60)
 engram_test(NAME test_int8_weights SOURCES modules/test_int8_weights.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 60)
+engram_test(NAME test_soft_targets SOURCES modules/test_soft_targets.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 60)
 # Fused Adam step: the same parameters and moments as torch::optim::Adam, state shared both ways.
 engram_test(NAME test_fused_adam SOURCES modules/test_fused_adam.cc LIBS engram_modules LABELS unit sanitize TIMEOUT 60)
 engram_test(NAME test_compression_probe SOURCES modules/test_compression_probe.cc LIBS engram_lua_module LABELS unit TIMEOUT 120)

@@ -147,9 +147,9 @@ StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tens
       replay_loss = replay_loss + w.label_weight * F::cross_entropy(replayed, yr.to(m.device));
     }
     if (w.soft_weight > 0 && m.teacher && m.teacher_classes.any().item<bool>()) {
-      replay_loss =
-          replay_loss + w.soft_weight * soft_target_loss(replayed, m.teacher_logits(xr),
-                                                         m.teacher_classes, w.temperature);
+      replay_loss = replay_loss + w.soft_weight * soft_target_loss(replayed, m.teacher_logits(xr),
+                                                                   m.teacher_classes, competing,
+                                                                   w.temperature);
     }
     stats.loss_replay = replay_loss.item<double>();
     loss = n > 0 ? (1.0 - w.replay_weight) * loss + w.replay_weight * replay_loss : replay_loss;

@@ -25,7 +25,8 @@ struct LearnerConfig {
 
 // How a step weighs its parts. Loss = (1 - w) CE(real) + w L(replay), w = replay_weight, where
 // L(replay) = label_weight CE(replayed labels) + soft_weight T^2 KL(teacher_T || student_T), the
-// teacher being the classifier at the last consolidation (soft targets need one). A step with
+// teacher being the classifier at the last consolidation (soft targets need one), the KL over
+// the competing classes with the teacher's zero on those it did not know. A step with
 // no real batch (a consolidation phase) trains on L(replay) alone. The classifier memory, if
 // any (LwF), adds its term on the real batch once a teacher exists.
 struct StepWeights {
