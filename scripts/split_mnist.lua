@@ -15,8 +15,8 @@
 -- you: int8 weights and the widest association of 512, 256, ... 16 whose weights take at most
 -- total_share (0.7) of the bytes, the rest for codes; hidden and weights override it. `er` is
 -- then given the whole budget_bytes, and the default methods are er,recollections),
--- weights (f32; int8 in the total view), targets (label: recollections train towards their
--- stored labels; soft: the classifier at the last consolidation, T = 2; mixed: half each),
+-- weights (f32; int8 in the total view), targets (mixed: half towards the stored labels, half
+-- towards the classifier at the last consolidation, T = 2, measured best; label; soft),
 -- c (100), l (2), hidden (256, association width),
 -- methods (finetune,er,recollections,er_total,joint; also lifelong_vae: the papers/002 generator
 -- as the memory, and er_lifelong: raw images at its total bytes, after it), seeds (1), threads (1), dataset (mnist),
@@ -43,7 +43,7 @@ local replay = engram.integer(cfg.replay, 128)
 -- What recollections are trained towards, in learning and consolidation phases: label (the
 -- stored labels), soft (the classifier at the last consolidation, temperature 2), or mixed
 -- (half each).
-local targets = cfg.targets or "label"
+local targets = cfg.targets or "mixed"
 local targets_option = ({ label = "label", soft = "soft",
                           mixed = { label = 0.5, soft = 0.5 } })[targets]
 if not targets_option then
