@@ -212,7 +212,9 @@ TEST_CASE("served module: its peers are reached through the driver's relay, in o
   REQUIRE(send_message(to_asker, of_type("fail")).ok());
   auto watched = HeartbeatMonitor::start(monitor_config());
   REQUIRE(watched.ok());
-  for (int i = 0; i < 100 && (*watched)->failure().empty(); ++i) std::this_thread::sleep_for(50ms);
+  // Both monitors poll on their own schedule: wait until each has seen the failure.
+  for (int i = 0; i < 100 && ((*watched)->failure().empty() || (*healthy)->failure().empty()); ++i)
+    std::this_thread::sleep_for(50ms);
   CHECK((*watched)->failure().find("module 'asker' at " + endpoint + ": its actor failed: ") !=
         std::string::npos);
   CHECK((*watched)->failure().find("failed on purpose") != std::string::npos);
