@@ -26,7 +26,7 @@
 
 local cfg = engram.settings {
   "ac", "batch", "critic", "critic_steps", "gp", "hidden", "iterations", "lambda", "lr",
-  "methods", "nz", "out", "quick", "replay", "s_max", "seeds", "threads"
+  "methods", "nz", "out", "quick", "replay", "s_max", "seeds", "sleep_steps", "threads"
 }
 
 local quick = engram.integer(cfg.quick, 0) ~= 0
@@ -36,6 +36,9 @@ local iterations = engram.integer(cfg.iterations, quick and 30 or 1600)
 local batch = engram.integer(cfg.batch, quick and 32 or 64)
 local replay = engram.integer(cfg.replay, quick and 32 or 64)
 local threads = engram.integer(cfg.threads, 1)
+-- A consolidation phase at each task end (after the generator has grown): that many classifier
+-- steps on 2 * batch recollections of every class seen, balanced; 0 = none.
+local sleep_steps = engram.integer(cfg.sleep_steps, 0)
 local hidden = engram.numbers(cfg.hidden, quick and "32,64" or "256,512")
 local critic = engram.numbers(cfg.critic, quick and "64" or "512,256")
 local dataset = engram.dataset("mnist")
@@ -93,7 +96,13 @@ local function incremental(method, memory, seed)
     rt:learn(task, { iterations = iterations, batch = batch, progress = not quick,
                      replay = (i > 1) and { per_batch = replay } or 0,
                      label = ("%s s%d task %d/%d"):format(method, seed, i, count) })
-    rt:consolidate()  -- the task's end: dgm binarises its masks and grows
+    -- The task's end: dgm binarises its masks and grows; then the optional consolidation phase.
+    if sleep_steps > 0 then
+      rt:consolidate { steps = sleep_steps, batch = 2 * batch, record_every = 0,
+                       progress = not quick, label = ("%s s%d sleep %d"):format(method, seed, i) }
+    else
+      rt:consolidate()
+    end
     r.seconds_per_task[i] = engram.clock() - t0
     local seen = engram.joint({ table.unpack(tasks, 1, i) })
     r.accuracy[i] = rt:accuracy(seen, "class")
