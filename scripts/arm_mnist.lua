@@ -35,12 +35,25 @@
 --
 -- Settings (--set key=value): methods, seeds (1,2,3,4,5), examples (per task, 1000), batch
 -- (10), replay (10: recollections per batch of the replay methods), lr (0.05), quick (false:
--- true = 1 seed, 100 examples per task, ARM with M = 4 and S = 2), threads (1), out (runs).
+-- true = 1 seed, 100 examples per task, ARM with M = 4 and S = 2), threads (1), out (runs),
+-- tails (false) and balanced (false), two details of the authors' data and evaluation code:
+--   tails=true     each task ends with the single-class batches the authors' stream has
+--                  (code/data/mnist.py shuffles a task's images once and keeps the first 500
+--                  of each class in that order, so the more numerous class fills first): the
+--                  expected full batches of the rarer class, 6 of class 0, 1 of 2, 3 of 5, 2 of
+--                  6, 0 of 8 (scaled to `examples`, at least 1), in the same task (no
+--                  extra boundary).
+--   balanced=true  a task's accuracy is the mean of its classes' accuracies (code/util/eval.py)
+--                  instead of the accuracy over its test images.
 
 local cfg = engram.settings {
-  "batch", "examples", "lr", "methods", "out", "quick", "replay", "seeds", "threads"
+  "balanced", "batch", "examples", "lr", "methods", "out", "quick", "replay", "seeds", "tails",
+  "threads"
 }
-local quick = cfg.quick == true or cfg.quick == "true" or cfg.quick == "1"
+local function flag(v) return v == true or v == "true" or v == "1" end
+local quick = flag(cfg.quick)
+local tails = flag(cfg.tails)
+local balanced = flag(cfg.balanced)
 local examples = engram.integer(cfg.examples, quick and 100 or 1000)
 local batch = engram.integer(cfg.batch, 10)
 local replay = engram.integer(cfg.replay, 10)
@@ -58,6 +71,22 @@ local dvae = { kind = "dvae", c = 100, l = 2, hidden = { 256 }, kl_weight = 0 }
 
 local dataset = engram.dataset("mnist")
 local tasks = engram.split(dataset, { {0, 1}, {2, 3}, {4, 5}, {6, 7}, {8, 9} })
+-- tails=true: the authors' single-class batches at each task's end. The same split's positions
+-- give the same task ids, so learning a tail continues its task (no boundary, f_old unchanged).
+local tail_tasks = engram.split(dataset, { {0}, {2}, {5}, {6}, {8} })
+local tail_batches = {}
+for i, n in ipairs({ 6, 1, 3, 2, 0 }) do
+  local scaled = math.max(1, (n * iterations + 50) // 100)  -- at least 1 when n > 0 (quick)
+  tail_batches[i] = (tails and n > 0) and math.min(iterations - 1, scaled) or 0
+end
+-- balanced=true: one single-class task per class, for per-class accuracies.
+local class_tasks = engram.split(dataset, { {0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9} })
+local function task_accuracy(rt, j, task)
+  if not balanced then return rt:accuracy(task, "class") end
+  local sum = 0
+  for _, c in ipairs(task.classes) do sum = sum + rt:accuracy(class_tasks[c + 1], "class") end
+  return sum / #task.classes
+end
 local run_dir = engram.run_dir(cfg.out or "runs", "arm_mnist")
 print(("arm_mnist: %d tasks, %d examples/task (one pass, %d iterations of %d), SGD lr %g, seeds %s -> %s")
   :format(#tasks, examples, iterations, batch, lr, table.concat(seeds, ","), run_dir))
@@ -133,14 +162,21 @@ local function run(method, seed)
   local rt = runtime(memory, seed)
   local result = { method = method, seed = seed, class_il = {}, phases = {}, baseline = {} }
   -- FWT's baseline: the untrained model's class-IL accuracy on each task.
-  for j, t in ipairs(tasks) do result.baseline[j] = rt:accuracy(t, "class") end
+  for j, t in ipairs(tasks) do result.baseline[j] = task_accuracy(rt, j, t) end
   local done = 0
   for i, task in ipairs(tasks) do
+    -- ER as MIR implements it: the real and the replayed batch in one mean (weight 0.5).
+    local replay_options = { per_batch = per_batch, weight = 0.5 }
     local phase = rt:learn(task, {
-      iterations = iterations, batch = batch, progress = false, record_every = 50,
-      -- ER as MIR implements it: the real and the replayed batch in one mean (weight 0.5).
-      replay = { per_batch = per_batch, weight = 0.5 },
+      iterations = iterations - tail_batches[i], batch = batch, progress = false,
+      record_every = 50, replay = replay_options,
       label = ("%s s%d task %d"):format(method, seed, i) })
+    if tail_batches[i] > 0 then
+      local tail = rt:learn(tail_tasks[i], {
+        iterations = tail_batches[i], batch = batch, progress = false, replay = replay_options,
+        label = ("%s s%d task %d tail"):format(method, seed, i) })
+      phase.tail_iterations = tail.iterations
+    end
     phase.task = i
     -- curve = {every, iteration, task, loss, samples_per_s} (a point every 50 iterations).
     result.curve = engram.append_curve(result.curve or {}, phase, i, done)
@@ -148,7 +184,7 @@ local function run(method, seed)
     done = done + phase.iterations
     result.phases[#result.phases + 1] = phase
     local row = {}
-    for j, t in ipairs(tasks) do row[j] = rt:accuracy(t, "class") end
+    for j, t in ipairs(tasks) do row[j] = task_accuracy(rt, j, t) end
     result.class_il[#result.class_il + 1] = row
   end
   local m = engram.metrics(result.class_il, result.baseline)
@@ -207,6 +243,7 @@ local total_wall = 0
 for _, r in ipairs(results) do total_wall = total_wall + r.wall_seconds end
 engram.write_json(run_dir .. "/results.json", {
   protocol = { tasks = #tasks, examples_per_task = examples, iterations_per_task = iterations,
+               tail_batches = tail_batches, balanced_accuracy = balanced,
                batch = batch, replay = replay, lr = lr, optimizer = "sgd", seeds = seeds,
                quick = quick, er50_bytes = er50_bytes, dvae = dvae, threads = threads,
                blas = engram.blas, version = engram.version },

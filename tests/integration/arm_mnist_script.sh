@@ -25,3 +25,15 @@ grep -q '"a_t"' "$run/results.json"
 grep -q '"f_t"' "$run/results.json"
 expect_refused "an unknown method" 'unknown method "nonesuch"' \
   run "$src/scripts/arm_mnist.lua" --set quick=true --set methods=nonesuch --set out="$work"
+# The authors' single-class task ends (tails) and per-class balanced accuracy: quick mode has one
+# tail batch in each of the first four tasks, learned in the same phase's task (9 + 1 iterations).
+"$engram" run "$src/scripts/arm_mnist.lua" --set quick=true --set methods=naive,arm \
+  --set tails=true --set balanced=true --set out="$work/authors" | tee authors.txt
+run=$(sed -n 's/^wall time: .* results: //p' authors.txt)
+test "$(wc -l <"$run/summary.csv")" -eq 3
+tr -d ' \n' <"$run/results.json" >authors.json
+grep -q '"tail_batches":\[1,1,1,1,0\]' authors.json
+grep -q '"balanced_accuracy":true' authors.json
+test "$(grep -o '"tail_iterations":1' authors.json | wc -l)" -eq 8
+expect_refused "a misspelled setting" "unknown setting 'tail' (did you mean 'tails'?)" \
+  run "$src/scripts/arm_mnist.lua" --set quick=true --set tail=true --set out="$work"
