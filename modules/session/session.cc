@@ -358,7 +358,9 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
   return m.run_phase(
       o.iterations, o.window, progress,
       [&]() -> Expected<Message> {
-        const bool fresh = steps++ % o.steps_per_batch == 0;
+        const bool fresh = steps % o.steps_per_batch == 0;
+        ++steps;
+        const bool last = steps % o.steps_per_batch == 0 || steps == o.iterations;
         if (fresh) {
           sampler.next(idx.size(), idx.data());
           x = at::empty({o.batch, pixels});
@@ -367,8 +369,10 @@ Expected<PhaseStats> Session::learn(const Task& task, const LearnOptions& o,
           fill_labels(*m.dataset, true, idx.data(), idx.size(), y.data_ptr<int64_t>());
         }
         auto obs = m.observe_message(x, y, active, task.id, replay);
-        // A repeated step learns the batch again; its codes are in the buffer already.
-        if (obs.ok() && !fresh) obs->header.ints["store"] = 0;
+        // A batch's codes are stored once, at its last step: by then the association has
+        // learned the batch steps_per_batch - 1 times already, so the codes it keeps are its
+        // best of them.
+        if (obs.ok() && !last) obs->header.ints["store"] = 0;
         return obs;
       },
       events);

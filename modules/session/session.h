@@ -51,7 +51,8 @@ struct LearnOptions {
   int iterations = 2000;
   int batch = 128;
   // Steps on each real batch (papers/000's "3 steps per example"), each with fresh
-  // recollections; its codes are stored once. iterations counts steps.
+  // recollections; its codes are stored once, at its last step (or the phase's last), when
+  // the association has learned it most. iterations counts steps.
   int steps_per_batch = 1;
   ReplayOptions replay;  // recollections per batch (replay.per_batch; 0 = none) and how
   int window = 4;        // batches in flight between the driver and the neocortex

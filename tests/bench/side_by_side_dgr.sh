@@ -64,7 +64,8 @@ done
 
 now() { date +%s.%N; }
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-echo "reference commit $commit; $iters iterations per task; engram $("$engram" --version 2>/dev/null | head -1)"
+echo "reference commit $commit; $iters iterations per task; engram $("$engram" --version 2>/dev/null | head -1)," \
+  "extra engram settings: ${ENGRAM_ARGS:-none}"
 
 t0=$(now)
 (cd "$src" && taskset -c 0 "$engram" --log-level warn --quiet run scripts/split_mnist.lua \

@@ -330,6 +330,12 @@ TEST_CASE("steps_per_batch: each real batch learned that many times, its codes s
   auto m = s->memory_stats();
   REQUIRE(m.ok());
   CHECK(m->codes_stored == 10 * 16);
+  // A phase that ends inside a batch's repeats still stores that batch (at the phase's end).
+  o.iterations = 31;
+  REQUIRE(s->learn(task_of(0, {0, 1}, {200, 200}), o).ok());
+  m = s->memory_stats();
+  REQUIRE(m.ok());
+  CHECK(m->codes_stored == 10 * 16 + 11 * 16);
   o.steps_per_batch = 0;
   auto bad = s->learn(task_of(0, {0, 1}, {200, 200}), o);
   REQUIRE_FALSE(bad.ok());
