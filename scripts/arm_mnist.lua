@@ -50,10 +50,16 @@ local cfg = engram.settings {
   "balanced", "batch", "examples", "lr", "methods", "out", "quick", "replay", "seeds", "tails",
   "threads"
 }
-local function flag(v) return v == true or v == "true" or v == "1" end
-local quick = flag(cfg.quick)
-local tails = flag(cfg.tails)
-local balanced = flag(cfg.balanced)
+-- A yes/no setting: true/1 or false/0 (absent = false); anything else is refused by name.
+local function flag(name)
+  local v = cfg[name]
+  if v == nil or v == false or v == "false" or v == "0" or v == 0 then return false end
+  if v == true or v == "true" or v == "1" or v == 1 then return true end
+  error(("arm_mnist: %s must be true or false, not %q"):format(name, tostring(v)))
+end
+local quick = flag("quick")
+local tails = flag("tails")
+local balanced = flag("balanced")
 local examples = engram.integer(cfg.examples, quick and 100 or 1000)
 local batch = engram.integer(cfg.batch, 10)
 local replay = engram.integer(cfg.replay, 10)
@@ -81,7 +87,7 @@ for i, n in ipairs({ 6, 1, 3, 2, 0 }) do
 end
 -- balanced=true: one single-class task per class, for per-class accuracies.
 local class_tasks = engram.split(dataset, { {0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9} })
-local function task_accuracy(rt, j, task)
+local function task_accuracy(rt, task)
   if not balanced then return rt:accuracy(task, "class") end
   local sum = 0
   for _, c in ipairs(task.classes) do sum = sum + rt:accuracy(class_tasks[c + 1], "class") end
@@ -162,7 +168,7 @@ local function run(method, seed)
   local rt = runtime(memory, seed)
   local result = { method = method, seed = seed, class_il = {}, phases = {}, baseline = {} }
   -- FWT's baseline: the untrained model's class-IL accuracy on each task.
-  for j, t in ipairs(tasks) do result.baseline[j] = task_accuracy(rt, j, t) end
+  for j, t in ipairs(tasks) do result.baseline[j] = task_accuracy(rt, t) end
   local done = 0
   for i, task in ipairs(tasks) do
     -- ER as MIR implements it: the real and the replayed batch in one mean (weight 0.5).
@@ -184,7 +190,7 @@ local function run(method, seed)
     done = done + phase.iterations
     result.phases[#result.phases + 1] = phase
     local row = {}
-    for j, t in ipairs(tasks) do row[j] = task_accuracy(rt, j, t) end
+    for j, t in ipairs(tasks) do row[j] = task_accuracy(rt, t) end
     result.class_il[#result.class_il + 1] = row
   end
   local m = engram.metrics(result.class_il, result.baseline)
