@@ -50,16 +50,10 @@ local cfg = engram.settings {
   "balanced", "batch", "examples", "lr", "methods", "out", "quick", "replay", "seeds", "tails",
   "threads"
 }
--- A yes/no setting: true/1 or false/0 (absent = false); anything else is refused by name.
-local function flag(name)
-  local v = cfg[name]
-  if v == nil or v == false or v == "false" or v == "0" or v == 0 then return false end
-  if v == true or v == "true" or v == "1" or v == 1 then return true end
-  error(("arm_mnist: %s must be true or false, not %q"):format(name, tostring(v)))
-end
-local quick = flag("quick")
-local tails = flag("tails")
-local balanced = flag("balanced")
+-- Yes/no settings: true/yes/1 or false/no/0 (absent = false); anything else is refused by name.
+local quick = engram.boolean(cfg.quick, false)
+local tails = engram.boolean(cfg.tails, false)
+local balanced = engram.boolean(cfg.balanced, false)
 local examples = engram.integer(cfg.examples, quick and 100 or 1000)
 local batch = engram.integer(cfg.batch, 10)
 local replay = engram.integer(cfg.replay, 10)

@@ -29,7 +29,7 @@ local cfg = engram.settings {
   "quick", "seed", "steps", "test_examples", "threads", "train_examples"
 }
 
-local quick = cfg.quick == true or cfg.quick == "true" or cfg.quick == "1"
+local quick = engram.boolean(cfg.quick, false)
 local discrete_default = "38x2,62x2,168x2,50x18,20x2,24x6,48x10,208x2,313x4"
 local continuous_default, kl_default = "4,8,20,28,80,256", "1,0"
 if quick then

@@ -18,8 +18,9 @@
 -- batch (64), replay (64), nz (128), hidden (256,512: the generator's masked layers at the
 -- start), critic (512,256), lr (0.002), s_max (1e4), lambda (0.08), gp (10), ac (1),
 -- critic_steps (2), sleep_steps (0: classifier steps on recollections of every class seen after
--- each task; 500 and 1000 measured A10 94.91 and 94.93 against 94.73 without), threads (1),
--- quick (0), out (runs). The defaults are the best setting measured
+-- each task; 500 and 1000 measured A10 94.91 and 94.93 against 94.73 without), net (mlp: the
+-- evaluated classifier of every method, mlp or cnn, the LeNet-style CNN), threads (1),
+-- quick (false), out (runs). The defaults are the best setting measured
 -- (README, docs/results/dgm_mnist_*): A10 rose with the iterations per task (300: 82.1, 800:
 -- 91.4) and with a second critic step per generator step (800: 93.8).
 -- Each task writes samples_task<N>_seed<S>.png (rt:recollection_grid: a row per class learned,
@@ -28,19 +29,28 @@
 
 local cfg = engram.settings {
   "ac", "batch", "critic", "critic_steps", "gp", "hidden", "iterations", "lambda", "lr",
-  "methods", "nz", "out", "quick", "replay", "s_max", "seeds", "sleep_steps", "threads"
+  "methods", "net", "nz", "out", "quick", "replay", "s_max", "seeds", "sleep_steps", "threads"
 }
 
-local quick = engram.integer(cfg.quick, 0) ~= 0
+local quick = engram.boolean(cfg.quick, false)
 local seeds = engram.numbers(cfg.seeds, "1")
 local methods = engram.list(cfg.methods, "dgm,joint,dvae")
 local iterations = engram.integer(cfg.iterations, quick and 30 or 1600)
 local batch = engram.integer(cfg.batch, quick and 32 or 64)
 local replay = engram.integer(cfg.replay, quick and 32 or 64)
 local threads = engram.integer(cfg.threads, 1)
+-- The evaluated classifier: "mlp" (784-400-400-10) or "cnn" (the LeNet-style CNN), for every method.
+local net = cfg.net or "mlp"
+if net ~= "mlp" and net ~= "cnn" then
+  error(("dgm_mnist: net must be mlp or cnn, not %s"):format(net))
+end
 -- A consolidation phase at each task end (after the generator has grown): that many classifier
 -- steps on 2 * batch recollections of every class seen, balanced; 0 = none.
 local sleep_steps = engram.integer(cfg.sleep_steps, 0)
+if sleep_steps < 0 then
+  error(("dgm_mnist: sleep_steps must be >= 0 (0 = no consolidation phase), not %d")
+    :format(sleep_steps))
+end
 local hidden = engram.numbers(cfg.hidden, quick and "32,64" or "256,512")
 local critic = engram.numbers(cfg.critic, quick and "64" or "512,256")
 local dataset = engram.dataset("mnist")
@@ -75,7 +85,7 @@ print(("dgm_mnist: %d tasks of one class, %d iterations of %d per task, %d recol
 
 local function runtime(memory, seed)
   return engram.runtime { dataset = dataset, tasks = count, seed = seed, threads = threads,
-                          memory = memory }
+                          memory = memory, neocortex = { net = net } }
 end
 
 -- The dvae budget whose codes plus its weights (encoder and decoder) make `total` bytes.
@@ -184,7 +194,7 @@ for i = 1, count do
 end
 engram.write_json(run_dir .. "/results.json", {
   protocol = { dataset = "mnist", tasks = count, iterations = iterations, batch = batch,
-               replay = replay, dgm = dgm_memory, methods = methods, seeds = seeds, quick = quick,
+               replay = replay, net = net, dgm = dgm_memory, methods = methods, seeds = seeds, quick = quick,
                paper = { A5 = 98.14, A10 = 99.17 }, blas = engram.blas,
                version = engram.version },
   runs = runs, wall_seconds = wall,

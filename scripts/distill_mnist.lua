@@ -31,7 +31,7 @@ local cfg = engram.settings {
   "student", "teacher_cache", "teacher_epochs", "teacher_net", "vae_arch", "vae_epochs",
   "vae_hidden"
 }
-local quick = cfg.quick == true or cfg.quick == "true"
+local quick = engram.boolean(cfg.quick, false)
 local student = cfg.student or "cnn"
 local episodes = engram.integer(cfg.episodes, quick and 1000 or 10000)
 local checkpoints = {}

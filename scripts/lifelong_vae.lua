@@ -9,7 +9,7 @@
 -- max_steps (per distribution, 1500; the batch VAE gets that times the distributions),
 -- patience (50 steps), eval_every (10), batch (64), f (16, Gaussian dims), hidden (512),
 -- lambda (1, weight of I(z_d; x)), lr (1e-3), validation (200 held out per distribution),
--- test_examples (0 = each class's whole test split), dataset (fashion-mnist), quick (0),
+-- test_examples (0 = each class's whole test split), dataset (fashion-mnist), quick (false),
 -- out (runs).
 -- -ELBO (nats) is measured on the test set of every distribution seen after each transition,
 -- with the expectation over z_d exact and one z_c sample per value.
@@ -19,7 +19,7 @@ local cfg = engram.settings {
   "patience", "quick", "seeds", "test_examples", "validation"
 }
 
-local quick = engram.integer(cfg.quick, 0) ~= 0
+local quick = engram.boolean(cfg.quick, false)
 local seeds = engram.numbers(cfg.seeds, quick and "1" or "1,2,3")
 local methods = engram.list(cfg.methods, "consistency,no_consistency,batch")
 local max_steps = engram.integer(cfg.max_steps, quick and 60 or 1500)

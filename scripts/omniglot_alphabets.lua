@@ -14,14 +14,14 @@
 -- budget's recollections are sized to keep, for engram.latent_size), steps (1,3), batch (10),
 -- replay (10), hidden (256, association width), arch (mlp | conv: the association's layers),
 -- assoc_lr (1e-3), sleep_steps (0: steps of a consolidation phase on recollections at each
--- alphabet's end, the association learning too), alphabets (0 = all), quick (0), out (runs).
+-- alphabet's end, the association learning too), alphabets (0 = all), quick (false), out (runs).
 -- Retention accuracy: mean class-IL accuracy over all alphabets after the last one.
 
 local cfg = engram.settings {
   "alphabets", "arch", "assoc_lr", "batch", "budgets", "hidden", "methods", "out", "quick", "replay",
   "rhos", "seeds", "sleep_steps", "steps"
 }
-local quick = engram.integer(cfg.quick, 0) ~= 0
+local quick = engram.boolean(cfg.quick, false)
 local seeds = engram.numbers(cfg.seeds, quick and "1" or "1,2,3")
 local methods = engram.list(cfg.methods, quick and "finetune,recollections" or
                                          "finetune,er,recollections,joint")

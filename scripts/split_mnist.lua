@@ -53,6 +53,10 @@ if not targets_option then
 end
 -- The default curriculum (docs/results/CURRICULUM.md): a consolidation phase at each task end.
 local sleep_steps = engram.integer(cfg.sleep_steps, 500)
+if sleep_steps < 0 then
+  error(("split_mnist: sleep_steps must be >= 0 (0 = no consolidation phase), not %d")
+    :format(sleep_steps))
+end
 local budget = engram.integer(cfg.budget_bytes, 156800)
 local threads = engram.integer(cfg.threads, 1)
 local record_every = engram.integer(cfg.record_every, 50)

@@ -74,6 +74,32 @@ int l_number(lua_State* L) {
   return 1;
 }
 
+int l_boolean(lua_State* L) {
+  const int idx = setting_index(L);
+  const int type = lua_type(L, idx);
+  if (type == LUA_TBOOLEAN) {
+    lua_pushboolean(L, lua_toboolean(L, idx));
+    return 1;
+  }
+  if (type == LUA_TSTRING || type == LUA_TNUMBER) {
+    const std::string text = lua_tostring(L, idx);
+    for (const char* yes : {"true", "yes", "1"}) {
+      if (text == yes) {
+        lua_pushboolean(L, 1);
+        return 1;
+      }
+    }
+    for (const char* no : {"false", "no", "0"}) {
+      if (text == no) {
+        lua_pushboolean(L, 0);
+        return 1;
+      }
+    }
+  }
+  return luaL_error(L, "engram.boolean: '%s' is not true or false (true/yes/1, false/no/0)",
+                    luaL_tolstring(L, idx, nullptr));
+}
+
 int l_list(lua_State* L) {
   const std::vector<std::string> list = items(L, "engram.list");
   lua_createtable(L, static_cast<int>(list.size()), 0);
@@ -124,8 +150,10 @@ int l_settings(lua_State* L) {
 }  // namespace
 
 void open_config_values(lua_State* L) {
-  const luaL_Reg funcs[] = {{"settings", l_settings}, {"integer", l_integer}, {"number", l_number},
-                            {"list", l_list},         {"numbers", l_numbers}, {nullptr, nullptr}};
+  const luaL_Reg funcs[] = {{"settings", l_settings}, {"integer", l_integer},
+                            {"number", l_number},     {"boolean", l_boolean},
+                            {"list", l_list},         {"numbers", l_numbers},
+                            {nullptr, nullptr}};
   luaL_setfuncs(L, funcs, 0);
 }
 

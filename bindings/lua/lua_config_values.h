@@ -21,6 +21,9 @@ namespace engram::lua {
 //   engram.integer(value, default) -> integer: value (or default when value is nil) as an
 //     integer; "1e3" and 1000.0 give 1000. Anything else ("500x", 2.5, true) is an error naming it.
 //   engram.number(value, default) -> number: the same for any finite or infinite number.
+//   engram.boolean(value, default) -> boolean: value (or default when value is nil) as a
+//     boolean: true, "true", "yes", "1", 1 or false, "false", "no", "0", 0. Anything else
+//     ("maybe", 2) is an error naming it.
 void open_config_values(lua_State* L);
 
 }  // namespace engram::lua

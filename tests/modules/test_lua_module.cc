@@ -133,6 +133,23 @@ TEST_CASE("engram.integer and engram.number read scalar settings or refuse them"
   CHECK(contains(lua.error("engram.number('fast', 1)"), "engram.number: 'fast' is not a number"));
 }
 
+TEST_CASE("engram.boolean reads yes/no settings or refuses them") {
+  Lua lua;
+  lua.run(
+      "a, b, c, d = engram.boolean('true'), engram.boolean('yes'), engram.boolean(1),\n"
+      "  engram.boolean(true)\n"
+      "e, f, g, h = engram.boolean('false'), engram.boolean('no'), engram.boolean('0'),\n"
+      "  engram.boolean(false, true)\n"
+      "i, j = engram.boolean(nil, true), engram.boolean(nil, false)\n");
+  for (const char* yes : {"a", "b", "c", "d", "i"}) CHECK(std::get<bool>(lua.global(yes)));
+  for (const char* no : {"e", "f", "g", "h", "j"}) CHECK_FALSE(std::get<bool>(lua.global(no)));
+  // Before it, scripts read `cfg.quick == "true"`, so quick=yes silently meant false.
+  CHECK(contains(lua.error("engram.boolean('maybe', false)"),
+                 "latent.lua:1: engram.boolean: 'maybe' is not true or false"));
+  CHECK(contains(lua.error("engram.boolean(2)"), "'2' is not true or false"));
+  CHECK(contains(lua.error("engram.boolean(nil, 'sometimes')"), "'sometimes' is not true or false"));
+}
+
 TEST_CASE("engram.list and engram.numbers read list-valued settings") {
   Lua lua;
   lua.run(
