@@ -13,13 +13,14 @@
 -- budgets (10,50: images' worth of bytes, 784 each), rhos (0.2,1: the share of drawings each
 -- budget's recollections are sized to keep, for engram.latent_size), steps (1,3), batch (10),
 -- replay (10), hidden (256, association width), arch (mlp | conv: the association's layers),
--- assoc_lr (1e-3), sleep_steps (0: steps of a consolidation phase on recollections at each
--- alphabet's end, the association learning too), alphabets (0 = all), quick (false), out (runs).
+-- assoc_lr (1e-3), assoc_steps (1: the association's optimiser steps on each batch it learns),
+-- sleep_steps (0: steps of a consolidation phase on recollections at each alphabet's end, the
+-- association learning too), alphabets (0 = all), quick (false), out (runs).
 -- Retention accuracy: mean class-IL accuracy over all alphabets after the last one.
 
 local cfg = engram.settings {
-  "alphabets", "arch", "assoc_lr", "batch", "budgets", "hidden", "methods", "out", "quick", "replay",
-  "rhos", "seeds", "sleep_steps", "steps"
+  "alphabets", "arch", "assoc_lr", "assoc_steps", "batch", "budgets", "hidden", "methods", "out",
+  "quick", "replay", "rhos", "seeds", "sleep_steps", "steps"
 }
 local quick = engram.boolean(cfg.quick, false)
 local seeds = engram.numbers(cfg.seeds, quick and "1" or "1,2,3")
@@ -33,6 +34,7 @@ local replay = engram.integer(cfg.replay, 10)
 local hidden = engram.integer(cfg.hidden, 256)
 local arch = cfg.arch or "mlp"
 local assoc_lr = engram.number(cfg.assoc_lr, 1e-3)
+local assoc_steps = engram.integer(cfg.assoc_steps, 1)
 local sleep_steps = engram.integer(cfg.sleep_steps, 0)
 assert(#rhos == #budgets, "rhos needs one value per budget")
 
@@ -72,7 +74,7 @@ local function memory_for(method, images)
   if method == "recollections" then
     local z = latents[images]
     return { kind = "dvae", budget_bytes = bytes, c = z.c, l = z.l, hidden = { hidden },
-             arch = arch, lr = assoc_lr }
+             arch = arch, lr = assoc_lr, steps = assoc_steps }
   end
   error("unknown method " .. method .. " (finetune, er, recollections, joint)")
 end
@@ -177,8 +179,8 @@ engram.write_json(run_dir .. "/results.json", {
   protocol = { alphabets = #tasks, characters = dataset.classes, drawings = drawings,
                batch = batch, replay = replay, budgets = budgets, latents = latents,
                seeds = seeds, steps = steps_list, hidden = hidden, arch = arch,
-               assoc_lr = assoc_lr, sleep_steps = sleep_steps, blas = engram.blas,
-               version = engram.version },
+               assoc_lr = assoc_lr, assoc_steps = assoc_steps, sleep_steps = sleep_steps,
+               blas = engram.blas, version = engram.version },
   runs = runs, groups = groups, wall_seconds = wall,
 })
 engram.write_csv(run_dir .. "/summary.csv", header, rows)

@@ -105,6 +105,9 @@ Status validate(const DiscreteVaeConfig& c) {
   }
   if (!(c.tau > 0)) return {ErrorCode::invalid_argument, "dvae: tau must be > 0"};
   if (!(c.lr > 0)) return {ErrorCode::invalid_argument, "dvae: lr must be > 0"};
+  if (c.steps < 1 || c.steps > 1000) {
+    return {ErrorCode::invalid_argument, "dvae: steps must be in [1, 1000]"};
+  }
   if (c.weights != "f32" && c.weights != "int8") {
     return {ErrorCode::invalid_argument,
             "dvae: weights must be \"f32\" or \"int8\", not \"" + c.weights + "\""};
@@ -160,6 +163,18 @@ CodeShape DiscreteVae::code_shape() const { return {impl_->config.c, impl_->conf
 
 at::Tensor DiscreteVae::learn(const at::Tensor& x, const at::Tensor& stored_codes,
                               const at::Tensor& recalled, AssociationStats* stats) {
+  at::Tensor codes;
+  bool skipped = false;
+  for (int k = 0; k < impl_->config.steps; ++k) {
+    skipped |= !learn_step(x, stored_codes, recalled, stats, &codes);
+  }
+  if (stats != nullptr) stats->skipped = skipped;  // the statistics are the last step's
+  return codes;
+}
+
+bool DiscreteVae::learn_step(const at::Tensor& x, const at::Tensor& stored_codes,
+                             const at::Tensor& recalled, AssociationStats* stats,
+                             at::Tensor* codes) {
   Impl& m = *impl_;
   const auto& cfg = m.config;
   m.encoder->train();
@@ -218,7 +233,8 @@ at::Tensor DiscreteVae::learn(const at::Tensor& x, const at::Tensor& stored_code
     stats->distillation = distillation.defined() ? distillation.item<double>() : 0.0;
   }
   // Store the mode of q(z|x): the code the decoder was just trained to read back.
-  return logits.detach().argmax(-1).cpu();
+  *codes = logits.detach().argmax(-1).cpu();
+  return applied;
 }
 
 Status DiscreteVae::set_gradient_sync(std::shared_ptr<GradientSync> sync) {

@@ -22,6 +22,9 @@ struct DiscreteVaeConfig {
   double kl_weight = 0.0;        // 1 = the ELBO; 0 = a discrete autoencoder (measured better)
   double distill_weight = 1.0;   // weight of the decoder distillation on stored codes
   double lr = 1e-3;              // Adam learning rate
+  // Optimiser steps of the association on each batch learn() is given (the neocortex's steps
+  // are not affected): an association that sees each observation once can learn it more.
+  int steps = 1;
   // How the weights are kept at rest: "f32", or "int8" (modules/common/int8_weights.h): each
   // consolidation rounds the encoder and decoder to int8 with one f32 scale per row and keeps
   // the frozen decoder that recalls stored codes in that form (snapshots store it so). Between
@@ -31,7 +34,8 @@ struct DiscreteVaeConfig {
   std::string device = "cpu";
 };
 
-// Checks ranges (c >= 1, l >= 2, widths, arch name, image shape) and names the offending field.
+// Checks ranges (c >= 1, l >= 2, widths, arch name, image shape, steps in [1, 1000]) and names
+// the offending field.
 Status validate(const DiscreteVaeConfig& config);
 
 class DiscreteVae final : public Association {
@@ -61,6 +65,9 @@ class DiscreteVae final : public Association {
   struct Impl;
   explicit DiscreteVae(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  // One optimiser step of learn(); returns whether it was applied.
+  bool learn_step(const at::Tensor& x, const at::Tensor& stored_codes, const at::Tensor& recalled,
+                  AssociationStats* stats, at::Tensor* codes);
 };
 
 }  // namespace engram

@@ -32,6 +32,10 @@ class DvaeKind final : public MemoryKind {
         {"distill_weight", SettingType::number, 1.0,
          "weight of the live decoder's distillation on stored codes (keeps their meaning)", 0, 1e6},
         {"lr", SettingType::number, 1e-3, "Adam learning rate of the association", 1e-12, 1e3},
+        {"steps", SettingType::integer, 1,
+         "the association's optimiser steps on each batch it learns (the classifier's are not "
+         "affected)",
+         1, 1000},
         {"tau", SettingType::number, 1.0, "Gumbel-softmax temperature", 1e-6, 1e6},
         {"weights",
          SettingType::choice,
@@ -53,6 +57,7 @@ class DvaeKind final : public MemoryKind {
     vc.kl_weight = o.at("kl_weight").get<double>();
     vc.distill_weight = o.at("distill_weight").get<double>();
     vc.lr = o.at("lr").get<double>();
+    vc.steps = o.at("steps").get<int>();
     vc.tau = o.at("tau").get<double>();
     vc.weights = o.at("weights").get<std::string>();
     vc.rows = context.rows;

@@ -89,6 +89,8 @@ TEST_CASE("validate rejects bad configurations and names the field") {
       {"kl_weight", [](DiscreteVaeConfig& c) { c.kl_weight = -1; }, "kl_weight"},
       {"distill_weight", [](DiscreteVaeConfig& c) { c.distill_weight = -0.5; }, "distill_weight"},
       {"weights", [](DiscreteVaeConfig& c) { c.weights = "int4"; }, "weights must"},
+      {"steps = 0", [](DiscreteVaeConfig& c) { c.steps = 0; }, "steps must"},
+      {"steps = 1001", [](DiscreteVaeConfig& c) { c.steps = 1001; }, "steps must"},
       {"conv shape",
        [](DiscreteVaeConfig& c) {
          c.arch = "conv";
@@ -159,6 +161,26 @@ TEST_CASE("learning lowers the reconstruction error clearly and reports stats") 
   CHECK(last.reconstruction < 0.7 * first.reconstruction);
   CHECK(first.kl >= 0);           // KL to the uniform prior; computed for stats even at kl_weight 0
   CHECK(last.distillation == 0);  // no stored codes given
+}
+
+TEST_CASE("steps = k: one learn() is k steps on the batch, as k calls of one step") {
+  auto [x, y] = mnist_subset({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 64, true);
+  DiscreteVaeConfig one = small_config();
+  DiscreteVaeConfig five = small_config();
+  five.steps = 5;
+  auto a = make_vae(one);
+  auto b = make_vae(five);
+  at::Tensor codes_a;
+  for (int k = 0; k < 5; ++k) codes_a = a->learn(x, {}, {}, nullptr);
+  AssociationStats stats;
+  const at::Tensor codes_b = b->learn(x, {}, {}, &stats);
+  CHECK(at::equal(codes_a, codes_b));
+  CHECK(at::equal(a->decode_live(codes_a), b->decode_live(codes_b)));
+  CHECK_FALSE(stats.skipped);
+  // And it learns more than one step does.
+  auto c = make_vae(one);
+  (void)c->learn(x, {}, {}, nullptr);
+  CHECK(l1(*b, x) < l1(*c, x));
 }
 
 TEST_CASE("consolidate freezes a copy: recall is unchanged by learning, decode_live changes") {
