@@ -126,7 +126,7 @@ TEST_CASE("agent config: the memory table is flat; its keys are the common ones 
   CHECK(m.options.at("hidden") == json::array({32}));
   CHECK(m.options.at("l") == 2);  // every option of the kind, defaults filled in
   CHECK(m.options.at("arch") == "mlp");
-  CHECK(m.options.size() == 9);
+  CHECK(m.options.size() == 10);
   CHECK(c->session.device == "cpu");
   CHECK(c->session.neocortex.device == "cpu");
 
@@ -140,7 +140,7 @@ TEST_CASE("agent config: the memory table is flat; its keys are the common ones 
   s = agent_error(R"({"memory": {"cc": 5}})");
   CHECK(s.message() ==
         "agent config: unknown key 'memory.cc' (did you mean 'c'?); known: kind, budget_bytes, "
-        "selector, c, l, arch, hidden, kl_weight, distill_weight, lr, tau, weights");
+        "selector, c, l, arch, hidden, kl_weight, distill_weight, lr, steps, tau, weights");
   s = agent_error(R"({"memory": {"kind": "lwf", "temperature": 0}})");
   CHECK(contains(s.message(), "memory.temperature must be in [0.01, 100], got 0"));
   s = agent_error(R"({"memory": {"kind": "vae"}})");
@@ -208,7 +208,7 @@ TEST_CASE("snapshot config: format 2 is the settings tree, every option of the k
   auto back = session_config_from_json(j.dump());
   REQUIRE_MESSAGE(back.ok(), back.status().to_string());
   CHECK(back->memory.options.at("c") == 16);
-  CHECK(back->memory.options.size() == 9);
+  CHECK(back->memory.options.size() == 10);
   CHECK(back->endpoints == config.endpoints);
   CHECK(session_config_to_json(*back) == j.dump());
 }
@@ -242,6 +242,7 @@ TEST_CASE("snapshot config: format 1 (earlier versions) still reads") {
                                   {"kl_weight", 0.0},
                                   {"distill_weight", 1.0},
                                   {"lr", 0.001},
+                                  {"steps", 1},  // not in format 1: its default
                                   {"tau", 0.5},
                                   {"weights", "f32"}});  // not in format 1: its default
 
