@@ -13,7 +13,8 @@
 -- budgets (10,50: images' worth of bytes, 784 each), rhos (0.2,1: the share of drawings each
 -- budget's recollections are sized to keep, for engram.latent_size), steps (1,3), batch (10),
 -- replay (10), hidden (256, association width), arch (mlp | conv: the association's layers),
--- assoc_lr (1e-3), assoc_steps (1: the association's optimiser steps on each batch it learns),
+-- assoc_lr (1e-3), assoc_steps (10: the association's optimiser steps on each batch it learns;
+-- one pass gives it too few steps to decode thin strokes: docs/results/OMNIGLOT.md),
 -- sleep_steps (0: steps of a consolidation phase on recollections at each alphabet's end, the
 -- association learning too), alphabets (0 = all), quick (false), out (runs).
 -- Retention accuracy: mean class-IL accuracy over all alphabets after the last one.
@@ -34,7 +35,7 @@ local replay = engram.integer(cfg.replay, 10)
 local hidden = engram.integer(cfg.hidden, 256)
 local arch = cfg.arch or "mlp"
 local assoc_lr = engram.number(cfg.assoc_lr, 1e-3)
-local assoc_steps = engram.integer(cfg.assoc_steps, 1)
+local assoc_steps = engram.integer(cfg.assoc_steps, 10)
 local sleep_steps = engram.integer(cfg.sleep_steps, 0)
 assert(#rhos == #budgets, "rhos needs one value per budget")
 
