@@ -147,7 +147,8 @@ TEST_CASE("engram.boolean reads yes/no settings or refuses them") {
   CHECK(contains(lua.error("engram.boolean('maybe', false)"),
                  "latent.lua:1: engram.boolean: 'maybe' is not true or false"));
   CHECK(contains(lua.error("engram.boolean(2)"), "'2' is not true or false"));
-  CHECK(contains(lua.error("engram.boolean(nil, 'sometimes')"), "'sometimes' is not true or false"));
+  CHECK(
+      contains(lua.error("engram.boolean(nil, 'sometimes')"), "'sometimes' is not true or false"));
 }
 
 TEST_CASE("engram.list and engram.numbers read list-valued settings") {
