@@ -12,8 +12,10 @@ python=/usr/bin/python3  # Debian's, where python3-zmq and python3-msgpack live
 work=$(mktemp -d)
 trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
+# quiet leaves the publisher (Python, reading MNIST) time to send its first frame on a loaded
+# machine: with quiet=1 the stream went quiet after 0 frames when 3 busy loops shared the 2 cores.
 "$engram" run "$src/examples/curriculum.lua" --set endpoint="tcp://127.0.0.1:$port" \
-  --set every=500 --set quiet=1 --set timeout=3 --set snapshot="$work/curriculum.engram" \
+  --set every=500 --set quiet=4 --set timeout=6 --set snapshot="$work/curriculum.engram" \
   >"$work/engram.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/engram.log" && break; sleep 0.1; done
