@@ -15,13 +15,14 @@
 -- replay (10), hidden (256, association width), arch (mlp | conv: the association's layers),
 -- assoc_lr (1e-3), assoc_steps (10: the association's optimiser steps on each batch it learns;
 -- one pass gives it too few steps to decode thin strokes: docs/results/OMNIGLOT.md),
--- sleep_steps (0: steps of a consolidation phase on recollections at each alphabet's end, the
--- association learning too), alphabets (0 = all), quick (false), out (runs).
+-- sleep_steps (0: steps of a consolidation phase on the memory at each alphabet's end, for ER and
+-- recollections alike), sleep_association (true: the association learns its own recollections in
+-- that phase too), alphabets (0 = all), quick (false), out (runs).
 -- Retention accuracy: mean class-IL accuracy over all alphabets after the last one.
 
 local cfg = engram.settings {
   "alphabets", "arch", "assoc_lr", "assoc_steps", "batch", "budgets", "hidden", "methods", "out",
-  "quick", "replay", "rhos", "seeds", "sleep_steps", "steps"
+  "quick", "replay", "rhos", "seeds", "sleep_association", "sleep_steps", "steps"
 }
 local quick = engram.boolean(cfg.quick, false)
 local seeds = engram.numbers(cfg.seeds, quick and "1" or "1,2,3")
@@ -37,6 +38,11 @@ local arch = cfg.arch or "mlp"
 local assoc_lr = engram.number(cfg.assoc_lr, 1e-3)
 local assoc_steps = engram.integer(cfg.assoc_steps, 10)
 local sleep_steps = engram.integer(cfg.sleep_steps, 0)
+if sleep_steps < 0 then
+  error(("omniglot_alphabets: sleep_steps must be >= 0 (0 = no consolidation phase), not %d")
+    :format(sleep_steps))
+end
+local sleep_association = engram.boolean(cfg.sleep_association, true)
 assert(#rhos == #budgets, "rhos needs one value per budget")
 
 local dataset = engram.dataset("omniglot")
@@ -107,7 +113,7 @@ local function run(method, images, steps, seed)
     done = done + phase.iterations
     r.phases[#r.phases + 1] = phase
     if sleep_steps > 0 and method ~= "finetune" and method ~= "joint" then
-      rt:consolidate { steps = sleep_steps, batch = 2 * replay, association = true,
+      rt:consolidate { steps = sleep_steps, batch = 2 * replay, association = sleep_association,
                        progress = false }
     end
     local row = {}
@@ -181,6 +187,7 @@ engram.write_json(run_dir .. "/results.json", {
                batch = batch, replay = replay, budgets = budgets, latents = latents,
                seeds = seeds, steps = steps_list, hidden = hidden, arch = arch,
                assoc_lr = assoc_lr, assoc_steps = assoc_steps, sleep_steps = sleep_steps,
+               sleep_association = sleep_association,
                blas = engram.blas, version = engram.version },
   runs = runs, groups = groups, wall_seconds = wall,
 })

@@ -27,6 +27,7 @@ struct Learner::Impl final : ClassifierAccess {
   // been trained on; `trained` accumulates the active units of every step since creation.
   std::shared_ptr<torch::nn::SequentialImpl> teacher;
   at::Tensor teacher_classes, trained;
+  bool teacher_knows_classes = false;  // teacher_classes.any(), kept to spare a device sync per step
   std::unique_ptr<ClassifierMemory> memory;
   std::shared_ptr<GradientSync> sync;  // data-parallel learning; null alone
 
@@ -52,6 +53,7 @@ struct Learner::Impl final : ClassifierAccess {
     copy->eval();
     teacher = copy;
     teacher_classes = trained.clone().to(device);
+    teacher_knows_classes = teacher_classes.any().item<bool>();
   }
 
   // ClassifierAccess (classifier_memory.h).
@@ -146,7 +148,7 @@ StepStats Learner::step(const at::Tensor& x, const at::Tensor& y, const at::Tens
     if (w.label_weight > 0) {
       replay_loss = replay_loss + w.label_weight * F::cross_entropy(replayed, yr.to(m.device));
     }
-    if (w.soft_weight > 0 && m.teacher && m.teacher_classes.any().item<bool>()) {
+    if (w.soft_weight > 0 && m.teacher && m.teacher_knows_classes) {
       replay_loss = replay_loss + w.soft_weight * soft_target_loss(replayed, m.teacher_logits(xr),
                                                                    m.teacher_classes, competing,
                                                                    w.temperature);
@@ -178,7 +180,7 @@ Expected<at::Tensor> Learner::label_by_teacher(const at::Tensor& x, const at::Te
   const at::Tensor unknown = y.lt(0);
   if (!unknown.any().item<bool>()) return y;
   Impl& m = *impl_;
-  if (!m.teacher || !m.teacher_classes.any().item<bool>()) {
+  if (!m.teacher || !m.teacher_knows_classes) {
     return Status(ErrorCode::invalid_argument,
                   "neocortex: unlabelled recollections need a classifier kept at a consolidation");
   }
@@ -311,6 +313,7 @@ Status Learner::load_state(const std::string& bytes) {
     teacher->eval();
     f.teacher = teacher;
     f.teacher_classes = classes->to(f.device);
+    f.teacher_knows_classes = classes->any().item<bool>();
   }
   f.skipped_steps = impl_->skipped_steps;
   f.memory = std::move(impl_->memory);
