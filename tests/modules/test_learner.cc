@@ -236,6 +236,12 @@ TEST_CASE("unlabelled recollections (-1) take the teacher's answer over the clas
   CHECK(answers.ge(0).all().item<bool>());
   CHECK(answers.le(1).all().item<bool>());  // the teacher knew classes 0 and 1 only
   CHECK(answers.eq(y.narrow(0, 0, 128)).to(at::kDouble).mean().item<double>() > 0.95);
+  // A learner restored from the state keeps the teacher and the classes it knew.
+  auto restored = make_learner(small_config());
+  REQUIRE(restored->load_state(learner->save_state()).ok());
+  auto again = restored->label_by_teacher(x, mixed);
+  REQUIRE(again.ok());
+  CHECK(at::equal(*again, *labelled));
 }
 
 TEST_CASE("a step whose loss is not finite is skipped: weights and Adam state unchanged") {
