@@ -10,8 +10,9 @@
 --   engram run scripts/omniglot_alphabets.lua --set quick=1   2 alphabets, tests
 --
 -- Settings (--set key=value): seeds (1,2,3), methods (finetune,er,recollections,joint),
--- budgets (10,50: images' worth of bytes, 784 each), rhos (0.2,1: the share of drawings each
--- budget's recollections are sized to keep, for engram.latent_size), steps (1,3), batch (10),
+-- budgets (10,50: images' worth of bytes, 784 each), rhos (one per budget: the share of drawings
+-- each budget's recollections are sized to keep, for engram.latent_size; 0.2 for 10 images and
+-- 0.5 for 50, the best measured: docs/results/OMNIGLOT.md; other budgets need it), steps (1,3), batch (10),
 -- replay (10), hidden (256, association width), arch (mlp | conv: the association's layers),
 -- assoc_lr (1e-3), assoc_steps (10: the association's optimiser steps on each batch it learns;
 -- one pass gives it too few steps to decode thin strokes: docs/results/OMNIGLOT.md),
@@ -29,7 +30,20 @@ local seeds = engram.numbers(cfg.seeds, quick and "1" or "1,2,3")
 local methods = engram.list(cfg.methods, quick and "finetune,recollections" or
                                          "finetune,er,recollections,joint")
 local budgets = engram.numbers(cfg.budgets, quick and "50" or "10,50")
-local rhos = engram.numbers(cfg.rhos, quick and "1" or "0.2,1")
+-- The measured best share of drawings kept per budget (docs/results/OMNIGLOT.md).
+local default_rho = { [10] = 0.2, [50] = 0.5 }
+local rhos
+if cfg.rhos then
+  rhos = engram.numbers(cfg.rhos)
+elseif quick then
+  rhos = { 1 }
+else
+  rhos = {}
+  for i, images in ipairs(budgets) do
+    rhos[i] = default_rho[images] or error(("omniglot_alphabets: no default rho for a budget of "
+      .. "%s images: give one per budget with --set rhos=..."):format(images))
+  end
+end
 local steps_list = engram.numbers(cfg.steps, quick and "1" or "1,3")
 local batch = engram.integer(cfg.batch, 10)
 local replay = engram.integer(cfg.replay, 10)
@@ -43,7 +57,10 @@ if sleep_steps < 0 then
     :format(sleep_steps))
 end
 local sleep_association = engram.boolean(cfg.sleep_association, true)
-assert(#rhos == #budgets, "rhos needs one value per budget")
+if #rhos ~= #budgets then
+  error(("omniglot_alphabets: rhos needs one value per budget (%d budgets, %d rhos)")
+    :format(#budgets, #rhos))
+end
 
 local dataset = engram.dataset("omniglot")
 local all_tasks = engram.split(dataset, "groups")

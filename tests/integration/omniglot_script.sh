@@ -14,3 +14,12 @@ grep -q "^recollections,50,1," "$run/summary.csv"
 grep -q '"characters": 242' "$run/results.json"
 expect_refused "an unknown method" "unknown method nonesuch" \
   run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set methods=nonesuch --set out="$work"
+expect_refused "a budget without a default rho" "no default rho for a budget of 20 images" \
+  run "$src/scripts/omniglot_alphabets.lua" --set budgets=20 --set out="$work"
+expect_refused "rhos that do not match the budgets" "rhos needs one value per budget" \
+  run "$src/scripts/omniglot_alphabets.lua" --set budgets=10,50 --set rhos=0.2 --set out="$work"
+expect_refused "a negative sleep_steps" "sleep_steps must be >= 0" \
+  run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set sleep_steps=-1 --set out="$work"
+expect_refused "a sleep_association that is not yes or no" "maybe" \
+  run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set sleep_association=maybe \
+  --set out="$work"
