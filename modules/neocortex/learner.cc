@@ -27,7 +27,8 @@ struct Learner::Impl final : ClassifierAccess {
   // been trained on; `trained` accumulates the active units of every step since creation.
   std::shared_ptr<torch::nn::SequentialImpl> teacher;
   at::Tensor teacher_classes, trained;
-  bool teacher_knows_classes = false;  // teacher_classes.any(), kept to spare a device sync per step
+  // teacher_classes.any(), kept so that a replay step needs no device sync to know it.
+  bool teacher_knows_classes = false;
   std::unique_ptr<ClassifierMemory> memory;
   std::shared_ptr<GradientSync> sync;  // data-parallel learning; null alone
 
