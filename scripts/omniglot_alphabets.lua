@@ -82,8 +82,16 @@ local meta_bits = bits_for(dataset.classes) + bits_for(#tasks)
 -- drawings is kept within the budget.
 local latents = {}
 for i, images in ipairs(budgets) do
+  if images < 1 or images ~= math.floor(images) then
+    error(("omniglot_alphabets: budgets are whole numbers of images >= 1, not %s"):format(images))
+  end
   local bytes = images * 784
   local code_bytes = bytes - rhos[i] * drawings * meta_bits / 8
+  if code_bytes <= 0 then
+    error(("omniglot_alphabets: a budget of %d images (%d bytes) cannot even hold the labels of "
+      .. "the %.0f drawings rho %.2f keeps (%d bits each): lower rho or raise the budget")
+      :format(images, bytes, rhos[i] * drawings, rhos[i], meta_bits))
+  end
   local z = engram.latent_size { budget_bytes = code_bytes, examples = drawings, rho = rhos[i],
                                  kind = "incremental" }
   latents[images] = { c = z.c, l = z.l, rho = rhos[i], bytes = bytes }

@@ -23,3 +23,7 @@ expect_refused "a negative sleep_steps" "sleep_steps must be >= 0" \
 expect_refused "a sleep_association that is not yes or no" "maybe" \
   run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set sleep_association=maybe \
   --set out="$work"
+expect_refused "a budget of 0 images" "budgets are whole numbers of images >= 1, not 0" \
+  run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set budgets=0 --set out="$work"
+expect_refused "a budget too small for the labels it must keep" "cannot even hold the labels" \
+  run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set budgets=1 --set out="$work"
