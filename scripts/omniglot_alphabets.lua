@@ -12,9 +12,9 @@
 -- Settings (--set key=value): seeds (1,2,3), methods (finetune,er,recollections,joint),
 -- budgets (10,50: images' worth of bytes, 784 each), rhos (one per budget: the share of drawings
 -- each budget's recollections are sized to keep, for engram.latent_size; 0.2 for 10 images and
--- 0.5 for 50, the best measured: docs/results/OMNIGLOT.md; other budgets need it), steps (1,3), batch (10),
--- replay (10), hidden (256, association width), arch (mlp | conv: the association's layers),
--- assoc_lr (1e-3), assoc_steps (10: the association's optimiser steps on each batch it learns;
+-- 0.5 for 50, the best measured: docs/results/OMNIGLOT.md; other budgets need it), steps (1,3),
+-- batch (10), replay (10), hidden (256, association width), arch (mlp | conv: the
+-- association's layers), assoc_lr (1e-3), assoc_steps (10: the association's optimiser steps on each batch it learns;
 -- one pass gives it too few steps to decode thin strokes: docs/results/OMNIGLOT.md),
 -- sleep_steps (0: steps of a consolidation phase on the memory at each alphabet's end, for ER and
 -- recollections alike), sleep_association (true: the association learns its own recollections in
