@@ -14,8 +14,9 @@
 -- each budget's recollections are sized to keep, for engram.latent_size; 0.2 for 10 images and
 -- 0.5 for 50, the best measured: docs/results/OMNIGLOT.md; other budgets need it), steps (1,3),
 -- batch (10), replay (10), hidden (256, association width), arch (mlp | conv: the
--- association's layers), assoc_lr (1e-3), assoc_steps (10: the association's optimiser steps on each batch it learns;
--- one pass gives it too few steps to decode thin strokes: docs/results/OMNIGLOT.md),
+-- association's layers), assoc_lr (1e-3), assoc_steps (10: the association's optimiser steps
+-- on each batch it learns; one pass gives it too few steps to decode thin strokes:
+-- docs/results/OMNIGLOT.md),
 -- sleep_steps (0: steps of a consolidation phase on the memory at each alphabet's end, for ER and
 -- recollections alike), sleep_association (true: the association learns its own recollections in
 -- that phase too), alphabets (0 = all), quick (false), out (runs).
