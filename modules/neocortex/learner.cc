@@ -52,8 +52,12 @@ struct Learner::Impl final : ClassifierAccess {
     auto copy = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(net->clone());
     for (auto& p : copy->parameters()) p.set_requires_grad(false);
     copy->eval();
-    teacher = copy;
-    teacher_classes = trained.clone().to(device);
+    set_teacher(copy, trained.clone());
+  }
+  // The one place that sets the teacher, its classes and whether it knows any.
+  void set_teacher(std::shared_ptr<torch::nn::SequentialImpl> frozen, const at::Tensor& classes) {
+    teacher = std::move(frozen);
+    teacher_classes = classes.to(device);
     teacher_knows_classes = teacher_classes.any().item<bool>();
   }
 
@@ -312,9 +316,7 @@ Status Learner::load_state(const std::string& bytes) {
     if (Status s = load_module(*archive, "teacher", *teacher); !s.ok()) return s;
     for (auto& p : teacher->parameters()) p.set_requires_grad(false);
     teacher->eval();
-    f.teacher = teacher;
-    f.teacher_classes = classes->to(f.device);
-    f.teacher_knows_classes = classes->any().item<bool>();
+    f.set_teacher(teacher, *classes);
   }
   f.skipped_steps = impl_->skipped_steps;
   f.memory = std::move(impl_->memory);
