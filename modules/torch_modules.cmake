@@ -40,6 +40,7 @@ add_library(engram_modules STATIC
   session/remote_modules.cc
   session/served_modules.cc
   session/session_modules.cc
+  session/association_from.cc
   session/agent_config.cc
   session/online_agent.cc
   session/stream_learning.cc

@@ -15,6 +15,7 @@
 #include "modules/actors/served_hippocampus.h"
 #include "modules/distributed/process_group.h"
 #include "modules/distributed/session_ranks.h"
+#include "modules/session/association_from.h"
 #include "modules/session/served_modules.h"
 #include "modules/session/session_modules.h"
 #include "runtime/actor_host.h"
@@ -93,6 +94,18 @@ Expected<std::unique_ptr<Session>> Session::create_from(const SessionConfig& con
   std::optional<CodeBufferConfig> buffer_config = modules->buffer;
   if (state && association && !has_association_state) {
     return session_detail::section(*state, "association").status();
+  }
+  // A new session may start its association from another snapshot's (a restored one has its own).
+  if (!state && !config.memory.association_from.empty()) {
+    auto source = read_association_from(config.memory);
+    if (!source.ok()) return source.status();
+    if (!association) {
+      return Status(ErrorCode::invalid_argument, "memory.association_from: memory kind \"" +
+                                                     config.memory.kind + "\" has no association");
+    }
+    if (Status s = start_association_from(impl->config.memory, *source, *association); !s.ok()) {
+      return s;
+    }
   }
   impl->has_association = association != nullptr;
   // Data-parallel learning (modules/distributed): weights from rank 0, gradients averaged over

@@ -28,6 +28,10 @@ struct MemoryConfig {
   std::string kind = "dvae";  // a registered memory kind (modules/memory/memory_registry.h)
   size_t budget_bytes = 156800;
   Selector selector = Selector::reservoir;
+  // A snapshot file (Session::snapshot) whose association this memory starts from: same kind and
+  // architecture; its weights, optimiser moments and noise stream. Empty: a fresh association.
+  // Read when the session is created, not when one is restored (the snapshot holds its own).
+  std::string association_from;
   // The kind's own settings (MemoryKind::settings()); absent keys take their defaults.
   nlohmann::json options = nlohmann::json::object();
 };

@@ -95,6 +95,9 @@ const std::vector<Setting>& memory_settings() {
          "what a full buffer keeps: reservoir (uniform over everything seen), class_balanced, "
          "fifo (the most recent)",
          0, 0, selectors},
+        {"association_from", SettingType::string, "",
+         "a snapshot file (rt:snapshot) whose association this memory starts from, e.g. one "
+         "pretrained on other data: same kind and architecture; \"\" = a fresh association"},
     };
   }();
   return declared;
@@ -178,6 +181,7 @@ Expected<MemoryConfig> memory_config_from_settings(const json& table, const std:
   auto selector = parse_selector(all->at("selector").get<std::string>());
   if (!selector.ok()) return selector.status();
   m.selector = *selector;
+  m.association_from = all->at("association_from").get<std::string>();
   m.options = json::object();
   for (const Setting& s : options) m.options[s.name] = all->at(s.name);
   return m;
@@ -220,7 +224,8 @@ json session_config_to_settings(const SessionConfig& c) {
   }
   json memory = {{"kind", c.memory.kind},
                  {"budget_bytes", c.memory.budget_bytes},
-                 {"selector", selector_name(c.memory.selector)}};
+                 {"selector", selector_name(c.memory.selector)},
+                 {"association_from", c.memory.association_from}};
   if (options.is_object()) {
     for (const auto& item : options.items()) memory[item.key()] = item.value();
   }

@@ -7,10 +7,10 @@
 // A configuration tree (JSON; a Lua table is converted first):
 //   { tasks, seed, threads, device,
 //     neocortex = { net, hidden, lr },
-//     memory = { kind, budget_bytes, selector, <the options of the kind> } }
-// The memory table is flat: `kind`, `budget_bytes` and `selector` are common to every kind, every
-// other key must be one of the chosen kind's settings (MemoryKind::settings()) and goes into
-// MemoryConfig::options with the kind's defaults filled in.
+//     memory = { kind, budget_bytes, selector, association_from, <the options of the kind> } }
+// The memory table is flat: `kind`, `budget_bytes`, `selector` and `association_from` are common
+// to every kind, every other key must be one of the chosen kind's settings
+// (MemoryKind::settings()) and goes into MemoryConfig::options with the kind's defaults filled in.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -30,7 +30,7 @@ const std::vector<Setting>& session_settings();
 // The neocortex table: net, hidden, lr.
 const std::vector<Setting>& neocortex_settings();
 // The keys of the memory table common to every kind: kind (one of the registered kinds),
-// budget_bytes, selector.
+// budget_bytes, selector, association_from.
 const std::vector<Setting>& memory_settings();
 
 // The top-level keys an online agent's configuration adds (name, input, classes, learning).
