@@ -19,12 +19,16 @@
 -- docs/results/OMNIGLOT.md),
 -- sleep_steps (0: steps of a consolidation phase on the memory at each alphabet's end, for ER and
 -- recollections alike), sleep_association (true: the association learns its own recollections in
--- that phase too), alphabets (0 = all), quick (false), out (runs).
+-- that phase too), pretrain (none, or a dataset such as mnist: the recollections' association
+-- first learns `pretrain_iterations` batches of 64 of it, then starts each run from that
+-- snapshot through memory.association_from; no Omniglot drawing is seen before the stream),
+-- pretrain_iterations (3000), alphabets (0 = all), quick (false), out (runs).
 -- Retention accuracy: mean class-IL accuracy over all alphabets after the last one.
 
 local cfg = engram.settings {
   "alphabets", "arch", "assoc_lr", "assoc_steps", "batch", "budgets", "hidden", "methods", "out",
-  "quick", "replay", "rhos", "seeds", "sleep_association", "sleep_steps", "steps"
+  "pretrain", "pretrain_iterations", "quick", "replay", "rhos", "seeds", "sleep_association",
+  "sleep_steps", "steps"
 }
 local quick = engram.boolean(cfg.quick, false)
 local seeds = engram.numbers(cfg.seeds, quick and "1" or "1,2,3")
@@ -58,6 +62,14 @@ if sleep_steps < 0 then
     :format(sleep_steps))
 end
 local sleep_association = engram.boolean(cfg.sleep_association, true)
+local pretrain = cfg.pretrain or "none"
+if pretrain == "omniglot" then
+  error("omniglot_alphabets: pretrain must be another dataset than the stream's (omniglot)")
+end
+local pretrain_iterations = engram.integer(cfg.pretrain_iterations, 3000)
+if pretrain_iterations < 1 then
+  error(("omniglot_alphabets: pretrain_iterations must be >= 1, not %d"):format(pretrain_iterations))
+end
 if #rhos ~= #budgets then
   error(("omniglot_alphabets: rhos needs one value per budget (%d budgets, %d rhos)")
     :format(#budgets, #rhos))
@@ -100,6 +112,30 @@ for i, images in ipairs(budgets) do
     :format(images, bytes, rhos[i], z.c, z.l, z.bits_per_code, meta_bits))
 end
 
+-- The recollections' association pretrained on another dataset (pretrain): one snapshot per
+-- latent size, made once per run and shared by its seeds.
+local pretrained = {}
+local function pretrained_association(z)
+  local path = ("%s/association_%s_c%d_l%d.engram"):format(run_dir, pretrain, z.c, z.l)
+  if pretrained[path] then return path end
+  local started = engram.clock()
+  local source = engram.dataset(pretrain)
+  local rt = engram.runtime {
+    dataset = source, tasks = 1, seed = 1, threads = 1,
+    memory = { kind = "dvae", c = z.c, l = z.l, hidden = { hidden }, arch = arch, lr = assoc_lr },
+  }
+  local every_class = {}
+  for k = 0, source.classes - 1 do every_class[#every_class + 1] = k end
+  local phase = rt:learn(engram.split(source, { every_class })[1], {
+    iterations = pretrain_iterations, batch = 64, replay = 0, progress = false })
+  rt:snapshot(path)
+  rt:close()
+  pretrained[path] = true
+  print(("pretrained the association (c = %d, l = %d) on %s: %d batches of 64, %.0f s -> %s")
+    :format(z.c, z.l, pretrain, phase.iterations, engram.clock() - started, path))
+  return path
+end
+
 local function memory_for(method, images)
   if method == "finetune" or method == "joint" then return { kind = "none" } end
   local bytes = images * 784
@@ -107,7 +143,8 @@ local function memory_for(method, images)
   if method == "recollections" then
     local z = latents[images]
     return { kind = "dvae", budget_bytes = bytes, c = z.c, l = z.l, hidden = { hidden },
-             arch = arch, lr = assoc_lr, steps = assoc_steps }
+             arch = arch, lr = assoc_lr, steps = assoc_steps,
+             association_from = pretrain ~= "none" and pretrained_association(z) or nil }
   end
   error("unknown method " .. method .. " (finetune, er, recollections, joint)")
 end
@@ -213,7 +250,8 @@ engram.write_json(run_dir .. "/results.json", {
                batch = batch, replay = replay, budgets = budgets, latents = latents,
                seeds = seeds, steps = steps_list, hidden = hidden, arch = arch,
                assoc_lr = assoc_lr, assoc_steps = assoc_steps, sleep_steps = sleep_steps,
-               sleep_association = sleep_association,
+               sleep_association = sleep_association, pretrain = pretrain,
+               pretrain_iterations = pretrain ~= "none" and pretrain_iterations or nil,
                blas = engram.blas, version = engram.version },
   runs = runs, groups = groups, wall_seconds = wall,
 })

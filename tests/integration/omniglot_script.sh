@@ -27,3 +27,17 @@ expect_refused "a budget of 0 images" "budgets are whole numbers of images >= 1,
   run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set budgets=0 --set out="$work"
 expect_refused "a budget too small for the labels it must keep" "cannot even hold the labels" \
   run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set budgets=1 --set out="$work"
+# An association pretrained on MNIST (memory.association_from): the snapshot is made once and the
+# recollections run starts from it.
+"$engram" run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set methods=recollections \
+  --set pretrain=mnist --set pretrain_iterations=20 --set out="$work" | tee pretrained.txt
+grep -q "^pretrained the association (c = [0-9]*, l = 2) on mnist: 20 batches of 64" pretrained.txt
+run=$(sed -n 's/^results: //p' pretrained.txt)
+ls "$run"/association_mnist_c*_l2.engram >/dev/null
+grep -q '"pretrain": "mnist"' "$run/results.json"
+grep -q "^recollections,50,1," "$run/summary.csv"
+expect_refused "pretraining on the stream's own dataset" "another dataset than the stream's" \
+  run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set pretrain=omniglot --set out="$work"
+expect_refused "pretrain_iterations of 0" "pretrain_iterations must be >= 1, not 0" \
+  run "$src/scripts/omniglot_alphabets.lua" --set quick=1 --set pretrain=mnist \
+  --set pretrain_iterations=0 --set out="$work"

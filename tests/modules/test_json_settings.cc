@@ -140,7 +140,8 @@ TEST_CASE("agent config: the memory table is flat; its keys are the common ones 
   s = agent_error(R"({"memory": {"cc": 5}})");
   CHECK(s.message() ==
         "agent config: unknown key 'memory.cc' (did you mean 'c'?); known: kind, budget_bytes, "
-        "selector, c, l, arch, hidden, kl_weight, distill_weight, lr, steps, tau, weights");
+        "selector, association_from, c, l, arch, hidden, kl_weight, distill_weight, lr, steps, "
+        "tau, weights");
   s = agent_error(R"({"memory": {"kind": "lwf", "temperature": 0}})");
   CHECK(contains(s.message(), "memory.temperature must be in [0.01, 100], got 0"));
   s = agent_error(R"({"memory": {"kind": "vae"}})");
@@ -235,6 +236,7 @@ TEST_CASE("snapshot config: format 1 (earlier versions) still reads") {
   CHECK(c->memory.kind == "dvae");
   CHECK(c->memory.budget_bytes == 20000);
   CHECK(c->memory.selector == Selector::fifo);
+  CHECK(c->memory.association_from.empty());  // not in format 1: a fresh association
   CHECK(c->memory.options == json{{"c", 40},
                                   {"l", 4},
                                   {"arch", "mlp"},
