@@ -1,8 +1,6 @@
 // memory.association_from: a new session's association starts from the one in a snapshot file
 // (pretrained elsewhere); what does not fit is refused by name and nothing is created.
 #include <doctest/doctest.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -10,30 +8,20 @@
 #include "io/datasets/dataset.h"
 #include "io/datasets/scenario.h"
 #include "modules/session/session.h"
+#include "tests/shared_mnist.h"
+#include "tests/temp_dir.h"
 
 using namespace engram;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::shared_ptr<const ImageDataset> mnist() {
-  static std::shared_ptr<const ImageDataset> ds = [] {
-    auto loaded = load_dataset("mnist", ENGRAM_SOURCE_DIR "/data/mnist");
-    REQUIRE_MESSAGE(loaded.ok(), loaded.status().to_string());
-    return std::make_shared<const ImageDataset>(std::move(loaded.value()));
-  }();
-  return ds;
-}
+std::shared_ptr<const ImageDataset> mnist() { return test::shared_mnist(); }
 
 std::vector<Task> two_tasks() {
   auto s = split_by_classes(*mnist(), {{0, 1}, {2, 3}});
   REQUIRE(s.ok());
   return s->tasks;
-}
-
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("engram_" + std::to_string(::getpid()) + "_" + name))
-      .string();
 }
 
 SessionConfig config_of(const std::string& kind, const std::string& association_from = "") {
@@ -77,7 +65,8 @@ TEST_CASE(
     "a new session's association starts from a snapshot's; its classifier and buffer start "
     "empty") {
   const auto tasks = two_tasks();
-  const std::string pretrained = temp_path("pretrained.snap");
+  test::TempDir dir;
+  const std::string pretrained = dir.file("pretrained.snap");
   double pretrained_distortion = 0, pretrained_accuracy = 0;
   pretrain("dvae", pretrained, &pretrained_distortion, &pretrained_accuracy);
 
@@ -98,7 +87,7 @@ TEST_CASE(
 
   // It learns on, and its own snapshot restores without the pretrained file.
   REQUIRE((*warm)->learn(tasks[1], quick()).ok());
-  const std::string own = temp_path("warm.snap");
+  const std::string own = dir.file("warm.snap");
   REQUIRE((*warm)->snapshot(own).ok());
   fs::remove(pretrained);
   auto restored = Session::restore(own, mnist());
@@ -106,14 +95,14 @@ TEST_CASE(
   CHECK((*restored)->config().memory.association_from == pretrained);
   CHECK((*restored)->distortion(tasks[1], 200).value() ==
         (*warm)->distortion(tasks[1], 200).value());
-  fs::remove(own);
 }
 
 TEST_CASE(
     "association_from refuses a missing file, another kind, another architecture and a "
     "kind without an association, naming the setting") {
-  const std::string dvae = temp_path("from_dvae.snap");
-  const std::string raw = temp_path("from_raw.snap");
+  test::TempDir dir;
+  const std::string dvae = dir.file("from_dvae.snap");
+  const std::string raw = dir.file("from_raw.snap");
   pretrain("dvae", dvae);
   pretrain("raw", raw);
   auto refused = [](const SessionConfig& config) {
@@ -123,7 +112,7 @@ TEST_CASE(
     return s.status();
   };
 
-  Status missing = refused(config_of("dvae", temp_path("nowhere.snap")));
+  Status missing = refused(config_of("dvae", dir.file("nowhere.snap")));
   CHECK(missing.code() == ErrorCode::not_found);
 
   Status other_kind = refused(config_of("dvae", raw));
@@ -141,8 +130,7 @@ TEST_CASE(
   CHECK(no_association.message().find("no association") != std::string::npos);
 
   // A file that is not a snapshot.
-  const std::string junk = temp_path("junk.snap");
+  const std::string junk = dir.file("junk.snap");
   std::ofstream(junk) << "not an engram snapshot, only some text that is long enough";
   CHECK(refused(config_of("dvae", junk)).code() == ErrorCode::malformed);
-  for (const std::string& p : {dvae, raw, junk}) fs::remove(p);
 }

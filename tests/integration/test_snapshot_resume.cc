@@ -18,20 +18,14 @@
 #include "modules/session/session.h"
 #include "runtime/atomic_file.h"
 #include "runtime/snapshot_file.h"
+#include "tests/shared_mnist.h"
 
 using namespace engram;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::shared_ptr<const ImageDataset> mnist() {
-  static std::shared_ptr<const ImageDataset> ds = [] {
-    auto loaded = load_dataset("mnist", ENGRAM_SOURCE_DIR "/data/mnist");
-    REQUIRE_MESSAGE(loaded.ok(), loaded.status().to_string());
-    return std::make_shared<const ImageDataset>(std::move(loaded.value()));
-  }();
-  return ds;
-}
+std::shared_ptr<const ImageDataset> mnist() { return test::shared_mnist(); }
 
 std::vector<Task> three_tasks() {
   auto s = split_by_classes(*mnist(), {{0, 1}, {2, 3}, {4, 5}});
