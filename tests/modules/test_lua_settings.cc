@@ -60,7 +60,7 @@ TEST_CASE("engram.runtime reads the declared settings: the memory table is the k
                  "(runtime.memory.kind)"));
   CHECK(contains(lua.error("engram.runtime{dataset = ds, memory = {cc = 3}}"),
                  "unknown key 'runtime.memory.cc' (did you mean 'c'?); known: kind, budget_bytes, "
-                 "selector, c, l,"));
+                 "selector, association_from, c, l,"));
   CHECK(contains(lua.error("engram.runtime{dataset = ds, memroy = {}}"),
                  "unknown key 'runtime.memroy' (did you mean 'memory'?)"));
   CHECK(contains(lua.error("engram.runtime{dataset = ds, endpoint = {}}"),
