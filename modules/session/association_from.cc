@@ -4,6 +4,7 @@
 
 #include "modules/association/association.h"
 #include "modules/session/session_config_json.h"
+#include "modules/session/session_impl.h"
 #include "runtime/snapshot_file.h"
 
 namespace engram {
@@ -15,11 +16,9 @@ std::string where(const MemoryConfig& memory) {
 
 // The memory configuration a snapshot was taken with.
 Expected<MemoryConfig> snapshot_memory(const SnapshotSections& sections) {
-  auto it = sections.find("config");
-  if (it == sections.end()) {
-    return Status(ErrorCode::malformed, "snapshot section 'config' is missing");
-  }
-  auto config = session_config_from_json(std::string(it->second.begin(), it->second.end()));
+  auto text = session_detail::section(sections, "config");
+  if (!text.ok()) return text.status();
+  auto config = session_config_from_json(*text);
   if (!config.ok()) return config.status();
   return config->memory;
 }

@@ -1,4 +1,5 @@
-// Session internals shared by session.cc and session_snapshot.cc (not a public header).
+// Session internals shared by session.cc, session_snapshot.cc and association_from.cc (not a
+// public header).
 #pragma once
 
 #include <ATen/ATen.h>
